@@ -1,0 +1,259 @@
+//! `mcpm docker generate PROFILE`: renders the compose file for a profile to
+//! stdout or `-o FILE` (with secrets in a 0600 `.env` beside it), or checks
+//! that FILE is up to date.
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::catalog::Catalog;
+use crate::cli::GenerateArgs;
+use crate::compose::{self, RenderOptions, Rendered, ServerStatus, dotenv};
+use crate::error::{Error, ExitStatus, Result};
+use crate::files::{WriteOptions, WriteOutcome, write_atomic};
+use crate::labels;
+use crate::output;
+use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
+use crate::source::SourceFile;
+
+use super::Context;
+
+pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
+    let path = resolve_profile_path(&args.profile, &context.config)?;
+    let loaded = load_profile(&path)?;
+    let catalog = Catalog::load(Some(&context.config.templates()))?;
+    let rendered = compose::render(
+        &loaded,
+        &catalog,
+        RenderOptions {
+            strict: args.strict,
+        },
+    )?;
+
+    if args.check {
+        let target = args.output.clone().unwrap_or_else(|| loaded.compose_file());
+        return check(context, &target, &rendered);
+    }
+    for warning in &rendered.warnings {
+        context.warn(warning);
+    }
+    let written = match &args.output {
+        Some(target) => Some(write(context, &loaded, target, &rendered, args.force)?),
+        None => None,
+    };
+    if args.json {
+        output::stdout(&json_report(&loaded, &rendered, written.as_deref()))?;
+    } else if args.explain {
+        output::stdout(&explain(&rendered))?;
+    } else if written.is_none() {
+        if !rendered.secrets.is_empty() {
+            context.warn("secrets were replaced by ${VAR} references; use -o FILE to also write their values to a .env file");
+        }
+        output::stdout(&rendered.yaml)?;
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// `--check`: exit 4 with a diff on stdout when `target` is stale.
+fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitStatus> {
+    let current = match std::fs::read_to_string(target) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                ExitStatus::Drift,
+                format!("{} does not exist", target.display()),
+            )
+            .hint(format!(
+                "run the same command without --check to create it (-o {})",
+                target.display()
+            )));
+        }
+        Err(err) => return Err(Error::io("read", target, err)),
+    };
+    if current == rendered.yaml {
+        context.note(&format!("{} is up to date", target.display()));
+        return Ok(ExitStatus::Ok);
+    }
+    output::stdout(&output::unified_diff(
+        &target.display().to_string(),
+        &current,
+        &rendered.yaml,
+    ))?;
+    Err(Error::new(
+        ExitStatus::Drift,
+        format!(
+            "{} differs from what the profile generates",
+            target.display()
+        ),
+    )
+    .hint(format!(
+        "regenerate it with -o {}, or run `mcpm docker sync` to merge edits made in the file",
+        target.display()
+    )))
+}
+
+/// Writes the compose file (refusing to clobber what it cannot read or does not
+/// own) and the `.env` with the profile's literal secrets.
+fn write(
+    context: &Context,
+    loaded: &LoadedProfile,
+    target: &Path,
+    rendered: &Rendered,
+    force: bool,
+) -> Result<PathBuf> {
+    guard_existing(target, &loaded.profile.name, force)?;
+    let outcome = write_atomic(
+        target,
+        rendered.yaml.as_bytes(),
+        WriteOptions {
+            backup: true,
+            mode: None,
+        },
+    )?;
+    let services = rendered
+        .servers
+        .iter()
+        .filter(|s| s.status == ServerStatus::Service)
+        .count();
+    let verb = match outcome {
+        WriteOutcome::Created => "wrote",
+        WriteOutcome::Updated => "updated",
+        WriteOutcome::Unchanged => "unchanged:",
+    };
+    context.note(&format!(
+        "{verb} {} ({services} services from {} servers)",
+        target.display(),
+        rendered.servers.len()
+    ));
+    if !rendered.secrets.is_empty() {
+        let env_path = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join(".env");
+        let existing = match std::fs::read_to_string(&env_path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(err) => return Err(Error::io("read", &env_path, err)),
+        };
+        let vars: Vec<(String, String)> = rendered
+            .secrets
+            .iter()
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect();
+        let text = dotenv::update(&existing, &vars).unwrap_or(existing);
+        write_atomic(
+            &env_path,
+            text.as_bytes(),
+            WriteOptions {
+                backup: true,
+                mode: Some(0o600),
+            },
+        )?;
+        context.note(&format!(
+            "secrets: {} variable(s) in {} (mode 0600)",
+            vars.len(),
+            env_path.display()
+        ));
+    }
+    Ok(target.to_path_buf())
+}
+
+/// An existing file must parse, and must not hold services of someone else
+/// unless `--force`: generate replaces the whole file, sync edits it in place.
+fn guard_existing(target: &Path, profile: &str, force: bool) -> Result<()> {
+    let text = match std::fs::read_to_string(target) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(Error::io("read", target, err)),
+    };
+    let document: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).map_err(|err| {
+        let source = SourceFile::plain(target, text.clone());
+        let location = err
+            .location()
+            .map(|loc| source.locate(loc.index()..loc.index()));
+        Error::invalid(format!(
+            "{} is not valid YAML, so it was left untouched: {err}",
+            target.display()
+        ))
+        .at(location)
+        .hint("fix the file or move it away, then run generate again")
+    })?;
+    if force {
+        return Ok(());
+    }
+    let foreign: Vec<String> = document
+        .get("services")
+        .and_then(|services| services.as_mapping())
+        .map(|services| {
+            services
+                .iter()
+                .filter(|(_, service)| {
+                    service
+                        .get("labels")
+                        .and_then(|l| l.get(labels::PROFILE))
+                        .and_then(|p| p.as_str())
+                        != Some(profile)
+                })
+                .filter_map(|(name, _)| name.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !foreign.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} has services that profile `{profile}` does not own: {}",
+            target.display(),
+            foreign.join(", ")
+        ))
+        .hint("`mcpm docker sync` edits the file in place and keeps them; or pass --force to replace the whole file (a .bak is kept)"));
+    }
+    Ok(())
+}
+
+fn explain(rendered: &Rendered) -> String {
+    let mut out = String::new();
+    let width = rendered
+        .servers
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    for server in &rendered.servers {
+        let status = match server.status {
+            ServerStatus::Service => server.rule.clone().unwrap_or_default(),
+            ServerStatus::Remote => "remote".into(),
+            ServerStatus::Disabled => "disabled".into(),
+            ServerStatus::NotContainerizable => "skipped".into(),
+        };
+        out.push_str(&format!("{:<width$}  {:<8}  ", server.name, status));
+        if let Some(image) = &server.image {
+            out.push_str(image);
+            if let Some(template) = &server.template {
+                out.push_str(&format!(" [{template}]"));
+            }
+            out.push_str("  ");
+        }
+        out.push_str(&server.reason);
+        out.push('\n');
+        for note in &server.notes {
+            out.push_str(&format!("{:<width$}  note: {note}\n", ""));
+        }
+    }
+    out
+}
+
+fn json_report(loaded: &LoadedProfile, rendered: &Rendered, written: Option<&Path>) -> String {
+    let mut report = json!({
+        "profile": loaded.profile.name,
+        "project": loaded.project(),
+        "servers": rendered.servers,
+        "secrets": rendered.secrets.iter().map(|s| json!({"variable": s.name, "origin": s.origin})).collect::<Vec<_>>(),
+        "warnings": rendered.warnings,
+    });
+    match written {
+        Some(path) => report["compose_file"] = json!(path.display().to_string()),
+        None => report["compose"] = json!(rendered.yaml),
+    }
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}

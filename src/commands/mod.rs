@@ -1,0 +1,42 @@
+//! One module per subcommand: each turns parsed arguments into calls on the
+//! library and prints the result.
+pub mod completions;
+pub mod generate;
+
+use crate::cli::{Cli, Command, DockerCommand};
+use crate::config::ConfigDir;
+use crate::error::{ExitStatus, Result};
+
+/// What every command may need from the global flags.
+pub struct Context {
+    pub config: ConfigDir,
+    pub quiet: bool,
+}
+
+impl Context {
+    /// Prints a warning on stderr unless `--quiet`.
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    /// Prints a progress or summary line on stderr unless `--quiet`.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitStatus> {
+    let context = Context {
+        config: ConfigDir::resolve(cli.config_dir),
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
+        Command::Completions(args) => completions::exec(args),
+    }
+}

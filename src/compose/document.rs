@@ -1,0 +1,189 @@
+//! Assembles the compose document for a whole profile (SPEC §4): one service per
+//! enabled, containerizable server, sorted by name, plus the networks and
+//! volumes they use, and a report of what became of every server.
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::{Catalog, Outcome, detect};
+use crate::error::{Error, Result};
+use crate::profile::LoadedProfile;
+use crate::source::Segment;
+
+use super::secrets::{SecretRegistry, SecretVar};
+use super::service::{MCP_NETWORK, ServiceInput, build_service};
+use super::yaml::to_yaml;
+
+/// Switches that change how a profile renders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// A server that cannot be containerized is an error, not a report line.
+    pub strict: bool,
+}
+
+/// What became of one server.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerReport {
+    pub name: String,
+    pub status: ServerStatus,
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The four fates of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerStatus {
+    Service,
+    Remote,
+    Disabled,
+    NotContainerizable,
+}
+
+/// A rendered compose file and everything the caller must act on.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub yaml: String,
+    pub document: Value,
+    /// Literal secrets to write to `.env`, sorted by variable name.
+    pub secrets: Vec<SecretVar>,
+    pub servers: Vec<ServerReport>,
+    pub warnings: Vec<String>,
+}
+
+/// Renders `loaded` with `catalog`.
+pub fn render(
+    loaded: &LoadedProfile,
+    catalog: &Catalog,
+    options: RenderOptions,
+) -> Result<Rendered> {
+    let profile = &loaded.profile;
+    let mut services = Mapping::new();
+    let mut secrets = SecretRegistry::default();
+    let mut reports = Vec::with_capacity(profile.servers.len());
+    let mut warnings = Vec::new();
+    let mut named_volumes = BTreeSet::new();
+    let mut uses_network = false;
+
+    for (name, server) in &profile.servers {
+        let report = |status, reason: String| ServerReport {
+            name: name.clone(),
+            status,
+            rule: None,
+            template: None,
+            image: None,
+            reason,
+            notes: Vec::new(),
+        };
+        match detect(name, server, catalog) {
+            Outcome::Remote => {
+                let url = server.url.clone().unwrap_or_default();
+                reports.push(report(
+                    ServerStatus::Remote,
+                    format!("remote server at {url}: nothing to run"),
+                ));
+            }
+            Outcome::Disabled => {
+                reports.push(report(ServerStatus::Disabled, "enabled = false".into()))
+            }
+            Outcome::NotContainerizable { reason, arg_index } => {
+                if options.strict {
+                    let mut path = Segment::path(["servers", name.as_str(), "args"]);
+                    match arg_index {
+                        Some(index) => path.push(Segment::Index(index)),
+                        None => path = Segment::path(["servers", name.as_str(), "command"]),
+                    }
+                    return Err(Error::invalid(format!(
+                        "server `{name}` cannot be containerized: {reason}"
+                    ))
+                    .at(loaded.source.locate_nearest(&path))
+                    .hint("fix the server or drop --strict to generate the others"));
+                }
+                warnings.push(format!("server `{name}` skipped: {reason}"));
+                reports.push(report(ServerStatus::NotContainerizable, reason));
+            }
+            Outcome::Service(detection) => {
+                let input = ServiceInput {
+                    profile: &profile.name,
+                    name,
+                    server,
+                    detection: &detection,
+                };
+                let built = build_service(&input, &mut secrets).map_err(|err| {
+                    Error::invalid(err.message)
+                        .at(loaded.source.locate_nearest(&err.path))
+                        .hint(err.hint)
+                })?;
+                uses_network |= built.uses_network;
+                named_volumes.extend(built.named_volumes);
+                warnings.extend(built.warnings);
+                services.insert(name.clone().into(), built.value);
+                reports.push(ServerReport {
+                    name: name.clone(),
+                    status: ServerStatus::Service,
+                    rule: Some(detection.rule.as_str().to_string()),
+                    template: detection.template.map(|t| t.name.clone()),
+                    image: Some(detection.image.clone()),
+                    reason: detection.reason.clone(),
+                    notes: detection.notes.clone(),
+                });
+            }
+        }
+    }
+
+    let secrets = secrets.into_vars();
+    for secret in &secrets {
+        warnings.push(format!(
+            "literal secret at {} is written as ${{{}}} and kept in .env",
+            secret.origin, secret.name
+        ));
+    }
+
+    let mut document = Mapping::new();
+    document.insert("name".into(), loaded.project().into());
+    document.insert("services".into(), Value::Mapping(services));
+    if uses_network {
+        let mut network = Mapping::new();
+        network.insert("driver".into(), "bridge".into());
+        if let Some(subnet) = &profile.docker.subnet {
+            let mut pool = Mapping::new();
+            pool.insert("subnet".into(), subnet.clone().into());
+            let mut ipam = Mapping::new();
+            ipam.insert("config".into(), Value::Sequence(vec![Value::Mapping(pool)]));
+            network.insert("ipam".into(), Value::Mapping(ipam));
+        }
+        let mut networks = Mapping::new();
+        networks.insert(MCP_NETWORK.into(), Value::Mapping(network));
+        document.insert("networks".into(), Value::Mapping(networks));
+    }
+    if !named_volumes.is_empty() {
+        let volumes: Mapping = named_volumes
+            .into_iter()
+            .map(|name| (Value::from(name), Value::Mapping(Mapping::new())))
+            .collect();
+        document.insert("volumes".into(), Value::Mapping(volumes));
+    }
+    let document = Value::Mapping(document);
+    let yaml = format!("{}{}", header(&profile.name), to_yaml(&document));
+    Ok(Rendered {
+        yaml,
+        document,
+        secrets,
+        servers: reports,
+        warnings,
+    })
+}
+
+fn header(profile: &str) -> String {
+    format!(
+        "# Generated by mcpm from profile `{profile}`.\n# Edit the profile or this file, then run `mcpm docker sync {profile}` to bring both in step.\n"
+    )
+}

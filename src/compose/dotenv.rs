@@ -1,0 +1,75 @@
+//! The `.env` file beside a compose file: updates mcpm's variables in place and
+//! leaves every other line (comments, other variables) as it was.
+
+/// Returns the new `.env` text with `vars` set; `None` when nothing changes.
+pub fn update(existing: &str, vars: &[(String, String)]) -> Option<String> {
+    let mut lines: Vec<String> = existing.lines().map(str::to_string).collect();
+    let mut changed = false;
+    for (name, value) in vars {
+        let wanted = format!("{name}={}", quote(value));
+        match lines.iter().position(|line| defines(line, name)) {
+            Some(index) if lines[index] == wanted => {}
+            Some(index) => {
+                lines[index] = wanted;
+                changed = true;
+            }
+            None => {
+                lines.push(wanted);
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Some(text)
+}
+
+/// Whether a `.env` line assigns `name` (`NAME=…` or `export NAME=…`).
+fn defines(line: &str, name: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+    line.strip_prefix(name)
+        .is_some_and(|rest| rest.trim_start().starts_with('='))
+}
+
+/// Single quotes make a compose `.env` value literal (no `$` interpolation, no
+/// escapes); a value holding a `'` falls back to double quotes with escapes.
+pub fn quote(value: &str) -> String {
+    if !value.contains('\'') && !value.contains('\n') {
+        return format!("'{value}'");
+    }
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('$', "$$");
+    format!("\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_in_place_and_appends() {
+        let existing = "# mine\nOTHER=1\nTOKEN='old'\n";
+        let vars = vec![
+            ("TOKEN".to_string(), "new".to_string()),
+            ("KEY".to_string(), "k$1".to_string()),
+        ];
+        assert_eq!(
+            update(existing, &vars).unwrap(),
+            "# mine\nOTHER=1\nTOKEN='new'\nKEY='k$1'\n"
+        );
+        assert_eq!(update("TOKEN='new'\nKEY='k$1'\n", &vars), None);
+    }
+
+    #[test]
+    fn export_lines_are_recognised() {
+        assert!(defines("export TOKEN=x", "TOKEN"));
+        assert!(!defines("TOKEN_2=x", "TOKEN"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The compose side: building services from servers, assembling the document,
+//! writing it as YAML, and the `.env` file that holds literal secrets.
+mod document;
+pub mod dotenv;
+pub mod fields;
+pub mod interpolation;
+pub mod secrets;
+pub mod service;
+pub mod yaml;
+
+pub use document::{RenderOptions, Rendered, ServerReport, ServerStatus, render};

@@ -1,0 +1,807 @@
+//! Builds one compose service from a server and its detection: the image and
+//! command, environment (secrets moved to `.env`), volumes, ports, network, the
+//! hardened defaults of SPEC §4, mcpm's labels, and the profile's
+//! `[servers.X.docker]` fields merged last.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::Detection;
+use crate::catalog::docker_run::{EnvArg, MountValue, VolumeArg};
+use crate::hash;
+use crate::labels;
+use crate::profile::cpus_value;
+use crate::profile::{NetworkChoice, ServerSpec, Strategy};
+use crate::source::Segment;
+
+use super::fields::write_rank;
+use super::interpolation::to_compose;
+use super::secrets::{SecretRegistry, is_secret_key, url_password};
+
+/// The network every networked MCP server joins (the RFC's name).
+pub const MCP_NETWORK: &str = "mcp-network";
+/// Hardened defaults, each overridable per server.
+pub const DEFAULT_MEMORY: &str = "512m";
+pub const DEFAULT_CPUS: f64 = 1.0;
+pub const DEFAULT_PIDS: i64 = 256;
+
+/// A finished service and what the document around it must declare.
+#[derive(Debug, Clone)]
+pub struct BuiltService {
+    pub value: Value,
+    pub named_volumes: BTreeSet<String>,
+    pub uses_network: bool,
+    pub warnings: Vec<String>,
+}
+
+/// A problem with one server's input, located by its key path in the profile.
+#[derive(Debug, Clone)]
+pub struct BuildError {
+    pub path: Vec<Segment>,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Everything a service is built from.
+pub struct ServiceInput<'a> {
+    pub profile: &'a str,
+    pub name: &'a str,
+    pub server: &'a ServerSpec,
+    pub detection: &'a Detection<'a>,
+}
+
+/// Builds the service; literal secrets go into `secrets`.
+pub fn build_service(
+    input: &ServiceInput<'_>,
+    secrets: &mut SecretRegistry,
+) -> Result<BuiltService, BuildError> {
+    let mut builder = Builder {
+        input,
+        secrets,
+        warnings: Vec::new(),
+        named_volumes: BTreeSet::new(),
+    };
+    builder.build()
+}
+
+struct Builder<'a, 'b> {
+    input: &'a ServiceInput<'a>,
+    secrets: &'b mut SecretRegistry,
+    warnings: Vec<String>,
+    named_volumes: BTreeSet<String>,
+}
+
+impl Builder<'_, '_> {
+    fn path(&self, keys: &[&str]) -> Vec<Segment> {
+        let mut path = vec![
+            Segment::Key("servers".into()),
+            Segment::Key(self.input.name.into()),
+        ];
+        path.extend(keys.iter().map(|key| Segment::Key(key.to_string())));
+        path
+    }
+
+    fn arg_path(&self, arg: &str) -> Vec<Segment> {
+        let mut path = self.path(&["args"]);
+        if let Some(index) = self.input.server.args.iter().position(|a| a == arg) {
+            path.push(Segment::Index(index));
+        }
+        path
+    }
+
+    fn build(&mut self) -> Result<BuiltService, BuildError> {
+        let input = self.input;
+        let detection = input.detection;
+        let server = input.server;
+        let template = detection.template;
+        let run = detection.docker_run.as_ref();
+        let mut service = Mapping::new();
+
+        service.insert("image".into(), detection.image.clone().into());
+        if let Some(entrypoint) = run.and_then(|run| run.entrypoint.as_ref()) {
+            service.insert("entrypoint".into(), strings(&[entrypoint.clone()]));
+        }
+
+        let mut volumes: Vec<Value> = Vec::new();
+        if let Some(command) = &detection.command {
+            let command = self.command(command, &mut volumes)?;
+            service.insert("command".into(), strings(&command));
+        }
+        if let Some(workdir) = run.and_then(|run| run.workdir.as_ref()) {
+            service.insert("working_dir".into(), workdir.clone().into());
+        }
+        if let Some(user) = run.and_then(|run| run.user.as_ref()) {
+            service.insert("user".into(), user.clone().into());
+        }
+
+        let environment = self.environment()?;
+        if !environment.is_empty() {
+            let map: Mapping = environment
+                .into_iter()
+                .map(|(k, v)| (Value::from(k), Value::from(v)))
+                .collect();
+            service.insert("environment".into(), Value::Mapping(map));
+        }
+        if let Some(run) = run
+            && !run.env_files.is_empty()
+        {
+            service.insert("env_file".into(), strings(&run.env_files));
+        }
+
+        for (index, volume) in server.volumes.iter().enumerate() {
+            let text = self.compose_text(volume, {
+                let mut path = self.path(&["volumes"]);
+                path.push(Segment::Index(index));
+                path
+            })?;
+            self.note_named_volume(&text);
+            volumes.push(text.into());
+        }
+        if let Some(run) = run {
+            for volume in &run.volumes {
+                volumes.push(self.docker_volume(volume));
+            }
+        }
+        if !volumes.is_empty() {
+            service.insert("volumes".into(), Value::Sequence(volumes));
+        }
+
+        let read_only =
+            template.is_some_and(|t| t.read_only) || run.is_some_and(|run| run.read_only);
+        let mut tmpfs: Vec<String> = Vec::new();
+        if read_only {
+            tmpfs.push("/tmp".into());
+            tmpfs.extend(
+                template
+                    .map(|t| t.service.tmpfs.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        tmpfs.extend(run.map(|run| run.tmpfs.clone()).unwrap_or_default());
+        dedup(&mut tmpfs);
+        if !tmpfs.is_empty() {
+            service.insert("tmpfs".into(), strings(&tmpfs));
+        }
+
+        let mut ports: Vec<String> = server.ports.clone();
+        ports.extend(run.map(|run| run.ports.clone()).unwrap_or_default());
+        let ports: Vec<String> = ports.iter().map(|port| bind_to_loopback(port)).collect();
+        if !ports.is_empty() {
+            service.insert("ports".into(), strings(&ports));
+        }
+
+        let uses_network = self.network(!ports.is_empty())?;
+        if uses_network {
+            service.insert("networks".into(), strings(&[MCP_NETWORK.to_string()]));
+        } else {
+            service.insert("network_mode".into(), "none".into());
+        }
+
+        service.insert("stdin_open".into(), true.into());
+        if run.is_some_and(|run| run.tty) {
+            service.insert("tty".into(), true.into());
+        }
+        service.insert("init".into(), true.into());
+        if read_only {
+            service.insert("read_only".into(), true.into());
+        }
+        let mut cap_drop = vec!["ALL".to_string()];
+        cap_drop.extend(run.map(|run| run.cap_drop.clone()).unwrap_or_default());
+        dedup(&mut cap_drop);
+        service.insert("cap_drop".into(), strings(&cap_drop));
+        if let Some(run) = run
+            && !run.cap_add.is_empty()
+        {
+            service.insert("cap_add".into(), strings(&run.cap_add));
+        }
+        let mut security_opt = vec!["no-new-privileges:true".to_string()];
+        security_opt.extend(run.map(|run| run.security_opt.clone()).unwrap_or_default());
+        dedup(&mut security_opt);
+        service.insert("security_opt".into(), strings(&security_opt));
+        if run.is_some_and(|run| run.privileged) {
+            service.insert("privileged".into(), true.into());
+            self.warnings.push(format!(
+                "server `{}` runs privileged, as its docker run asked",
+                input.name
+            ));
+        }
+        self.resources(&mut service)?;
+        self.extras(&mut service);
+
+        match server.strategy() {
+            Strategy::AlwaysOn | Strategy::PreWarmed => {
+                service.insert("restart".into(), "unless-stopped".into());
+            }
+            Strategy::OnDemand => {
+                service.insert("profiles".into(), strings(&["on-demand".to_string()]));
+            }
+        }
+        service.insert("labels".into(), Value::Mapping(self.labels()));
+
+        if let Some(docker) = &server.docker {
+            self.merge_docker_table(&mut service, docker)?;
+        }
+        let mut service = sorted(service);
+        let uses_network =
+            service.contains_key("networks") && !service.contains_key("network_mode");
+        stamp_hashes(&mut service, server);
+        Ok(BuiltService {
+            value: Value::Mapping(service),
+            named_volumes: std::mem::take(&mut self.named_volumes),
+            uses_network,
+            warnings: std::mem::take(&mut self.warnings),
+        })
+    }
+
+    /// The container command: `$` escaped, secrets in flags and URLs moved out,
+    /// and host paths mounted when the catalog entry asks for it.
+    fn command(
+        &mut self,
+        command: &[String],
+        volumes: &mut Vec<Value>,
+    ) -> Result<Vec<String>, BuildError> {
+        let input = self.input;
+        let template = input.detection.template;
+        let mount_root = template
+            .map(|t| t.mount_host_paths.trim_end_matches('/'))
+            .filter(|root| !root.is_empty())
+            .filter(|_| input.server.volumes.is_empty() && input.detection.docker_run.is_none());
+        let fixed = template
+            .filter(|t| !t.is_runtime())
+            .map_or(0, |t| t.service.command.len());
+        let mut out = Vec::with_capacity(command.len());
+        let mut mounted: BTreeMap<String, String> = BTreeMap::new();
+        let mut secret_flag: Option<String> = None;
+        for (position, arg) in command.iter().enumerate() {
+            let path = self.arg_path(arg);
+            if let Some(flag) = secret_flag.take()
+                && !arg.starts_with('-')
+            {
+                out.push(self.secret_or_text(&flag, arg, path)?);
+                continue;
+            }
+            let mut arg = arg.clone();
+            if let Some(root) = mount_root
+                && position >= fixed
+            {
+                arg = mount_host_path(&arg, root, &mut mounted);
+            }
+            if let Some((flag, value)) = arg.split_once('=')
+                && flag.starts_with('-')
+                && is_secret_key(flag)
+            {
+                let value = self.secret_or_text(flag, value, path)?;
+                out.push(format!("{flag}={value}"));
+                continue;
+            }
+            if arg.starts_with("--") && is_secret_key(&arg) {
+                secret_flag = Some(arg.clone());
+            }
+            out.push(self.text_with_url_secret(&arg, &flag_key(&arg), path)?);
+        }
+        for (host, container) in mounted {
+            volumes.push(format!("{host}:{container}").into());
+        }
+        Ok(out)
+    }
+
+    /// The environment, sorted: catalog defaults, then `docker run -e`, then the
+    /// profile's `env`; variables the catalog requires become `${VAR:?…}`.
+    fn environment(&mut self) -> Result<BTreeMap<String, String>, BuildError> {
+        let input = self.input;
+        let mut environment = BTreeMap::new();
+        if let Some(template) = input.detection.template {
+            for (key, value) in &template.service.environment {
+                environment.insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(run) = &input.detection.docker_run {
+            for env in &run.env {
+                match env {
+                    EnvArg::Pass(key) => {
+                        environment.insert(
+                            key.clone(),
+                            format!("${{{}}}", super::interpolation::variable_name_for(key)),
+                        );
+                    }
+                    EnvArg::Set(key, value) => {
+                        let value = self.secret_or_text(
+                            key,
+                            value,
+                            self.arg_path(&format!("{key}={value}")),
+                        )?;
+                        environment.insert(key.clone(), value);
+                    }
+                }
+            }
+        }
+        for (key, value) in &input.server.env {
+            let value = self.secret_or_text(key, &value.to_text(), self.path(&["env", key]))?;
+            environment.insert(key.clone(), value);
+        }
+        if let Some(template) = input.detection.template {
+            for key in &template.required_env {
+                environment.entry(key.clone()).or_insert_with(|| {
+                    format!("${{{key}:?{key} is required by {}}}", template.name)
+                });
+            }
+        }
+        Ok(environment)
+    }
+
+    /// A value for a secret-looking key: a literal goes to `.env` as `${VAR}`.
+    fn secret_or_text(
+        &mut self,
+        key: &str,
+        value: &str,
+        path: Vec<Segment>,
+    ) -> Result<String, BuildError> {
+        let converted = self.compose_text(value, path.clone())?;
+        if is_secret_key(key)
+            && !converted.is_empty()
+            && !to_compose(value).is_ok_and(|c| c.interpolates)
+        {
+            let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
+            let name = self
+                .secrets
+                .register(self.input.name, &flag_key(key), value, origin);
+            return Ok(format!("${{{name}}}"));
+        }
+        self.text_with_url_secret(value, &format!("{}_PASSWORD", flag_key(key)), path)
+    }
+
+    /// Compose text with a URL's literal password replaced by `${VAR}`.
+    fn text_with_url_secret(
+        &mut self,
+        value: &str,
+        key: &str,
+        path: Vec<Segment>,
+    ) -> Result<String, BuildError> {
+        let Some(range) = url_password(value) else {
+            return self.compose_text(value, path);
+        };
+        let password = &value[range.clone()];
+        let key = if key.is_empty() {
+            "URL_PASSWORD".to_string()
+        } else {
+            key.to_string()
+        };
+        let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
+        let name = self
+            .secrets
+            .register(self.input.name, &key, password, origin);
+        let before = self.compose_text(&value[..range.start], path.clone())?;
+        let after = self.compose_text(&value[range.end..], path)?;
+        Ok(format!("{before}${{{name}}}{after}"))
+    }
+
+    fn compose_text(&self, value: &str, path: Vec<Segment>) -> Result<String, BuildError> {
+        to_compose(value).map(|c| c.text).map_err(|err| BuildError {
+            path,
+            message: format!("in server `{}`: {}", self.input.name, err.message),
+            hint: err.hint,
+        })
+    }
+
+    fn docker_volume(&mut self, volume: &VolumeArg) -> Value {
+        match volume {
+            VolumeArg::Short(text) => {
+                self.note_named_volume(text);
+                text.clone().into()
+            }
+            VolumeArg::Long(fields) => {
+                let mut map = Mapping::new();
+                for (key, value) in fields {
+                    let value = match value {
+                        MountValue::Text(text) => Value::from(text.clone()),
+                        MountValue::Flag(flag) => Value::from(*flag),
+                    };
+                    map.insert(key.clone().into(), value);
+                }
+                if let (Some(Value::String(kind)), Some(Value::String(source))) =
+                    (map.get("type"), map.get("source"))
+                    && kind == "volume"
+                {
+                    self.named_volumes.insert(source.clone());
+                }
+                Value::Mapping(map)
+            }
+        }
+    }
+
+    fn note_named_volume(&mut self, short: &str) {
+        if let Some(name) = named_volume(short) {
+            self.named_volumes.insert(name);
+        }
+    }
+
+    /// Whether the service joins `mcp-network` (else `network_mode: none`).
+    fn network(&mut self, publishes_ports: bool) -> Result<bool, BuildError> {
+        let input = self.input;
+        let detection = input.detection;
+        let from_run = detection.docker_run.as_ref().and_then(|run| run.network.as_deref()).map(|network| {
+            if network == "none" {
+                NetworkChoice::None
+            } else {
+                if network != "bridge" && network != "default" {
+                    self.warnings.push(format!(
+                        "server `{}`: `--network {network}` becomes `{MCP_NETWORK}` (mcpm never uses the host's network; set `network_mode` in `[servers.{}.docker]` to insist)",
+                        input.name, input.name
+                    ));
+                }
+                NetworkChoice::Bridge
+            }
+        });
+        let needs = detection.template.is_none_or(|t| t.needs_network) || publishes_ports;
+        let choice = input.server.network.or(from_run).unwrap_or(if needs {
+            NetworkChoice::Bridge
+        } else {
+            NetworkChoice::None
+        });
+        if choice == NetworkChoice::None && publishes_ports {
+            return Err(BuildError {
+                path: self.path(&["network"]),
+                message: format!(
+                    "server `{}` publishes ports but has `network = \"none\"`",
+                    input.name
+                ),
+                hint: "remove `ports`, or set `network = \"bridge\"`".into(),
+            });
+        }
+        Ok(choice == NetworkChoice::Bridge)
+    }
+
+    fn resources(&self, service: &mut Mapping) -> Result<(), BuildError> {
+        let server = self.input.server;
+        let run = self.input.detection.docker_run.as_ref();
+        let resources = server.resources.clone().unwrap_or_default();
+        let memory = resources
+            .memory
+            .or_else(|| run.and_then(|run| run.memory.clone()))
+            .unwrap_or_else(|| DEFAULT_MEMORY.to_string());
+        service.insert("mem_limit".into(), memory.into());
+        let cpus = match (&resources.cpus, run.and_then(|run| run.cpus.as_deref())) {
+            (Some(cpus), _) => cpus_value(cpus).unwrap_or(DEFAULT_CPUS),
+            (None, Some(text)) => {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|c| *c > 0.0)
+                    .ok_or_else(|| BuildError {
+                        path: self.arg_path(text),
+                        message: format!(
+                            "`--cpus {text}` in server `{}` is not a positive number",
+                            self.input.name
+                        ),
+                        hint: "write a number of CPUs such as 0.5".into(),
+                    })?
+            }
+            (None, None) => DEFAULT_CPUS,
+        };
+        service.insert("cpus".into(), cpus.into());
+        let pids = match (
+            resources.pids,
+            run.and_then(|run| run.pids_limit.as_deref()),
+        ) {
+            (Some(pids), _) => pids,
+            (None, Some(text)) => text.parse::<i64>().map_err(|_| BuildError {
+                path: self.arg_path(text),
+                message: format!(
+                    "`--pids-limit {text}` in server `{}` is not a number",
+                    self.input.name
+                ),
+                hint: "write a whole number of processes".into(),
+            })?,
+            (None, None) => DEFAULT_PIDS,
+        };
+        service.insert("pids_limit".into(), pids.into());
+        Ok(())
+    }
+
+    /// `docker run` flags that map one-to-one onto compose fields.
+    fn extras(&self, service: &mut Mapping) {
+        let Some(run) = &self.input.detection.docker_run else {
+            return;
+        };
+        let optional = [
+            ("hostname", &run.hostname),
+            ("platform", &run.platform),
+            ("shm_size", &run.shm_size),
+            ("pull_policy", &run.pull_policy),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                service.insert(key.into(), value.clone().into());
+            }
+        }
+        if !run.dns.is_empty() {
+            service.insert("dns".into(), strings(&run.dns));
+        }
+        if !run.extra_hosts.is_empty() {
+            service.insert("extra_hosts".into(), strings(&run.extra_hosts));
+        }
+        if run.init {
+            service.insert("init".into(), true.into());
+        }
+    }
+
+    fn labels(&self) -> Mapping {
+        let input = self.input;
+        let mut labels = BTreeMap::new();
+        if let Some(run) = &input.detection.docker_run {
+            for (key, value) in &run.labels {
+                labels.insert(key.clone(), value.clone());
+            }
+        }
+        labels.insert(labels::PROFILE.to_string(), input.profile.to_string());
+        labels.insert(labels::SERVER.to_string(), input.name.to_string());
+        labels.insert(
+            labels::MATCH.to_string(),
+            input.detection.rule.as_str().to_string(),
+        );
+        if let Some(template) = input.detection.template {
+            labels.insert(labels::TEMPLATE.to_string(), template.name.clone());
+        }
+        labels.insert(
+            labels::STRATEGY.to_string(),
+            input.server.strategy().as_str().to_string(),
+        );
+        labels
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), Value::from(v)))
+            .collect()
+    }
+
+    /// `[servers.X.docker]` wins over everything generated: mappings merge key by
+    /// key, anything else is replaced. Literal secrets in its `environment` still
+    /// go to `.env`.
+    fn merge_docker_table(
+        &mut self,
+        service: &mut Mapping,
+        docker: &toml::Table,
+    ) -> Result<(), BuildError> {
+        for (key, value) in docker {
+            let mut value = serde_yaml_ng::to_value(value).map_err(|err| BuildError {
+                path: self.path(&["docker", key]),
+                message: format!(
+                    "`{key}` in server `{}` cannot be written as YAML: {err}",
+                    self.input.name
+                ),
+                hint: "use plain strings, numbers, booleans, arrays and tables".into(),
+            })?;
+            if key == "environment" {
+                value = self.docker_environment(value)?;
+            }
+            match (service.get_mut(key.as_str()), value) {
+                (Some(Value::Mapping(existing)), Value::Mapping(extra)) => {
+                    for (k, v) in extra {
+                        existing.insert(k, v);
+                    }
+                }
+                (_, value) => {
+                    service.insert(key.clone().into(), value);
+                }
+            }
+            match key.as_str() {
+                "network_mode" => {
+                    service.remove("networks");
+                }
+                "networks" => {
+                    service.remove("network_mode");
+                }
+                "read_only" if docker.get("read_only").and_then(|v| v.as_bool()) == Some(false) => {
+                    if service.get("tmpfs") == Some(&strings(&["/tmp".to_string()]))
+                        && !docker.contains_key("tmpfs")
+                    {
+                        service.remove("tmpfs");
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn docker_environment(&mut self, value: Value) -> Result<Value, BuildError> {
+        let pairs: Vec<(String, String)> = match &value {
+            Value::Mapping(map) => map
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar_text(v)?)))
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(|item| {
+                    item.as_str()?
+                        .split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect(),
+            _ => return Ok(value),
+        };
+        let mut map = Mapping::new();
+        for (key, text) in pairs {
+            let path = self.path(&["docker", "environment", &key]);
+            let text = if is_secret_key(&key) {
+                self.secret_or_text(&key, &text, path)?
+            } else {
+                text
+            };
+            map.insert(key.into(), text.into());
+        }
+        Ok(Value::Mapping(map))
+    }
+}
+
+/// Stamps the sync base: the profile entry's hash and the service's own.
+fn stamp_hashes(service: &mut Mapping, server: &ServerSpec) {
+    if let Some(Value::Mapping(labels)) = service.get_mut("labels") {
+        labels.insert(
+            labels::PROFILE_HASH.into(),
+            hash::server_hash(server).into(),
+        );
+    }
+    let service_hash = hash::service_hash(&Value::Mapping(service.clone()));
+    if let Some(Value::Mapping(labels)) = service.get_mut("labels") {
+        labels.insert(labels::SERVICE_HASH.into(), service_hash.into());
+    }
+}
+
+/// Reorders a service's keys into mcpm's write order.
+fn sorted(service: Mapping) -> Mapping {
+    let mut entries: Vec<(Value, Value)> = service.into_iter().collect();
+    entries.sort_by(|(a, _), (b, _)| {
+        write_rank(a.as_str().unwrap_or("")).cmp(&write_rank(b.as_str().unwrap_or("")))
+    });
+    entries.into_iter().collect()
+}
+
+fn strings(items: &[String]) -> Value {
+    Value::Sequence(items.iter().map(|item| Value::from(item.clone())).collect())
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn dedup(items: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    items.retain(|item| seen.insert(item.clone()));
+}
+
+/// `--api-key` → `API_KEY`; `GITHUB_TOKEN` stays.
+fn flag_key(flag: &str) -> String {
+    flag.trim_start_matches('-')
+        .replace('-', "_")
+        .to_ascii_uppercase()
+}
+
+fn describe_path(path: &[Segment]) -> String {
+    path.iter()
+        .skip(2)
+        .map(|segment| match segment {
+            Segment::Key(key) => key.clone(),
+            Segment::Index(index) => format!("[{index}]"),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The named volume in a short-syntax volume (`data:/data`), if it is one.
+pub fn named_volume(short: &str) -> Option<String> {
+    let (source, _) = short.split_once(':')?;
+    let is_path =
+        source.starts_with(['/', '.', '~', '$']) || source.contains('/') || source.contains('\\');
+    (!is_path && !source.is_empty()).then(|| source.to_string())
+}
+
+/// Publishes on 127.0.0.1 unless the port names an address already.
+pub fn bind_to_loopback(port: &str) -> String {
+    // Colons inside `[…]` belong to an IPv6 address.
+    let mut depth = 0;
+    let colons = port
+        .chars()
+        .filter(|c| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+            *c == ':' && depth == 0
+        })
+        .count();
+    match colons {
+        0 => format!("127.0.0.1::{port}"),
+        1 => format!("127.0.0.1:{port}"),
+        _ => port.to_string(),
+    }
+}
+
+/// Rewrites an absolute host path argument (`/a/b`, `~/b`, `--opt=/a/b`) to its
+/// place under `root`, remembering the bind mount it needs.
+fn mount_host_path(arg: &str, root: &str, mounted: &mut BTreeMap<String, String>) -> String {
+    let (prefix, path) = match arg.split_once('=') {
+        Some((flag, path)) if flag.starts_with('-') => (format!("{flag}="), path),
+        _ => (String::new(), arg),
+    };
+    let is_host_path = (path.starts_with('/') || path.starts_with("~/"))
+        && path != root
+        && !path.starts_with(&format!("{root}/"));
+    if !is_host_path {
+        return arg.to_string();
+    }
+    if let Some(container) = mounted.get(path) {
+        return format!("{prefix}{container}");
+    }
+    let base = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|b| !b.is_empty() && *b != "~")
+        .unwrap_or("root");
+    let mut container = format!("{root}/{base}");
+    let mut n = 2;
+    while mounted.values().any(|taken| *taken == container) {
+        container = format!("{root}/{base}-{n}");
+        n += 1;
+    }
+    mounted.insert(path.to_string(), container.clone());
+    format!("{prefix}{container}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_bind_to_loopback_unless_addressed() {
+        assert_eq!(bind_to_loopback("8080:80"), "127.0.0.1:8080:80");
+        assert_eq!(bind_to_loopback("80"), "127.0.0.1::80");
+        assert_eq!(bind_to_loopback("0.0.0.0:8080:80"), "0.0.0.0:8080:80");
+        assert_eq!(bind_to_loopback("[::1]:8080:80/udp"), "[::1]:8080:80/udp");
+    }
+
+    #[test]
+    fn named_volumes_are_told_from_paths() {
+        assert_eq!(named_volume("data:/data"), Some("data".into()));
+        assert_eq!(named_volume("./data:/data"), None);
+        assert_eq!(named_volume("/abs:/data:ro"), None);
+        assert_eq!(named_volume("~/x:/x"), None);
+        assert_eq!(named_volume("/anonymous"), None);
+    }
+
+    #[test]
+    fn host_paths_mount_under_the_root() {
+        let mut mounted = BTreeMap::new();
+        assert_eq!(
+            mount_host_path("/Users/alice/projects", "/projects", &mut mounted),
+            "/projects/projects"
+        );
+        assert_eq!(
+            mount_host_path("/srv/projects", "/projects", &mut mounted),
+            "/projects/projects-2"
+        );
+        assert_eq!(
+            mount_host_path("--repository=/code/repo", "/projects", &mut mounted),
+            "--repository=/projects/repo"
+        );
+        assert_eq!(
+            mount_host_path("/projects/already", "/projects", &mut mounted),
+            "/projects/already"
+        );
+        assert_eq!(
+            mount_host_path("relative", "/projects", &mut mounted),
+            "relative"
+        );
+        assert_eq!(mounted.len(), 3);
+    }
+
+    #[test]
+    fn flag_keys() {
+        assert_eq!(flag_key("--api-key"), "API_KEY");
+        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
+    }
+}

@@ -1,0 +1,132 @@
+//! The one error type of the tool: what went wrong, where (file:line:col), what to
+//! do next, and which exit code it maps to (SPEC §7).
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Exit codes, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success.
+    Ok = 0,
+    /// 1: a runtime or engine failure (I/O, Docker unreachable).
+    Runtime = 1,
+    /// 2: a usage error or invalid input (bad profile, bad flag).
+    Invalid = 2,
+    /// 3: conflicts were left unresolved.
+    Conflict = 3,
+    /// 4: `--check` found drift.
+    Drift = 4,
+}
+
+/// A place in a source file, 1-based, with the text of its line for the snippet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The whole source line, without its newline.
+    pub line_text: String,
+    /// How many characters of the line to underline (at least 1).
+    pub width: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// An error the user can act on.
+#[derive(Debug)]
+pub struct Error {
+    pub status: ExitStatus,
+    pub message: String,
+    pub location: Option<Location>,
+    pub hint: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Invalid input or usage: exit code 2.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Invalid, message)
+    }
+
+    /// A runtime failure: exit code 1.
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Runtime, message)
+    }
+
+    pub fn new(status: ExitStatus, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
+    }
+
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        if self.location.is_none() {
+            self.location = location;
+        }
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// An I/O failure on `path`, phrased for a person.
+    pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
+        let status = ExitStatus::Runtime;
+        let mut error = Self::new(status, format!("cannot {action} {}: {err}", path.display()));
+        if err.kind() == std::io::ErrorKind::NotFound {
+            error.status = ExitStatus::Invalid;
+            error.message = format!(
+                "cannot {action} {}: no such file or directory",
+                path.display()
+            );
+        }
+        error
+    }
+
+    /// Renders the error as the multi-line report printed on stderr.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if let Some(location) = &self.location {
+            let number = location.line.to_string();
+            let pad = " ".repeat(number.len());
+            out.push_str(&format!("{pad}--> {location}\n"));
+            out.push_str(&format!("{pad} |\n{number} | {}\n", location.line_text));
+            let indent: String = location
+                .line_text
+                .chars()
+                .take(location.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!(
+                "{pad} | {indent}{}\n",
+                "^".repeat(location.width.max(1))
+            ));
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(location) = &self.location {
+            write!(f, " at {location}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,16 @@
+//! mcpm: turns profiles of MCP servers into Docker Compose deployments.
+//!
+//! The data flows one way: profile (TOML) → catalog (match each server to a way
+//! of running it) → compose model (services, YAML) → files.
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod compose;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod hash;
+pub mod labels;
+pub mod output;
+pub mod profile;
+pub mod source;

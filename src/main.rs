@@ -1,0 +1,21 @@
+//! Entry point: parse the command line, run it, map the outcome to an exit code.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // A bug must still read as one line a user can report, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "error: internal error in mcpm: {info}\nhint: this is a bug; please report it with the command you ran"
+        );
+    }));
+    let cli = mcpm::cli::Cli::parse();
+    match mcpm::commands::run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) => {
+            eprint!("{}", err.render());
+            ExitCode::from(err.status as u8)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Finding a profile (by path or by name) and parsing it with positions.
+use std::path::{Path, PathBuf};
+
+use crate::config::ConfigDir;
+use crate::error::{Error, Result};
+use crate::source::SourceFile;
+
+use super::model::Profile;
+use super::validate::validate;
+
+/// A parsed, validated profile with the source it came from (for locations).
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub source: SourceFile,
+}
+
+impl LoadedProfile {
+    /// The profile file's path.
+    pub fn path(&self) -> &Path {
+        &self.source.path
+    }
+
+    /// The directory the profile lives in; relative paths in `[docker]` start here.
+    pub fn dir(&self) -> PathBuf {
+        self.source
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The compose project name: `[docker] project`, else `mcp-<name>`.
+    pub fn project(&self) -> String {
+        self.profile
+            .docker
+            .project
+            .clone()
+            .unwrap_or_else(|| format!("mcp-{}", self.profile.name))
+    }
+
+    /// The compose file this profile syncs with: `[docker] compose_file` relative to
+    /// the profile, else `docker-compose.yml` beside it.
+    pub fn compose_file(&self) -> PathBuf {
+        let name = self
+            .profile
+            .docker
+            .compose_file
+            .as_deref()
+            .unwrap_or("docker-compose.yml");
+        self.dir().join(name)
+    }
+}
+
+/// Turns the `PROFILE` argument into a file path: an existing file, anything that
+/// looks like a path, or a name looked up as `<config dir>/profiles/NAME.toml`.
+pub fn resolve_profile_path(arg: &str, config: &ConfigDir) -> Result<PathBuf> {
+    let as_path = Path::new(arg);
+    let looks_like_path =
+        arg.contains(std::path::MAIN_SEPARATOR) || arg.contains('/') || arg.ends_with(".toml");
+    if as_path.is_file() || looks_like_path {
+        return Ok(as_path.to_path_buf());
+    }
+    let by_name = config.profiles().join(format!("{arg}.toml"));
+    if by_name.is_file() {
+        return Ok(by_name);
+    }
+    let known = known_profiles(config);
+    let hint = if known.is_empty() {
+        format!(
+            "create {} or pass a path to a profile file (e.g. profiles-example/dev.toml)",
+            by_name.display()
+        )
+    } else {
+        format!(
+            "profiles in {}: {}",
+            config.profiles().display(),
+            known.join(", ")
+        )
+    };
+    Err(Error::invalid(format!(
+        "no profile named `{arg}` (looked for {})",
+        by_name.display()
+    ))
+    .hint(hint))
+}
+
+fn known_profiles(config: &ConfigDir) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(config.profiles()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()?
+                .strip_suffix(".toml")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Reads and validates the profile at `path`.
+pub fn load_profile(path: &Path) -> Result<LoadedProfile> {
+    let text = std::fs::read_to_string(path).map_err(|err| Error::io("read profile", path, err))?;
+    load_profile_text(path, text)
+}
+
+/// Parses and validates profile text that came from `path`.
+pub fn load_profile_text(path: &Path, text: String) -> Result<LoadedProfile> {
+    let source = SourceFile::new(path, text);
+    let profile: Profile =
+        toml::from_str(&source.text).map_err(|err| parse_error(&source, &err))?;
+    validate(&profile, &source)?;
+    Ok(LoadedProfile { profile, source })
+}
+
+/// Rephrases a TOML/serde error: names the server it happened in and the key.
+fn parse_error(source: &SourceFile, err: &toml::de::Error) -> Error {
+    let message = err.message().trim().to_string();
+    let location = err.span().map(|span| source.locate(span));
+    let server = location
+        .as_ref()
+        .and_then(|loc| server_at_line(&source.text, loc.line));
+    let (message, hint) = match message.strip_prefix("unknown field ") {
+        Some(rest) => {
+            let (field, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            let what = match &server {
+                Some(server) => format!("unknown key {field} in server `{server}`"),
+                None => format!("unknown key {field}"),
+            };
+            let hint = if expected.is_empty() {
+                "remove the key".to_string()
+            } else {
+                format!("valid keys here: {}", expected.replace("one of ", ""))
+            };
+            (what, Some(hint))
+        }
+        None => {
+            let what = match &server {
+                Some(server) => format!("invalid profile: {message} (in server `{server}`)"),
+                None => format!("invalid profile: {message}"),
+            };
+            (what, None)
+        }
+    };
+    let mut error = Error::invalid(message).at(location);
+    if let Some(hint) = hint {
+        error = error.hint(hint);
+    }
+    error
+}
+
+/// The server whose table a line belongs to: the last `[servers.NAME…]` header at
+/// or above it (or an inline `NAME = {` under `[servers]`).
+fn server_at_line(text: &str, line: usize) -> Option<String> {
+    let mut current = None;
+    for raw in text.lines().take(line) {
+        let trimmed = raw.trim();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            let header = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            current = header.strip_prefix("servers.").map(|rest| first_key(rest));
+        }
+    }
+    current
+}
+
+/// The first dotted-key component, unquoted: `"a.b".docker` → `a.b`.
+fn first_key(dotted: &str) -> String {
+    let dotted = dotted.trim();
+    for quote in ['"', '\''] {
+        if let Some(rest) = dotted.strip_prefix(quote) {
+            return rest.split(quote).next().unwrap_or("").to_string();
+        }
+    }
+    dotted.split('.').next().unwrap_or("").trim().to_string()
+}

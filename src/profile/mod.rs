@@ -1,0 +1,12 @@
+//! Profiles: the TOML model of a set of MCP servers (SPEC §2), how a profile is
+//! found and loaded, and the checks that make every loading error point at a line.
+mod load;
+mod model;
+mod validate;
+pub use validate::{cpus_value, is_server_name, suggest_server_name};
+
+pub use load::{LoadedProfile, load_profile, load_profile_text, resolve_profile_path};
+pub use model::{
+    ConflictStrategy, Cpus, DockerSettings, EnvValue, NetworkChoice, Profile, Resources,
+    ServerSpec, Strategy,
+};

@@ -1,0 +1,159 @@
+//! Source text with positions: turns byte offsets and TOML key paths into
+//! file:line:column locations for error messages.
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::error::Location;
+
+/// One segment of a path into a TOML document: `servers.fetch.args[2]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl Segment {
+    /// Builds a key path from its parts: `Segment::path(["servers", name, "env"])`.
+    pub fn path<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<Segment> {
+        keys.into_iter()
+            .map(|key| Segment::Key(key.to_string()))
+            .collect()
+    }
+}
+
+/// A loaded text file and its parsed TOML layout (kept for spans only).
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    layout: Option<toml_edit::Document<String>>,
+}
+
+impl SourceFile {
+    /// Wraps `text`; parses it as TOML for span look-ups when it is TOML.
+    pub fn new(path: &Path, text: String) -> Self {
+        let layout = toml_edit::Document::parse(text.clone()).ok();
+        Self {
+            path: path.to_path_buf(),
+            text,
+            layout,
+        }
+    }
+
+    /// A plain (non-TOML) source: offsets work, key paths do not.
+    pub fn plain(path: &Path, text: String) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            text,
+            layout: None,
+        }
+    }
+
+    /// The location of a byte range.
+    pub fn locate(&self, span: Range<usize>) -> Location {
+        location_in(&self.path, &self.text, span)
+    }
+
+    /// The location of the key at `path` (or of the value, for array items).
+    pub fn locate_key(&self, path: &[Segment]) -> Option<Location> {
+        self.key_span(path).map(|span| self.locate(span))
+    }
+
+    /// The location of the value at `path`.
+    pub fn locate_value(&self, path: &[Segment]) -> Option<Location> {
+        self.value_span(path).map(|span| self.locate(span))
+    }
+
+    /// The best location for `path`: the value when it exists, else the nearest
+    /// ancestor that exists, so an error always points somewhere useful.
+    pub fn locate_nearest(&self, path: &[Segment]) -> Option<Location> {
+        (1..=path.len()).rev().find_map(|len| {
+            let prefix = &path[..len];
+            match prefix.last() {
+                Some(Segment::Key(_)) => self.locate_key(prefix),
+                _ => self.locate_value(prefix),
+            }
+        })
+    }
+
+    fn key_span(&self, path: &[Segment]) -> Option<Range<usize>> {
+        let (last, parent) = path.split_last()?;
+        match (last, self.node(parent)?) {
+            (Segment::Key(key), Node::Item(item)) => {
+                item.as_table_like()?.get_key_value(key)?.0.span()
+            }
+            (Segment::Key(key), Node::Value(value)) => {
+                value.as_inline_table()?.get_key_value(key)?.0.span()
+            }
+            (Segment::Key(key), Node::Table(table)) => table.get_key_value(key)?.0.span(),
+            (Segment::Index(_), _) => self.value_span(path),
+        }
+    }
+
+    fn value_span(&self, path: &[Segment]) -> Option<Range<usize>> {
+        match self.node(path)? {
+            Node::Item(item) => item
+                .span()
+                .or_else(|| item.as_value().and_then(|v| v.span())),
+            Node::Value(value) => value.span(),
+            Node::Table(table) => table.span(),
+        }
+    }
+
+    fn node(&self, path: &[Segment]) -> Option<Node<'_>> {
+        let mut node = Node::Item(self.layout.as_ref()?.as_item());
+        for segment in path {
+            node = match (node, segment) {
+                (Node::Item(item), Segment::Key(key)) => match item.as_table_like()?.get(key)? {
+                    toml_edit::Item::Value(value) => Node::Value(value),
+                    other => Node::Item(other),
+                },
+                (Node::Item(item), Segment::Index(index)) => match item {
+                    toml_edit::Item::ArrayOfTables(tables) => Node::Table(tables.get(*index)?),
+                    _ => Node::Value(item.as_array()?.get(*index)?),
+                },
+                (Node::Table(table), Segment::Key(key)) => match table.get(key)? {
+                    toml_edit::Item::Value(value) => Node::Value(value),
+                    other => Node::Item(other),
+                },
+                (Node::Table(_), Segment::Index(_)) => return None,
+                (Node::Value(value), Segment::Key(key)) => {
+                    Node::Value(value.as_inline_table()?.get(key)?)
+                }
+                (Node::Value(value), Segment::Index(index)) => {
+                    Node::Value(value.as_array()?.get(*index)?)
+                }
+            };
+        }
+        Some(node)
+    }
+}
+
+/// A position in the parsed layout: a table-level item, an array-of-tables
+/// element, or a value (inline table, array, scalar).
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Item(&'a toml_edit::Item),
+    Table(&'a toml_edit::Table),
+    Value(&'a toml_edit::Value),
+}
+
+/// Computes a 1-based line and column (in characters) for a byte range.
+pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line_text = text[line_start..line_end]
+        .trim_end_matches('\r')
+        .to_string();
+    let end = span.end.clamp(start, line_end);
+    let width = text[start..end].chars().count().max(1);
+    Location {
+        path: path.to_path_buf(),
+        line,
+        column,
+        line_text,
+        width,
+    }
+}
