@@ -41,7 +41,8 @@ impl fmt::Display for Location {
 pub struct Error {
     pub status: ExitStatus,
     pub message: String,
-    pub location: Option<Location>,
+    /// Boxed: errors travel in every `Result`, so they are kept small.
+    pub location: Option<Box<Location>>,
     pub hint: Option<String>,
 }
 
@@ -69,7 +70,7 @@ impl Error {
 
     pub fn at(mut self, location: Option<Location>) -> Self {
         if self.location.is_none() {
-            self.location = location;
+            self.location = location.map(Box::new);
         }
         self
     }

@@ -20,3 +20,43 @@ pub const SERVICE_HASH: &str = "io.mcpm.service-hash";
 
 /// Labels that describe the other labels and so stay out of the service hash.
 pub const HASH_LABELS: &[&str] = &[PROFILE_HASH, SERVICE_HASH];
+
+/// Labels Docker Compose puts on what it deploys. mcpm writes the same ones on
+/// the containers, networks and volumes it creates, so `docker compose ps`,
+/// `logs` and `down` (and `docker-compose` v1's `ps`/`down`) see mcpm's
+/// deployments as their own, and mcpm finds them again with one filtered listing.
+pub mod compose {
+    /// The compose project (on containers, networks and volumes).
+    pub const PROJECT: &str = "com.docker.compose.project";
+    /// The service a container runs.
+    pub const SERVICE: &str = "com.docker.compose.service";
+    /// The replica number; mcpm runs one replica per service, always "1".
+    pub const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
+    /// "False" for service containers; "True" marks `compose run` one-offs,
+    /// which deploy leaves alone.
+    pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    /// Hash of the service config the container was created from: equal to the
+    /// desired hash means the container is up to date.
+    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    /// Directory of the compose file (compose resolves relative paths here).
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    /// The compose file(s), comma-separated absolute paths.
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    /// The compose version that created the object.
+    pub const VERSION: &str = "com.docker.compose.version";
+    /// The image id a container was created from (compose v2 writes it too).
+    pub const IMAGE: &str = "com.docker.compose.image";
+    /// The dependencies of a service, `svc:condition:restart` comma-separated.
+    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    /// The key of a network in the compose file (`mcp-network`).
+    pub const NETWORK: &str = "com.docker.compose.network";
+    /// The key of a volume in the compose file.
+    pub const VOLUME: &str = "com.docker.compose.volume";
+
+    /// The value written in [`VERSION`]. Compose writes its own release; mcpm
+    /// names objects the way compose v2 does (`<project>-<service>-1`), so it
+    /// writes a v2-style number.
+    pub const VERSION_VALUE: &str = "2.0.0";
+    /// The value of [`ONEOFF`] on service containers (compose writes a Python bool).
+    pub const ONEOFF_FALSE: &str = "False";
+}

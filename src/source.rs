@@ -75,6 +75,13 @@ impl SourceFile {
         })
     }
 
+    /// Like [`Self::locate_nearest`], but points at the value itself when it
+    /// exists: for errors about what a value says rather than that it is there.
+    pub fn locate_value_nearest(&self, path: &[Segment]) -> Option<Location> {
+        self.locate_value(path)
+            .or_else(|| self.locate_nearest(path))
+    }
+
     fn key_span(&self, path: &[Segment]) -> Option<Range<usize>> {
         let (last, parent) = path.split_last()?;
         match (last, self.node(parent)?) {

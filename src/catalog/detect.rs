@@ -132,7 +132,7 @@ pub fn detect<'c>(name: &str, server: &ServerSpec, catalog: &'c Catalog) -> Outc
                 template,
                 image: run.image.clone(),
                 command: (!run.command.is_empty()).then(|| run.command.clone()),
-                docker_run: Some(run.clone()),
+                docker_run: Some((**run).clone()),
                 reason,
                 notes: Vec::new(),
             };
@@ -276,7 +276,7 @@ fn from_template<'c>(
             } else {
                 Some(run.command.clone())
             };
-            (run.image.clone(), command, Some(run.clone()))
+            (run.image.clone(), command, Some((**run).clone()))
         }
         Invocation::Npm(run) | Invocation::Pypi(run) => (
             template.service.image.clone(),
@@ -328,7 +328,7 @@ fn explicit<'c>(
     let (container_command, docker_run) = match invocation {
         Invocation::DockerRun(run) => (
             (!run.command.is_empty()).then(|| run.command.clone()),
-            Some(run),
+            Some(*run),
         ),
         _ => {
             let mut line = vec![command.to_string()];

@@ -129,8 +129,8 @@ fn short_bool(run: &mut DockerRun, flag: char) {
     match flag {
         'i' => run.interactive = true,
         't' => run.tty = true,
-        'd' => run.dropped.push("-d".into()),
-        _ => run.dropped.push(format!("-{flag}")),
+        // Detaching and publishing all ports are the engine's business, not the service's.
+        _ => {}
     }
 }
 
@@ -164,7 +164,8 @@ fn long_flag(
         "init" => run.init = boolean(&inline),
         "read-only" => run.read_only = boolean(&inline),
         "privileged" => run.privileged = boolean(&inline),
-        "rm" | "detach" | "sig-proxy" | "publish-all" => run.dropped.push(format!("--{name}")),
+        // Compose removes and detaches containers itself: nothing to carry over.
+        "rm" | "detach" | "sig-proxy" | "publish-all" => {}
         _ => {
             let (value, next) = match inline {
                 Some(value) => (value, index + 1),

@@ -11,7 +11,7 @@ pub enum Invocation {
     /// A PyPI package through uvx, `uv tool run` or `pipx run`.
     Pypi(PackageRun),
     /// `docker run …` (or `docker container run …`).
-    DockerRun(DockerRun),
+    DockerRun(Box<DockerRun>),
     /// `python -m MODULE …`.
     PythonModule {
         interpreter: String,
@@ -371,7 +371,7 @@ fn docker(args: &[String]) -> Invocation {
         }
     };
     match docker_run::parse(&args[run_at..]) {
-        Ok(run) => Invocation::DockerRun(run),
+        Ok(run) => Invocation::DockerRun(Box::new(run)),
         Err(err) => Invocation::Unsupported {
             reason: err.message,
             arg_index: Some(err.index + run_at),

@@ -104,7 +104,7 @@ pub fn render(
                     return Err(Error::invalid(format!(
                         "server `{name}` cannot be containerized: {reason}"
                     ))
-                    .at(loaded.source.locate_nearest(&path))
+                    .at(loaded.source.locate_value_nearest(&path))
                     .hint("fix the server or drop --strict to generate the others"));
                 }
                 warnings.push(format!("server `{name}` skipped: {reason}"));
@@ -119,7 +119,7 @@ pub fn render(
                 };
                 let built = build_service(&input, &mut secrets).map_err(|err| {
                     Error::invalid(err.message)
-                        .at(loaded.source.locate_nearest(&err.path))
+                        .at(loaded.source.locate_value_nearest(&err.path))
                         .hint(err.hint)
                 })?;
                 uses_network |= built.uses_network;

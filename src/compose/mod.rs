@@ -3,6 +3,7 @@
 mod document;
 pub mod dotenv;
 pub mod fields;
+pub mod host;
 pub mod interpolation;
 pub mod secrets;
 pub mod service;

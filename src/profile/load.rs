@@ -166,7 +166,7 @@ fn server_at_line(text: &str, line: usize) -> Option<String> {
                 .next()
                 .unwrap_or("")
                 .trim();
-            current = header.strip_prefix("servers.").map(|rest| first_key(rest));
+            current = header.strip_prefix("servers.").map(first_key);
         }
     }
     current

@@ -8,7 +8,7 @@ use super::model::{Cpus, Profile, ServerSpec};
 
 /// Validates names, server kinds and field formats; the first problem is returned.
 pub fn validate(profile: &Profile, source: &SourceFile) -> Result<()> {
-    let at = |keys: &[&str]| source.locate_nearest(&Segment::path(keys.iter().copied()));
+    let at = |keys: &[&str]| source.locate_value_nearest(&Segment::path(keys.iter().copied()));
     if !is_project_like_name(&profile.name) {
         return Err(Error::invalid(format!("invalid profile name `{}`", profile.name))
             .at(at(&["name"]))
@@ -40,6 +40,11 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
         path.extend(keys.iter().map(|key| Segment::Key(key.to_string())));
         source.locate_nearest(&path)
     };
+    let value_at = |keys: &[&str]| {
+        let mut path = vec![Segment::Key("servers".into()), Segment::Key(name.into())];
+        path.extend(keys.iter().map(|key| Segment::Key(key.to_string())));
+        source.locate_value_nearest(&path)
+    };
     if !is_server_name(name) {
         return Err(Error::invalid(format!("invalid server name `{name}`"))
             .at(at(&[]))
@@ -62,7 +67,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
         (Some(command), None) if command.trim().is_empty() => {
             return Err(
                 Error::invalid(format!("server `{name}` has an empty `command`"))
-                    .at(at(&["command"])),
+                    .at(value_at(&["command"])),
             );
         }
         (None, Some(url)) => {
@@ -115,7 +120,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
             return Err(Error::invalid(format!(
                 "invalid memory size `{memory}` in server `{name}`"
             ))
-            .at(at(&["resources", "memory"]))
+            .at(value_at(&["resources", "memory"]))
             .hint("write a size such as \"256m\" or \"1g\" (units b, k, m, g)"));
         }
         if let Some(cpus) = &resources.cpus
@@ -123,7 +128,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
         {
             return Err(
                 Error::invalid(format!("invalid cpus value in server `{name}`"))
-                    .at(at(&["resources", "cpus"]))
+                    .at(value_at(&["resources", "cpus"]))
                     .hint("write a positive number such as 0.5 or \"1.5\""),
             );
         }
@@ -132,7 +137,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
         {
             return Err(
                 Error::invalid(format!("invalid pids limit 0 in server `{name}`"))
-                    .at(at(&["resources", "pids"]))
+                    .at(value_at(&["resources", "pids"]))
                     .hint("use a positive number of processes, or -1 for no limit"),
             );
         }
@@ -161,7 +166,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
             return Err(Error::invalid(format!(
                 "`image` of server `{name}` must be a non-empty string"
             ))
-            .at(at(&["docker", "image"])));
+            .at(value_at(&["docker", "image"])));
         }
     }
     Ok(())

@@ -2,12 +2,15 @@
 //! command, environment (secrets moved to `.env`), volumes, ports, network, the
 //! hardened defaults of SPEC §4, mcpm's labels, and the profile's
 //! `[servers.X.docker]` fields merged last.
+mod overrides;
+mod values;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::catalog::Detection;
-use crate::catalog::docker_run::{EnvArg, MountValue, VolumeArg};
+use crate::catalog::docker_run::{MountValue, VolumeArg};
 use crate::hash;
 use crate::labels;
 use crate::profile::cpus_value;
@@ -15,8 +18,8 @@ use crate::profile::{NetworkChoice, ServerSpec, Strategy};
 use crate::source::Segment;
 
 use super::fields::write_rank;
-use super::interpolation::to_compose;
-use super::secrets::{SecretRegistry, is_secret_key, url_password};
+use super::host::{bind_to_loopback, named_volume};
+use super::secrets::SecretRegistry;
 
 /// The network every networked MCP server joins (the RFC's name).
 pub const MCP_NETWORK: &str = "mcp-network";
@@ -64,7 +67,7 @@ pub fn build_service(
     builder.build()
 }
 
-struct Builder<'a, 'b> {
+pub(super) struct Builder<'a, 'b> {
     input: &'a ServiceInput<'a>,
     secrets: &'b mut SecretRegistry,
     warnings: Vec<String>,
@@ -99,7 +102,10 @@ impl Builder<'_, '_> {
 
         service.insert("image".into(), detection.image.clone().into());
         if let Some(entrypoint) = run.and_then(|run| run.entrypoint.as_ref()) {
-            service.insert("entrypoint".into(), strings(&[entrypoint.clone()]));
+            service.insert(
+                "entrypoint".into(),
+                strings(std::slice::from_ref(entrypoint)),
+            );
         }
 
         let mut volumes: Vec<Value> = Vec::new();
@@ -233,156 +239,6 @@ impl Builder<'_, '_> {
         })
     }
 
-    /// The container command: `$` escaped, secrets in flags and URLs moved out,
-    /// and host paths mounted when the catalog entry asks for it.
-    fn command(
-        &mut self,
-        command: &[String],
-        volumes: &mut Vec<Value>,
-    ) -> Result<Vec<String>, BuildError> {
-        let input = self.input;
-        let template = input.detection.template;
-        let mount_root = template
-            .map(|t| t.mount_host_paths.trim_end_matches('/'))
-            .filter(|root| !root.is_empty())
-            .filter(|_| input.server.volumes.is_empty() && input.detection.docker_run.is_none());
-        let fixed = template
-            .filter(|t| !t.is_runtime())
-            .map_or(0, |t| t.service.command.len());
-        let mut out = Vec::with_capacity(command.len());
-        let mut mounted: BTreeMap<String, String> = BTreeMap::new();
-        let mut secret_flag: Option<String> = None;
-        for (position, arg) in command.iter().enumerate() {
-            let path = self.arg_path(arg);
-            if let Some(flag) = secret_flag.take()
-                && !arg.starts_with('-')
-            {
-                out.push(self.secret_or_text(&flag, arg, path)?);
-                continue;
-            }
-            let mut arg = arg.clone();
-            if let Some(root) = mount_root
-                && position >= fixed
-            {
-                arg = mount_host_path(&arg, root, &mut mounted);
-            }
-            if let Some((flag, value)) = arg.split_once('=')
-                && flag.starts_with('-')
-                && is_secret_key(flag)
-            {
-                let value = self.secret_or_text(flag, value, path)?;
-                out.push(format!("{flag}={value}"));
-                continue;
-            }
-            if arg.starts_with("--") && is_secret_key(&arg) {
-                secret_flag = Some(arg.clone());
-            }
-            out.push(self.text_with_url_secret(&arg, &flag_key(&arg), path)?);
-        }
-        for (host, container) in mounted {
-            volumes.push(format!("{host}:{container}").into());
-        }
-        Ok(out)
-    }
-
-    /// The environment, sorted: catalog defaults, then `docker run -e`, then the
-    /// profile's `env`; variables the catalog requires become `${VAR:?…}`.
-    fn environment(&mut self) -> Result<BTreeMap<String, String>, BuildError> {
-        let input = self.input;
-        let mut environment = BTreeMap::new();
-        if let Some(template) = input.detection.template {
-            for (key, value) in &template.service.environment {
-                environment.insert(key.clone(), value.clone());
-            }
-        }
-        if let Some(run) = &input.detection.docker_run {
-            for env in &run.env {
-                match env {
-                    EnvArg::Pass(key) => {
-                        environment.insert(
-                            key.clone(),
-                            format!("${{{}}}", super::interpolation::variable_name_for(key)),
-                        );
-                    }
-                    EnvArg::Set(key, value) => {
-                        let value = self.secret_or_text(
-                            key,
-                            value,
-                            self.arg_path(&format!("{key}={value}")),
-                        )?;
-                        environment.insert(key.clone(), value);
-                    }
-                }
-            }
-        }
-        for (key, value) in &input.server.env {
-            let value = self.secret_or_text(key, &value.to_text(), self.path(&["env", key]))?;
-            environment.insert(key.clone(), value);
-        }
-        if let Some(template) = input.detection.template {
-            for key in &template.required_env {
-                environment.entry(key.clone()).or_insert_with(|| {
-                    format!("${{{key}:?{key} is required by {}}}", template.name)
-                });
-            }
-        }
-        Ok(environment)
-    }
-
-    /// A value for a secret-looking key: a literal goes to `.env` as `${VAR}`.
-    fn secret_or_text(
-        &mut self,
-        key: &str,
-        value: &str,
-        path: Vec<Segment>,
-    ) -> Result<String, BuildError> {
-        let converted = self.compose_text(value, path.clone())?;
-        if is_secret_key(key)
-            && !converted.is_empty()
-            && !to_compose(value).is_ok_and(|c| c.interpolates)
-        {
-            let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
-            let name = self
-                .secrets
-                .register(self.input.name, &flag_key(key), value, origin);
-            return Ok(format!("${{{name}}}"));
-        }
-        self.text_with_url_secret(value, &format!("{}_PASSWORD", flag_key(key)), path)
-    }
-
-    /// Compose text with a URL's literal password replaced by `${VAR}`.
-    fn text_with_url_secret(
-        &mut self,
-        value: &str,
-        key: &str,
-        path: Vec<Segment>,
-    ) -> Result<String, BuildError> {
-        let Some(range) = url_password(value) else {
-            return self.compose_text(value, path);
-        };
-        let password = &value[range.clone()];
-        let key = if key.is_empty() {
-            "URL_PASSWORD".to_string()
-        } else {
-            key.to_string()
-        };
-        let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
-        let name = self
-            .secrets
-            .register(self.input.name, &key, password, origin);
-        let before = self.compose_text(&value[..range.start], path.clone())?;
-        let after = self.compose_text(&value[range.end..], path)?;
-        Ok(format!("{before}${{{name}}}{after}"))
-    }
-
-    fn compose_text(&self, value: &str, path: Vec<Segment>) -> Result<String, BuildError> {
-        to_compose(value).map(|c| c.text).map_err(|err| BuildError {
-            path,
-            message: format!("in server `{}`: {}", self.input.name, err.message),
-            hint: err.hint,
-        })
-    }
-
     fn docker_volume(&mut self, volume: &VolumeArg) -> Value {
         match volume {
             VolumeArg::Short(text) => {
@@ -391,6 +247,15 @@ impl Builder<'_, '_> {
             }
             VolumeArg::Long(fields) => {
                 let mut map = Mapping::new();
+                // Compose's own order for a long-syntax volume reads best.
+                let mut fields: Vec<_> = fields.iter().collect();
+                let rank = |key: &str| {
+                    ["type", "source", "target", "read_only"]
+                        .iter()
+                        .position(|k| *k == key)
+                        .unwrap_or(4)
+                };
+                fields.sort_by_key(|(key, _)| rank(key));
                 for (key, value) in fields {
                     let value = match value {
                         MountValue::Text(text) => Value::from(text.clone()),
@@ -550,85 +415,6 @@ impl Builder<'_, '_> {
             .map(|(k, v)| (Value::from(k), Value::from(v)))
             .collect()
     }
-
-    /// `[servers.X.docker]` wins over everything generated: mappings merge key by
-    /// key, anything else is replaced. Literal secrets in its `environment` still
-    /// go to `.env`.
-    fn merge_docker_table(
-        &mut self,
-        service: &mut Mapping,
-        docker: &toml::Table,
-    ) -> Result<(), BuildError> {
-        for (key, value) in docker {
-            let mut value = serde_yaml_ng::to_value(value).map_err(|err| BuildError {
-                path: self.path(&["docker", key]),
-                message: format!(
-                    "`{key}` in server `{}` cannot be written as YAML: {err}",
-                    self.input.name
-                ),
-                hint: "use plain strings, numbers, booleans, arrays and tables".into(),
-            })?;
-            if key == "environment" {
-                value = self.docker_environment(value)?;
-            }
-            match (service.get_mut(key.as_str()), value) {
-                (Some(Value::Mapping(existing)), Value::Mapping(extra)) => {
-                    for (k, v) in extra {
-                        existing.insert(k, v);
-                    }
-                }
-                (_, value) => {
-                    service.insert(key.clone().into(), value);
-                }
-            }
-            match key.as_str() {
-                "network_mode" => {
-                    service.remove("networks");
-                }
-                "networks" => {
-                    service.remove("network_mode");
-                }
-                "read_only" if docker.get("read_only").and_then(|v| v.as_bool()) == Some(false) => {
-                    if service.get("tmpfs") == Some(&strings(&["/tmp".to_string()]))
-                        && !docker.contains_key("tmpfs")
-                    {
-                        service.remove("tmpfs");
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn docker_environment(&mut self, value: Value) -> Result<Value, BuildError> {
-        let pairs: Vec<(String, String)> = match &value {
-            Value::Mapping(map) => map
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar_text(v)?)))
-                .collect(),
-            Value::Sequence(items) => items
-                .iter()
-                .filter_map(|item| {
-                    item.as_str()?
-                        .split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
-                .collect(),
-            _ => return Ok(value),
-        };
-        let mut map = Mapping::new();
-        for (key, text) in pairs {
-            let path = self.path(&["docker", "environment", &key]);
-            let text = if is_secret_key(&key) {
-                self.secret_or_text(&key, &text, path)?
-            } else {
-                text
-            };
-            map.insert(key.into(), text.into());
-        }
-        Ok(Value::Mapping(map))
-    }
 }
 
 /// Stamps the sync base: the profile entry's hash and the service's own.
@@ -654,11 +440,11 @@ fn sorted(service: Mapping) -> Mapping {
     entries.into_iter().collect()
 }
 
-fn strings(items: &[String]) -> Value {
+pub(super) fn strings(items: &[String]) -> Value {
     Value::Sequence(items.iter().map(|item| Value::from(item.clone())).collect())
 }
 
-fn scalar_text(value: &Value) -> Option<String> {
+pub(super) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -670,138 +456,4 @@ fn scalar_text(value: &Value) -> Option<String> {
 fn dedup(items: &mut Vec<String>) {
     let mut seen = BTreeSet::new();
     items.retain(|item| seen.insert(item.clone()));
-}
-
-/// `--api-key` → `API_KEY`; `GITHUB_TOKEN` stays.
-fn flag_key(flag: &str) -> String {
-    flag.trim_start_matches('-')
-        .replace('-', "_")
-        .to_ascii_uppercase()
-}
-
-fn describe_path(path: &[Segment]) -> String {
-    path.iter()
-        .skip(2)
-        .map(|segment| match segment {
-            Segment::Key(key) => key.clone(),
-            Segment::Index(index) => format!("[{index}]"),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The named volume in a short-syntax volume (`data:/data`), if it is one.
-pub fn named_volume(short: &str) -> Option<String> {
-    let (source, _) = short.split_once(':')?;
-    let is_path =
-        source.starts_with(['/', '.', '~', '$']) || source.contains('/') || source.contains('\\');
-    (!is_path && !source.is_empty()).then(|| source.to_string())
-}
-
-/// Publishes on 127.0.0.1 unless the port names an address already.
-pub fn bind_to_loopback(port: &str) -> String {
-    // Colons inside `[…]` belong to an IPv6 address.
-    let mut depth = 0;
-    let colons = port
-        .chars()
-        .filter(|c| {
-            match c {
-                '[' => depth += 1,
-                ']' => depth -= 1,
-                _ => {}
-            }
-            *c == ':' && depth == 0
-        })
-        .count();
-    match colons {
-        0 => format!("127.0.0.1::{port}"),
-        1 => format!("127.0.0.1:{port}"),
-        _ => port.to_string(),
-    }
-}
-
-/// Rewrites an absolute host path argument (`/a/b`, `~/b`, `--opt=/a/b`) to its
-/// place under `root`, remembering the bind mount it needs.
-fn mount_host_path(arg: &str, root: &str, mounted: &mut BTreeMap<String, String>) -> String {
-    let (prefix, path) = match arg.split_once('=') {
-        Some((flag, path)) if flag.starts_with('-') => (format!("{flag}="), path),
-        _ => (String::new(), arg),
-    };
-    let is_host_path = (path.starts_with('/') || path.starts_with("~/"))
-        && path != root
-        && !path.starts_with(&format!("{root}/"));
-    if !is_host_path {
-        return arg.to_string();
-    }
-    if let Some(container) = mounted.get(path) {
-        return format!("{prefix}{container}");
-    }
-    let base = path
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|b| !b.is_empty() && *b != "~")
-        .unwrap_or("root");
-    let mut container = format!("{root}/{base}");
-    let mut n = 2;
-    while mounted.values().any(|taken| *taken == container) {
-        container = format!("{root}/{base}-{n}");
-        n += 1;
-    }
-    mounted.insert(path.to_string(), container.clone());
-    format!("{prefix}{container}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_bind_to_loopback_unless_addressed() {
-        assert_eq!(bind_to_loopback("8080:80"), "127.0.0.1:8080:80");
-        assert_eq!(bind_to_loopback("80"), "127.0.0.1::80");
-        assert_eq!(bind_to_loopback("0.0.0.0:8080:80"), "0.0.0.0:8080:80");
-        assert_eq!(bind_to_loopback("[::1]:8080:80/udp"), "[::1]:8080:80/udp");
-    }
-
-    #[test]
-    fn named_volumes_are_told_from_paths() {
-        assert_eq!(named_volume("data:/data"), Some("data".into()));
-        assert_eq!(named_volume("./data:/data"), None);
-        assert_eq!(named_volume("/abs:/data:ro"), None);
-        assert_eq!(named_volume("~/x:/x"), None);
-        assert_eq!(named_volume("/anonymous"), None);
-    }
-
-    #[test]
-    fn host_paths_mount_under_the_root() {
-        let mut mounted = BTreeMap::new();
-        assert_eq!(
-            mount_host_path("/Users/alice/projects", "/projects", &mut mounted),
-            "/projects/projects"
-        );
-        assert_eq!(
-            mount_host_path("/srv/projects", "/projects", &mut mounted),
-            "/projects/projects-2"
-        );
-        assert_eq!(
-            mount_host_path("--repository=/code/repo", "/projects", &mut mounted),
-            "--repository=/projects/repo"
-        );
-        assert_eq!(
-            mount_host_path("/projects/already", "/projects", &mut mounted),
-            "/projects/already"
-        );
-        assert_eq!(
-            mount_host_path("relative", "/projects", &mut mounted),
-            "relative"
-        );
-        assert_eq!(mounted.len(), 3);
-    }
-
-    #[test]
-    fn flag_keys() {
-        assert_eq!(flag_key("--api-key"), "API_KEY");
-        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
-    }
 }

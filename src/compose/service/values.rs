@@ -1,0 +1,204 @@
+//! The values of a service that come from the user's text: the command line and
+//! the environment. `$` is escaped where literal, interpolations are checked,
+//! and literal secrets (by key, by flag, or as a URL's password) move to `.env`.
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::Value;
+
+use crate::catalog::docker_run::EnvArg;
+use crate::source::Segment;
+
+use super::super::host::mount_host_path;
+use super::super::interpolation::{to_compose, variable_name_for};
+use super::super::secrets::{is_secret_key, url_password};
+use super::{BuildError, Builder};
+
+impl Builder<'_, '_> {
+    /// The container command: `$` escaped, secrets in flags and URLs moved out,
+    /// and host paths mounted when the catalog entry asks for it.
+    pub(super) fn command(
+        &mut self,
+        command: &[String],
+        volumes: &mut Vec<Value>,
+    ) -> Result<Vec<String>, BuildError> {
+        let input = self.input;
+        let template = input.detection.template;
+        let mount_root = template
+            .map(|t| t.mount_host_paths.trim_end_matches('/'))
+            .filter(|root| !root.is_empty())
+            .filter(|_| input.server.volumes.is_empty() && input.detection.docker_run.is_none());
+        let fixed = template
+            .filter(|t| !t.is_runtime())
+            .map_or(0, |t| t.service.command.len());
+        let mut out = Vec::with_capacity(command.len());
+        let mut mounted: BTreeMap<String, String> = BTreeMap::new();
+        let mut secret_flag: Option<String> = None;
+        for (position, arg) in command.iter().enumerate() {
+            let path = self.arg_path(arg);
+            if let Some(flag) = secret_flag.take()
+                && !arg.starts_with('-')
+            {
+                out.push(self.secret_or_text(&flag, arg, path)?);
+                continue;
+            }
+            let mut arg = arg.clone();
+            if let Some(root) = mount_root
+                && position >= fixed
+            {
+                arg = mount_host_path(&arg, root, &mut mounted);
+            }
+            if let Some((flag, value)) = arg.split_once('=')
+                && flag.starts_with('-')
+                && is_secret_key(flag)
+            {
+                let value = self.secret_or_text(flag, value, path)?;
+                out.push(format!("{flag}={value}"));
+                continue;
+            }
+            if arg.starts_with("--") && is_secret_key(&arg) {
+                secret_flag = Some(arg.clone());
+            }
+            out.push(self.text_with_url_secret(&arg, &flag_key(&arg), path)?);
+        }
+        for (host, container) in mounted {
+            volumes.push(format!("{host}:{container}").into());
+        }
+        Ok(out)
+    }
+
+    /// The environment, sorted: catalog defaults, then `docker run -e`, then the
+    /// profile's `env`; variables the catalog requires become `${VAR:?…}`.
+    pub(super) fn environment(&mut self) -> Result<BTreeMap<String, String>, BuildError> {
+        let input = self.input;
+        let mut environment = BTreeMap::new();
+        if let Some(template) = input.detection.template {
+            for (key, value) in &template.service.environment {
+                environment.insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(run) = &input.detection.docker_run {
+            for env in &run.env {
+                match env {
+                    EnvArg::Pass(key) => {
+                        environment.insert(key.clone(), format!("${{{}}}", variable_name_for(key)));
+                    }
+                    EnvArg::Set(key, value) => {
+                        let value = self.secret_or_text(
+                            key,
+                            value,
+                            self.arg_path(&format!("{key}={value}")),
+                        )?;
+                        environment.insert(key.clone(), value);
+                    }
+                }
+            }
+        }
+        for (key, value) in &input.server.env {
+            let value = self.secret_or_text(key, &value.to_text(), self.path(&["env", key]))?;
+            environment.insert(key.clone(), value);
+        }
+        if let Some(template) = input.detection.template {
+            for key in &template.required_env {
+                environment.entry(key.clone()).or_insert_with(|| {
+                    format!("${{{key}:?{key} is required by {}}}", template.name)
+                });
+            }
+        }
+        Ok(environment)
+    }
+
+    /// A value for a secret-looking key: a literal goes to `.env` as `${VAR}`.
+    pub(super) fn secret_or_text(
+        &mut self,
+        key: &str,
+        value: &str,
+        path: Vec<Segment>,
+    ) -> Result<String, BuildError> {
+        let converted = self.compose_text(value, path.clone())?;
+        if is_secret_key(key)
+            && !converted.is_empty()
+            && !looks_like_path(value)
+            && !to_compose(value).is_ok_and(|c| c.interpolates)
+        {
+            let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
+            let name = self
+                .secrets
+                .register(self.input.name, &flag_key(key), value, origin);
+            return Ok(format!("${{{name}}}"));
+        }
+        self.text_with_url_secret(value, &format!("{}_PASSWORD", flag_key(key)), path)
+    }
+
+    /// Compose text with a URL's literal password replaced by `${VAR}`.
+    pub(super) fn text_with_url_secret(
+        &mut self,
+        value: &str,
+        key: &str,
+        path: Vec<Segment>,
+    ) -> Result<String, BuildError> {
+        let Some(range) = url_password(value) else {
+            return self.compose_text(value, path);
+        };
+        let password = &value[range.clone()];
+        let key = if key.is_empty() {
+            "URL_PASSWORD".to_string()
+        } else {
+            key.to_string()
+        };
+        let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
+        let name = self
+            .secrets
+            .register(self.input.name, &key, password, origin);
+        let before = self.compose_text(&value[..range.start], path.clone())?;
+        let after = self.compose_text(&value[range.end..], path)?;
+        Ok(format!("{before}${{{name}}}{after}"))
+    }
+
+    pub(super) fn compose_text(
+        &self,
+        value: &str,
+        path: Vec<Segment>,
+    ) -> Result<String, BuildError> {
+        to_compose(value).map(|c| c.text).map_err(|err| BuildError {
+            path,
+            message: format!("in server `{}`: {}", self.input.name, err.message),
+            hint: err.hint,
+        })
+    }
+}
+
+/// A file path (`/run/secrets/sa.json`, `./creds.json`): a reference to a secret,
+/// not the secret itself (`GOOGLE_APPLICATION_CREDENTIALS` holds one).
+fn looks_like_path(value: &str) -> bool {
+    (value.starts_with(['/', '~']) || value.starts_with("./") || value.starts_with("../"))
+        && !value.contains(char::is_whitespace)
+}
+
+/// `--api-key` → `API_KEY`; `GITHUB_TOKEN` stays.
+pub(super) fn flag_key(flag: &str) -> String {
+    flag.trim_start_matches('-')
+        .replace('-', "_")
+        .to_ascii_uppercase()
+}
+
+pub(super) fn describe_path(path: &[Segment]) -> String {
+    path.iter()
+        .skip(2)
+        .map(|segment| match segment {
+            Segment::Key(key) => key.clone(),
+            Segment::Index(index) => format!("[{index}]"),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_keys() {
+        assert_eq!(flag_key("--api-key"), "API_KEY");
+        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
+    }
+}

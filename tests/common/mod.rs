@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `mcpm` with a private, empty config dir so the user's own never leaks in.
+pub fn mcpm(config_dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("mcpm").expect("binary builds");
+    command
+        .env("MCPM_CONFIG_DIR", config_dir)
+        .env_remove("CI")
+        .current_dir(root());
+    command
+}
+
+/// The shared folder beside the repository (SPEC, schema, corpus), if present.
+/// Outside CI its absence skips a test with a message; in CI it is a failure.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared");
+    if dir.join("compose-spec.json").is_file() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("../shared is missing in CI: the schema and corpus tests cannot run");
+    }
+    eprintln!("skipped: ../shared/compose-spec.json is not beside this clone");
+    None
+}
+
+/// Every example profile and test fixture profile.
+pub fn all_profiles() -> Vec<PathBuf> {
+    let mut profiles = Vec::new();
+    for dir in ["profiles-example", "tests/fixtures/profiles"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+            .expect("profile dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        profiles.extend(found);
+    }
+    profiles
+}
+
+/// Writes `text` as a profile file in `dir` and returns its path.
+pub fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write profile");
+    path
+}
