@@ -1,47 +1,23 @@
 //! The one notion of "changed": SHA-256 over a canonical JSON form (keys sorted,
 //! no whitespace), so reformatting or reordering a file never counts as a change.
+//! JSON and YAML trees with the same content hash the same.
 use sha2::{Digest, Sha256};
 
 use crate::labels;
 use crate::profile::{ServerSpec, Strategy};
 
-/// Hex SHA-256 of the canonical form of `value`.
+/// Hex SHA-256 of the canonical form of a JSON value.
 pub fn canonical_hash(value: &serde_json::Value) -> String {
-    let mut canonical = String::new();
-    write_canonical(value, &mut canonical);
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    let mut canonical = Vec::with_capacity(512);
+    write_json(value, &mut canonical);
+    hex_digest(&canonical)
 }
 
-/// Serialises with sorted keys whatever map type serde_json was built with.
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
-        }
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
+/// Hex SHA-256 of the canonical form of a YAML value.
+pub fn canonical_yaml_hash(value: &serde_yaml_ng::Value) -> String {
+    let mut canonical = Vec::with_capacity(512);
+    write_yaml(value, &[], &mut canonical);
+    hex_digest(&canonical)
 }
 
 /// The hash of a server's profile entry; writing a default explicitly
@@ -60,17 +36,141 @@ pub fn server_hash(server: &ServerSpec) -> String {
 }
 
 /// The hash of a compose service, leaving out the hash labels themselves.
-pub fn service_hash(service: &serde_yaml_ng::Value) -> String {
-    let mut value = serde_json::to_value(service).unwrap_or(serde_json::Value::Null);
-    if let Some(labels) = value
-        .get_mut("labels")
-        .and_then(|labels| labels.as_object_mut())
-    {
-        for label in labels::HASH_LABELS {
-            labels.remove(*label);
+pub fn service_hash(service: &serde_yaml_ng::Mapping) -> String {
+    let mut canonical = Vec::with_capacity(1024);
+    write_yaml_mapping(service, labels::HASH_LABELS, &mut canonical);
+    hex_digest(&canonical)
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+    out
+}
+
+fn write_json(value: &serde_json::Value, out: &mut Vec<u8>) {
+    match value {
+        serde_json::Value::Null => out.extend_from_slice(b"null"),
+        serde_json::Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        serde_json::Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        serde_json::Value::String(s) => write_string(s, out),
+        serde_json::Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(item, out);
+            }
+            out.push(b']');
+        }
+        serde_json::Value::Object(map) => {
+            // Sorted here, whatever map type serde_json was built with.
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_json(value, out);
+            }
+            out.push(b'}');
         }
     }
-    canonical_hash(&value)
+}
+
+/// Writes a YAML value in the same canonical JSON form; `skip_labels` are
+/// left out of a `labels` mapping at the top level.
+fn write_yaml(value: &serde_yaml_ng::Value, skip_labels: &[&str], out: &mut Vec<u8>) {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => write_string(s, out),
+        Value::Sequence(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_yaml(item, &[], out);
+            }
+            out.push(b']');
+        }
+        Value::Mapping(map) => write_yaml_mapping(map, skip_labels, out),
+        Value::Tagged(tagged) => write_yaml(&tagged.value, skip_labels, out),
+    }
+}
+
+fn write_yaml_mapping(map: &serde_yaml_ng::Mapping, skip_labels: &[&str], out: &mut Vec<u8>) {
+    let mut entries: Vec<(String, &serde_yaml_ng::Value)> =
+        map.iter().map(|(k, v)| (key_text(k), v)).collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(&key, out);
+        out.push(b':');
+        match value {
+            serde_yaml_ng::Value::Mapping(labels) if key == "labels" && !skip_labels.is_empty() => {
+                let kept: serde_yaml_ng::Mapping = labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str().is_none_or(|k| !skip_labels.contains(&k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                write_yaml_mapping(&kept, &[], out);
+            }
+            other => write_yaml(other, &[], out),
+        }
+    }
+    out.push(b'}');
+}
+
+fn key_text(key: &serde_yaml_ng::Value) -> String {
+    match key {
+        serde_yaml_ng::Value::String(s) => s.clone(),
+        serde_yaml_ng::Value::Number(n) => n.to_string(),
+        serde_yaml_ng::Value::Bool(b) => b.to_string(),
+        serde_yaml_ng::Value::Null => "null".into(),
+        other => serde_yaml_ng::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// A JSON string literal.
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape: Option<&[u8]> = match byte {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match escape {
+            Some(escape) => out.extend_from_slice(escape),
+            None => out.extend_from_slice(format!("\\u{byte:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -86,6 +186,14 @@ mod tests {
             canonical_hash(&a),
             canonical_hash(&serde_json::json!({"b": 2, "a": {}}))
         );
+    }
+
+    #[test]
+    fn json_and_yaml_with_the_same_content_hash_the_same() {
+        let json = serde_json::json!({"b": [true, null, "q\"\n\u{1}"], "a": {"x": 1}});
+        let yaml: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str("a: {x: 1}\nb: [true, null, \"q\\\"\\n\\x01\"]\n").unwrap();
+        assert_eq!(canonical_hash(&json), canonical_yaml_hash(&yaml));
     }
 
     #[test]
@@ -109,12 +217,15 @@ mod tests {
 
     #[test]
     fn hash_labels_are_left_out_of_the_service_hash() {
-        let with: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        let with: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(
             "image: x\nlabels:\n  io.mcpm.server: a\n  io.mcpm.service-hash: abc\n",
         )
         .unwrap();
-        let without: serde_yaml_ng::Value =
+        let without: serde_yaml_ng::Mapping =
             serde_yaml_ng::from_str("labels:\n  io.mcpm.server: a\nimage: x\n").unwrap();
         assert_eq!(service_hash(&with), service_hash(&without));
+        let other: serde_yaml_ng::Mapping =
+            serde_yaml_ng::from_str("labels:\n  io.mcpm.server: b\nimage: x\n").unwrap();
+        assert_ne!(service_hash(&with), service_hash(&other));
     }
 }

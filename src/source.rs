@@ -1,5 +1,6 @@
 //! Source text with positions: turns byte offsets and TOML key paths into
 //! file:line:column locations for error messages.
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -25,17 +26,20 @@ impl Segment {
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
-    layout: Option<toml_edit::Document<String>>,
+    /// Parsed only when a location is asked for: the happy path never pays
+    /// for a second, span-keeping parse.
+    layout: OnceCell<Option<toml_edit::Document<String>>>,
+    is_toml: bool,
 }
 
 impl SourceFile {
-    /// Wraps `text`; parses it as TOML for span look-ups when it is TOML.
+    /// Wraps TOML `text`; key paths resolve to locations (parsed on first use).
     pub fn new(path: &Path, text: String) -> Self {
-        let layout = toml_edit::Document::parse(text.clone()).ok();
         Self {
             path: path.to_path_buf(),
             text,
-            layout,
+            layout: OnceCell::new(),
+            is_toml: true,
         }
     }
 
@@ -44,7 +48,8 @@ impl SourceFile {
         Self {
             path: path.to_path_buf(),
             text,
-            layout: None,
+            layout: OnceCell::new(),
+            is_toml: false,
         }
     }
 
@@ -107,7 +112,12 @@ impl SourceFile {
     }
 
     fn node(&self, path: &[Segment]) -> Option<Node<'_>> {
-        let mut node = Node::Item(self.layout.as_ref()?.as_item());
+        let layout = self.layout.get_or_init(|| {
+            self.is_toml
+                .then(|| toml_edit::Document::parse(self.text.clone()).ok())
+                .flatten()
+        });
+        let mut node = Node::Item(layout.as_ref()?.as_item());
         for segment in path {
             node = match (node, segment) {
                 (Node::Item(item), Segment::Key(key)) => match item.as_table_like()?.get(key)? {

@@ -21,7 +21,7 @@ pub fn to_yaml(value: &Value) -> String {
 fn write_mapping(map: &serde_yaml_ng::Mapping, indent: usize, out: &mut String) {
     for (key, value) in map {
         push_indent(indent, out);
-        out.push_str(&scalar(key));
+        push_scalar(key, out);
         out.push(':');
         write_child(value, indent, out);
     }
@@ -42,7 +42,7 @@ fn write_sequence(items: &[Value], indent: usize, out: &mut String) {
                     } else {
                         push_indent(indent + 2, out);
                     }
-                    out.push_str(&scalar(key));
+                    push_scalar(key, out);
                     out.push(':');
                     write_child(value, indent + 2, out);
                 }
@@ -53,7 +53,7 @@ fn write_sequence(items: &[Value], indent: usize, out: &mut String) {
             }
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other));
+                push_scalar(other, out);
                 out.push('\n');
             }
         }
@@ -74,7 +74,7 @@ fn write_child(value: &Value, indent: usize, out: &mut String) {
         Value::Null => out.push('\n'),
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            push_scalar(other, out);
             out.push('\n');
         }
     }
@@ -85,54 +85,82 @@ fn push_indent(indent: usize, out: &mut String) {
 }
 
 fn scalar(value: &Value) -> String {
+    let mut out = String::new();
+    push_scalar(value, &mut out);
+    out
+}
+
+/// Appends a scalar (or an empty collection) without temporary strings.
+fn push_scalar(value: &Value, out: &mut String) {
     match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
             let text = n.to_string();
-            if n.is_f64() && !text.contains(['.', 'e', 'E', 'n', 'N']) {
-                format!("{text}.0")
-            } else {
-                text
+            let float_without_point = n.is_f64() && !text.contains(['.', 'e', 'E', 'n', 'N']);
+            out.push_str(&text);
+            if float_without_point {
+                out.push_str(".0");
             }
         }
-        Value::String(s) => string(s),
-        Value::Sequence(items) if items.is_empty() => "[]".into(),
-        Value::Mapping(map) if map.is_empty() => "{}".into(),
-        Value::Tagged(tagged) => scalar(&tagged.value),
+        Value::String(s) => push_string(s, out),
+        Value::Sequence(items) if items.is_empty() => out.push_str("[]"),
+        Value::Mapping(map) if map.is_empty() => out.push_str("{}"),
+        Value::Tagged(tagged) => push_scalar(&tagged.value, out),
         // Non-empty collections never reach here (write_child handles them).
-        Value::Sequence(_) | Value::Mapping(_) => "[]".into(),
+        Value::Sequence(_) | Value::Mapping(_) => out.push_str("[]"),
     }
 }
 
 /// A string, plain when no reader could mistake it, else double-quoted.
 pub fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(s, &mut out);
+    out
+}
+
+fn push_string(s: &str, out: &mut String) {
     if is_plain_safe(s) {
-        s.to_string()
-    } else {
-        serde_json::Value::String(s.to_string()).to_string()
+        out.push_str(s);
+        return;
     }
+    // A JSON string literal is a valid YAML double-quoted scalar.
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Plain only for a conservative alphabet that starts with a letter, `/` or `_`,
 /// and that is not one of YAML 1.1's booleans or nulls.
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let Some(first) = s.bytes().next() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '/' || first == '_') {
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
         return false;
     }
     if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '@' | '+'))
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b'@' | b'+'))
     {
         return false;
     }
     const RESERVED: &[&str] = &[
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
     ];
-    !RESERVED.contains(&s.to_ascii_lowercase().as_str())
+    s.len() > 5 || !RESERVED.iter().any(|word| word.eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]

@@ -425,7 +425,7 @@ fn stamp_hashes(service: &mut Mapping, server: &ServerSpec) {
             hash::server_hash(server).into(),
         );
     }
-    let service_hash = hash::service_hash(&Value::Mapping(service.clone()));
+    let service_hash = hash::service_hash(service);
     if let Some(Value::Mapping(labels)) = service.get_mut("labels") {
         labels.insert(labels::SERVICE_HASH.into(), service_hash.into());
     }

@@ -1,0 +1,519 @@
+#!/usr/bin/env bash
+# scripts/test-engine.sh: make this machine ready for mcpm's engine tests.
+#
+# Usage: scripts/test-engine.sh [--check | --cleanup | --print-env | --help]
+#
+# With no flag it runs these steps, each printing one summary line on stderr,
+# and is safe to run again and again (steps that are already done are skipped):
+#   packages  install what is missing among Debian's docker.io, docker-compose,
+#             busybox-static, docker-registry and curl (one apt-get update first)
+#   engine    make sure a Docker Engine answers: ping $DOCKER_HOST if it is set
+#             (nothing is started then), else /var/run/docker.sock, starting
+#             dockerd in the background when it is not running
+#             (log: /var/log/mcpm-dockerd.log) and waiting up to 60 s for it
+#   images    build the local test images with `docker import` from a busybox
+#             rootfs; no registry is needed. Each carries the labels
+#             io.mcpm.test=1 and io.mcpm.test.hash=<hash of this script,
+#             tests/engine-images/* and the busybox binary>, and is rebuilt only
+#             when missing or when that hash changed:
+#               mcpm-test/busybox:latest   runs a long sleep by default and
+#                                          exits at once on SIGTERM
+#               mcpm-test/mcp-echo:latest  a stdio MCP server with one tool,
+#                                          "echo" (tests/engine-images/mcp-echo.sh)
+#   registry  run Debian's docker-registry on 127.0.0.1:5000 unless something
+#             there already answers /v2/ (storage, config, log and pid file
+#             under $MCPM_TEST_STATE_DIR, default /tmp/mcpm-test-engine)
+#   push      push mcpm-test/busybox as 127.0.0.1:5000/mcpm-test/busybox:latest
+#             (skipped when the registry already holds that very image), then
+#             drop the local tag of that name so that a test's pull is a real pull
+#   env       write target/test-engine.env (or $MCPM_TEST_ENV_FILE):
+#               MCPM_TEST_ENGINE=1
+#               MCPM_TEST_REGISTRY=127.0.0.1:5000
+#               MCPM_TEST_IMAGE=mcpm-test/busybox:latest
+#               MCPM_TEST_ECHO_IMAGE=mcpm-test/mcp-echo:latest
+#               MCPM_TEST_PULL_IMAGE=127.0.0.1:5000/mcpm-test/busybox:latest
+#             Tests read that file, or a shell loads it with
+#             `set -a; . target/test-engine.env; set +a`. It is deleted first,
+#             so it only exists after a run that succeeded.
+#
+# Flags:
+#   --check      only tell whether the engine answers; exit 0 if so, else 1
+#   --cleanup    remove the containers, networks and volumes named mcpm-test*
+#                or labelled io.mcpm.test, the mcpm-test images (and their
+#                127.0.0.1:5000 tags), the env file, and stop the registry if
+#                this script started it; dockerd is left running
+#   --print-env  run the steps, then print the env as `export` lines on stdout,
+#                for `eval "$(scripts/test-engine.sh --print-env)"`
+#
+# Any failure exits 3 with a message naming the step (bad usage exits 2). Under CI=true a
+# missing engine is a failure like any other, never a reason to skip.
+# Needs root (or sudo) only when something has to be installed or started.
+set -Eeuo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPT="$ROOT/scripts/test-engine.sh"
+IMAGES_DIR="$ROOT/tests/engine-images"
+STATE_DIR=${MCPM_TEST_STATE_DIR:-/tmp/mcpm-test-engine}
+ENV_FILE=${MCPM_TEST_ENV_FILE:-$ROOT/target/test-engine.env}
+DOCKER_SOCK=/var/run/docker.sock
+DOCKERD_LOG=/var/log/mcpm-dockerd.log
+REGISTRY=127.0.0.1:5000
+BUSYBOX_IMAGE=mcpm-test/busybox:latest
+ECHO_IMAGE=mcpm-test/mcp-echo:latest
+PULL_IMAGE=$REGISTRY/mcpm-test/busybox:latest
+LABEL=io.mcpm.test
+HASH_LABEL=io.mcpm.test.hash
+
+STEP=setup
+TMP_DIR=
+say() { printf 'test-engine: %-8s %s\n' "$STEP" "$*" >&2; }
+die() {
+	printf 'test-engine: %-8s FAILED: %s\n' "$STEP" "$*" >&2
+	if [[ ${CI:-} == true ]]; then
+		echo "test-engine: CI=true, so this is a failure; engine tests are not skipped in CI" >&2
+	else
+		echo "test-engine: engine tests will be skipped until this script succeeds" >&2
+	fi
+	exit 3
+}
+# With errtrace a failure inside $(...) reaches here twice: once in the
+# subshell (which says why, through die) and once in the caller (status 3).
+on_err() {
+	[[ $1 -ne 3 ]] || exit 3
+	die "command failed (exit $1, line $2): $3"
+}
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+trap '[[ -z $TMP_DIR ]] || rm -rf "$TMP_DIR"' EXIT
+
+# Runs a command with its output kept in $STATE_DIR/last.log; on failure that
+# output is shown and the step fails.
+quiet() {
+	mkdir -p "$STATE_DIR"
+	if ! "$@" >"$STATE_DIR/last.log" 2>&1 9>&-; then
+		sed 's/^/    | /' "$STATE_DIR/last.log" | tail -n 30 >&2
+		die "$* (exit code above)"
+	fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() {
+	if [[ $EUID -eq 0 ]]; then "$@"
+	elif have sudo; then sudo -n "$@"
+	else die "need root to run: $*"
+	fi
+}
+
+# ---------------------------------------------------------------- engine ---
+
+# Prints "version api" of the engine's server part, or fails.
+engine_version() {
+	have docker || return 1
+	timeout 15 docker version --format '{{.Server.Version}} {{.Server.APIVersion}}' 2>/dev/null
+}
+
+# True when the engine answers its /_ping with OK.
+engine_ping() {
+	local host=${DOCKER_HOST:-unix://$DOCKER_SOCK}
+	if [[ $host == unix://* ]] && have curl; then
+		[[ -S ${host#unix://} ]] || return 1
+		[[ $(curl -fsS --max-time 5 --unix-socket "${host#unix://}" http://localhost/_ping 2>/dev/null) == OK ]]
+	else
+		engine_version >/dev/null
+	fi
+}
+
+dockerd_running() {
+	local comm
+	for comm in /proc/[0-9]*/comm; do
+		[[ $(cat "$comm" 2>/dev/null) == dockerd ]] && return 0
+	done
+	return 1
+}
+
+step_engine() {
+	STEP=engine
+	local where=${DOCKER_HOST:-unix://$DOCKER_SOCK} how="" pid=""
+	if ! engine_ping; then
+		[[ -z ${DOCKER_HOST:-} ]] || die "DOCKER_HOST=$DOCKER_HOST does not answer /_ping (nothing is started for a DOCKER_HOST)"
+		if dockerd_running; then
+			how="waited for the running dockerd"
+		elif [[ -d /run/systemd/system ]] && have systemctl; then
+			quiet as_root systemctl start docker
+			how="started with systemctl"
+		else
+			[[ $EUID -eq 0 ]] || die "dockerd is not running and starting it needs root"
+			local dockerd
+			dockerd=$(command -v dockerd || echo /usr/sbin/dockerd)
+			setsid "$dockerd" </dev/null >"$DOCKERD_LOG" 2>&1 9>&- &
+			pid=$!
+			how="started dockerd (pid $pid, log $DOCKERD_LOG)"
+		fi
+		local deadline=$((SECONDS + 60))
+		until engine_ping; do
+			if ((SECONDS >= deadline)) || { [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; }; then
+				if [[ -r $DOCKERD_LOG ]]; then tail -n 20 "$DOCKERD_LOG" | sed 's/^/    | /' >&2; fi
+				[[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || die "dockerd exited at start ($how)"
+				die "no OK from /_ping on $DOCKER_SOCK within 60 s ($how)"
+			fi
+			sleep 1
+		done
+		how=", $how"
+	fi
+	local version
+	version=$(engine_version) || die "the engine answers /_ping but \`docker version\` fails (client/API mismatch or permissions?)"
+	say "up at $where: server ${version% *}, API ${version#* }$how"
+}
+
+# -------------------------------------------------------------- packages ---
+
+# Prints the path of a statically linked busybox, or nothing.
+static_busybox() {
+	local b out
+	for b in /bin/busybox /usr/bin/busybox "$STATE_DIR/busybox-static/bin/busybox"; do
+		[[ -x $b ]] || continue
+		out=$(LC_ALL=C ldd "$b" 2>&1 || true)
+		if [[ $out == *"not a dynamic executable"* || $out == *"statically linked"* ]]; then
+			echo "$b"
+			return
+		fi
+	done
+}
+
+step_packages() {
+	STEP=packages
+	local -a missing=()
+	have docker || missing+=(docker.io)
+	if [[ -z ${DOCKER_HOST:-} ]] && ! have dockerd && [[ ! -x /usr/sbin/dockerd ]]; then
+		missing+=(docker.io)
+	fi
+	have docker-compose || missing+=(docker-compose)
+	have curl || missing+=(curl)
+	have docker-registry || missing+=(docker-registry)
+	local want_busybox=
+	[[ -n $(static_busybox) ]] || want_busybox=1
+	if [[ -n $want_busybox ]] && dpkg-query -W -f '${Status}' busybox 2>/dev/null | grep -q 'ok installed'; then
+		want_busybox=extract # a dynamic busybox is installed: keep it, unpack the static one beside
+	elif [[ -n $want_busybox ]]; then
+		missing+=(busybox-static)
+	fi
+	# unique, keeping order
+	local -a pkgs=()
+	local p
+	for p in "${missing[@]}"; do
+		[[ " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
+	done
+	if ((${#pkgs[@]} == 0)) && [[ -z $want_busybox ]]; then
+		say "all present (docker, docker-compose, docker-registry, curl, static busybox)"
+		return
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	have apt-get || die "missing ${pkgs[*]} ${want_busybox:+busybox-static} and there is no apt-get"
+	quiet as_root apt-get update -qq
+	if ((${#pkgs[@]})); then
+		quiet as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+	fi
+	if [[ $want_busybox == extract ]]; then
+		rm -rf "$STATE_DIR/deb" "$STATE_DIR/busybox-static"
+		mkdir -p "$STATE_DIR/deb"
+		local here=$PWD
+		cd "$STATE_DIR/deb"
+		quiet apt-get download -qq busybox-static
+		cd "$here"
+		local deb
+		for deb in "$STATE_DIR"/deb/busybox-static_*.deb; do
+			quiet dpkg-deb -x "$deb" "$STATE_DIR/busybox-static"
+		done
+		pkgs+=("busybox-static (unpacked into $STATE_DIR/busybox-static)")
+	fi
+	[[ -n $(static_busybox) ]] || die "no statically linked busybox after installing busybox-static"
+	say "installed ${pkgs[*]}"
+}
+
+# ---------------------------------------------------------------- images ---
+
+image_label() {
+	docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+# Fills $1 with a busybox rootfs: applets linked in /bin, /usr/bin, /sbin and
+# /usr/sbin pointing at /bin, root and nobody users, /tmp, /root, /etc files.
+make_rootfs() {
+	local dir=$1 busybox=$2 applet
+	mkdir -p "$dir"/{bin,etc,root,tmp,proc,sys,dev,var/tmp,usr/local/bin}
+	chmod 1777 "$dir/tmp" "$dir/var/tmp"
+	chmod 700 "$dir/root"
+	cp "$busybox" "$dir/bin/busybox"
+	while read -r applet; do
+		[[ $applet == busybox ]] || ln -sf busybox "$dir/bin/$applet"
+	done < <("$busybox" --list)
+	ln -s ../bin "$dir/usr/bin"
+	ln -s bin "$dir/sbin"
+	ln -s ../bin "$dir/usr/sbin"
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$dir/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$dir/etc/group"
+	printf '%s\n' 'hosts: files dns' >"$dir/etc/nsswitch.conf"
+	: >"$dir/etc/hosts"
+	: >"$dir/etc/resolv.conf"
+}
+
+# import ROOTFS IMAGE HASH CHANGE...: builds IMAGE from ROOTFS, drops the image
+# it replaces when nothing uses that one any more.
+import_image() {
+	local rootfs=$1 image=$2 hash=$3 old
+	shift 3
+	old=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+	local -a changes=(--change "LABEL $LABEL=1 $HASH_LABEL=$hash")
+	local c
+	for c in "$@"; do changes+=(--change "$c"); done
+	tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf "$TMP_DIR/rootfs.tar" .
+	quiet docker import "${changes[@]}" "$TMP_DIR/rootfs.tar" "$image"
+	if [[ -n $old ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
+}
+
+step_images() {
+	STEP=images
+	local busybox hash
+	busybox=$(static_busybox)
+	[[ -n $busybox ]] || die "no statically linked busybox (install busybox-static)"
+	hash=$(cat "$SCRIPT" "$IMAGES_DIR"/* "$busybox" | sha256sum | cut -c1-16)
+
+	local -a built=() fresh=()
+	local image
+	for image in "$BUSYBOX_IMAGE" "$ECHO_IMAGE"; do
+		if [[ $(image_label "$image" "$HASH_LABEL") == "$hash" ]]; then
+			fresh+=("$image")
+		else
+			built+=("$image")
+		fi
+	done
+	if ((${#built[@]})); then
+		TMP_DIR=$(mktemp -d /tmp/mcpm-test-rootfs.XXXXXX)
+		local rootfs=$TMP_DIR/rootfs
+		make_rootfs "$rootfs" "$busybox"
+		if [[ " ${built[*]} " == *" $BUSYBOX_IMAGE "* ]]; then
+			import_image "$rootfs" "$BUSYBOX_IMAGE" "$hash" \
+				'CMD ["sh","-c","trap \"exit 0\" TERM INT; sleep 2147483647 & wait"]'
+		fi
+		if [[ " ${built[*]} " == *" $ECHO_IMAGE "* ]]; then
+			install -m 0755 "$IMAGES_DIR/mcp-echo.sh" "$rootfs/usr/local/bin/mcp-echo"
+			import_image "$rootfs" "$ECHO_IMAGE" "$hash" 'ENTRYPOINT ["/usr/local/bin/mcp-echo"]'
+		fi
+		# smoke test: the echo server answers a ping
+		local out
+		out=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"ping"}' | timeout 30 docker run -i --rm "$ECHO_IMAGE" 2>&1) ||
+			die "docker run $ECHO_IMAGE failed: $out"
+		[[ $out == '{"jsonrpc":"2.0","id":1,"result":{}}' ]] || die "$ECHO_IMAGE answered a ping with: $out"
+		rm -rf "$TMP_DIR"
+		TMP_DIR=
+	fi
+	say "built: ${built[*]:-none}; up to date: ${fresh[*]:-none} (hash $hash)"
+}
+
+# -------------------------------------------------------------- registry ---
+
+registry_up() { curl -fsS --max-time 5 "http://$REGISTRY/v2/" >/dev/null 2>&1; }
+
+# Prints the pid of the registry this script started, if it still runs.
+our_registry_pid() {
+	local pid
+	pid=$(cat "$STATE_DIR/registry.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "registry.*$STATE_DIR/registry.yml"; then
+		echo "$pid"
+	fi
+}
+
+step_registry() {
+	STEP=registry
+	local pid
+	pid=$(our_registry_pid)
+	if registry_up; then
+		if [[ -n $pid ]]; then
+			say "answering at $REGISTRY (started earlier by this script, pid $pid)"
+		else
+			say "answering at $REGISTRY (not started by this script)"
+		fi
+		return
+	fi
+	[[ -z $pid ]] || kill "$pid" 2>/dev/null || true
+	local bin
+	bin=$(command -v docker-registry || command -v registry) || die "docker-registry is not installed"
+	mkdir -p "$STATE_DIR/registry"
+	cat >"$STATE_DIR/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+EOF
+	setsid "$bin" serve "$STATE_DIR/registry.yml" </dev/null >"$STATE_DIR/registry.log" 2>&1 9>&- &
+	pid=$!
+	echo "$pid" >"$STATE_DIR/registry.pid"
+	local deadline=$((SECONDS + 20))
+	until registry_up; do
+		if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+			tail -n 20 "$STATE_DIR/registry.log" | sed 's/^/    | /' >&2
+			rm -f "$STATE_DIR/registry.pid"
+			die "$bin did not answer on http://$REGISTRY/v2/ (port taken?)"
+		fi
+		sleep 0.2
+	done
+	say "started $bin on $REGISTRY (pid $pid, storage $STATE_DIR/registry)"
+}
+
+step_push() {
+	STEP=push
+	local id remote
+	id=$(docker image inspect --format '{{.Id}}' "$BUSYBOX_IMAGE")
+	# The config digest in the registry's manifest is the image id.
+	remote=$(curl -fsS --max-time 10 \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$REGISTRY/v2/mcpm-test/busybox/manifests/latest" 2>/dev/null | tr -d ' \t\r\n' |
+		sed -n 's/.*"config":{[^}]*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p') || true
+	local what
+	if [[ $remote == "$id" ]]; then
+		what="already in the registry"
+	else
+		quiet docker tag "$BUSYBOX_IMAGE" "$PULL_IMAGE"
+		quiet docker push "$PULL_IMAGE"
+		what="pushed"
+	fi
+	# Drop the local tag, so a test's pull really pulls (kept if a container uses it).
+	if docker image inspect "$PULL_IMAGE" >/dev/null 2>&1; then
+		docker rmi "$PULL_IMAGE" >/dev/null 2>&1 || true
+	fi
+	say "$what: $PULL_IMAGE (${id:7:12})"
+}
+
+step_env() {
+	STEP="env"
+	mkdir -p "$(dirname "$ENV_FILE")"
+	env_lines >"$ENV_FILE.tmp"
+	mv "$ENV_FILE.tmp" "$ENV_FILE"
+	say "wrote ${ENV_FILE#"$ROOT"/}"
+}
+
+env_lines() {
+	printf '%s\n' \
+		"MCPM_TEST_ENGINE=1" \
+		"MCPM_TEST_REGISTRY=$REGISTRY" \
+		"MCPM_TEST_IMAGE=$BUSYBOX_IMAGE" \
+		"MCPM_TEST_ECHO_IMAGE=$ECHO_IMAGE" \
+		"MCPM_TEST_PULL_IMAGE=$PULL_IMAGE"
+}
+
+# --------------------------------------------------------------- cleanup ---
+
+# Prints the ids of the NAME-prefixed or labelled objects that `docker KIND ls` shows.
+named_or_labelled() {
+	local kind=$1 all=() line
+	case $kind in
+	container) mapfile -t all < <(docker ps -a --format '{{.ID}} {{.Names}}') ;;
+	network) mapfile -t all < <(docker network ls --format '{{.ID}} {{.Name}}') ;;
+	volume) mapfile -t all < <(docker volume ls --format '{{.Name}} {{.Name}}') ;;
+	esac
+	for line in "${all[@]}"; do
+		[[ ${line#* } == mcpm-test* ]] && echo "${line%% *}"
+	done
+	case $kind in
+	container) docker ps -aq --filter "label=$LABEL" ;;
+	network) docker network ls -q --filter "label=$LABEL" ;;
+	volume) docker volume ls -q --filter "label=$LABEL" ;;
+	esac
+}
+
+do_cleanup() {
+	STEP=cleanup
+	engine_ping || die "the engine does not answer, nothing to clean there"
+	local -a ids images
+	local image
+	mapfile -t images < <(
+		docker images -q --filter 'reference=mcpm-test/*'
+		docker images -q --filter "reference=$REGISTRY/mcpm-test/*"
+		docker images -q --filter "label=$LABEL"
+	)
+	mapfile -t ids < <(
+		named_or_labelled container
+		for image in $(printf '%s\n' "${images[@]}" | sort -u); do
+			docker ps -aq --filter "ancestor=$image"
+		done
+	)
+	mapfile -t ids < <(printf '%s\n' "${ids[@]}" | sed '/^$/d' | sort -u)
+	((${#ids[@]} == 0)) || quiet docker rm -f -v "${ids[@]}"
+	local nc=${#ids[@]}
+	mapfile -t ids < <(named_or_labelled network | sort -u)
+	((${#ids[@]} == 0)) || quiet docker network rm "${ids[@]}"
+	local nn=${#ids[@]}
+	mapfile -t ids < <(named_or_labelled volume | sort -u)
+	((${#ids[@]} == 0)) || quiet docker volume rm -f "${ids[@]}"
+	local nv=${#ids[@]}
+	mapfile -t images < <(printf '%s\n' "${images[@]}" | sed '/^$/d' | sort -u)
+	((${#images[@]} == 0)) || quiet docker rmi -f "${images[@]}"
+	local pid stopped="no registry of this script's running"
+	if registry_up; then stopped="the registry at $REGISTRY was not started by this script, left alone"; fi
+	pid=$(our_registry_pid)
+	if [[ -n $pid ]]; then
+		kill "$pid"
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		stopped="stopped registry (pid $pid)"
+	fi
+	rm -rf "$STATE_DIR" "$ENV_FILE"
+	say "removed $nc containers, $nn networks, $nv volumes, ${#images[@]} images; $stopped"
+}
+
+# ------------------------------------------------------------------ main ---
+
+# One run at a time (two test binaries may call this at once). Whatever this
+# script starts or installs runs with fd 9 closed, so that no daemon keeps the lock.
+lock() {
+	exec 9>"$STATE_DIR.lock"
+	have flock || return 0
+	flock -w 300 9 || die "another run of this script holds $STATE_DIR.lock"
+}
+
+usage() { sed -n '2,/^set -Eeuo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; }
+
+mode=setup
+case ${1:-} in
+"") ;;
+--check | --cleanup | --print-env) mode=${1#--} ;;
+-h | --help) usage; exit 0 ;;
+*) usage >&2; exit 2 ;;
+esac
+(($# <= 1)) || { usage >&2; exit 2; }
+
+case $mode in
+check)
+	STEP=check
+	if engine_ping && version=$(engine_version); then
+		say "engine up at ${DOCKER_HOST:-unix://$DOCKER_SOCK}: server ${version% *}, API ${version#* }"
+		exit 0
+	fi
+	say "engine down: no answer at ${DOCKER_HOST:-unix://$DOCKER_SOCK}"
+	exit 1
+	;;
+cleanup)
+	lock
+	do_cleanup
+	;;
+setup | print-env)
+	lock
+	rm -f "$ENV_FILE"
+	started=$SECONDS
+	step_packages
+	step_engine
+	step_images
+	step_registry
+	step_push
+	step_env
+	STEP="done"
+	say "ready in $((SECONDS - started)) s"
+	[[ $mode != print-env ]] || env_lines | sed 's/^/export /'
+	;;
+esac
