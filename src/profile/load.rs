@@ -138,6 +138,19 @@ fn parse_error(source: &SourceFile, err: &toml::de::Error) -> Error {
             };
             (what, Some(hint))
         }
+        None if message.starts_with("missing field ") => {
+            let key = message.trim_start_matches("missing field ");
+            let what = match &server {
+                Some(server) => format!("server `{server}` is missing the key {key}"),
+                None => format!("the profile is missing the key {key}"),
+            };
+            let hint = if key == "`name`" {
+                "start the profile with `name = \"my-profile\"` (lowercase letters, digits, `_`, `-`)".to_string()
+            } else {
+                format!("add {key}")
+            };
+            (what, Some(hint))
+        }
         None => {
             let what = match &server {
                 Some(server) => format!("invalid profile: {message} (in server `{server}`)"),

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The benchmark command (SPEC §8). Prints, side by side in one run:
+#   - `mcpm docker generate` for 20 and 1000 servers (whole process, wall time);
+#   - with an engine and scripts/bench-engine.sh present, the deploy/status
+#     figures against the engine floor, docker-compose and docker ps.
+# Usage: scripts/bench.sh [--runs N] [--no-engine]
+# Times are medians of N runs (default 100) measured by hyperfine without a shell.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=100
+engine=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --no-engine) engine=0; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v hyperfine >/dev/null 2>&1; then
+  echo "installing hyperfine (Debian package)" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+fi
+
+cargo build --release --quiet
+mcpm="$PWD/target/release/mcpm"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 scripts/bench-profile.py 20 > "$work/p20.toml"
+python3 scripts/bench-profile.py 1000 > "$work/p1000.toml"
+
+# One hyperfine run per figure; the median (in ms) is read from its JSON export.
+median_ms() { # NAME COMMAND...
+  local name="$1"; shift
+  hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/$name.json" "$@" >/dev/null 2>&1
+  python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$work/$name.json"
+}
+
+verdict() { # VALUE LIMIT
+  python3 -c 'import sys; print("ok" if float(sys.argv[1]) < float(sys.argv[2]) else "OVER")' "$1" "$2"
+}
+
+echo "mcpm benchmark on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), median of $runs runs"
+printf '%-40s %10s %10s %6s\n' "figure" "median" "target" ""
+g20=$(median_ms gen20 "$mcpm docker generate $work/p20.toml -q")
+g1000=$(median_ms gen1000 "$mcpm docker generate $work/p1000.toml -q")
+printf '%-40s %8s ms %8s ms %6s\n' "generate, 20 servers" "$g20" "< 5" "$(verdict "$g20" 5)"
+printf '%-40s %8s ms %8s ms %6s\n' "generate, 1000 servers" "$g1000" "< 50" "$(verdict "$g1000" 50)"
+per=$(python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print("%.4f" % ((b-a)/980))' "$g20" "$g1000")
+printf '%-40s %8s ms\n' "  marginal cost per server" "$per"
+
+if [ "$engine" = 1 ] && [ -x scripts/bench-engine.sh ]; then
+  if scripts/test-engine.sh --check >/dev/null 2>&1; then
+    echo
+    scripts/bench-engine.sh
+  else
+    echo "engine figures skipped: no Docker Engine answers (run scripts/test-engine.sh first)"
+  fi
+fi
