@@ -451,3 +451,239 @@ fn describe(invocation: &Invocation) -> String {
         _ => "its command".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ServerSpec;
+
+    fn catalog() -> Catalog {
+        Catalog::load(None).expect("built-in catalog")
+    }
+
+    fn server(command: &str, args: &[&str]) -> ServerSpec {
+        ServerSpec {
+            command: Some(command.into()),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn detected<'c>(name: &str, spec: &ServerSpec, catalog: &'c Catalog) -> Detection<'c> {
+        match detect(name, spec, catalog) {
+            Outcome::Service(detection) => *detection,
+            other => panic!("{name}: expected a service, got {other:?}"),
+        }
+    }
+
+    fn rule_and_template(name: &str, spec: &ServerSpec) -> (MatchRule, Option<String>) {
+        let catalog = catalog();
+        let detection = detected(name, spec, &catalog);
+        (detection.rule, detection.template.map(|t| t.name.clone()))
+    }
+
+    #[test]
+    fn explicit_image_runs_the_servers_command() {
+        let mut spec = server("python", &["-m", "my_mcp_server"]);
+        let mut docker = toml::Table::new();
+        docker.insert("image".into(), "ghcr.io/me/my-mcp:1.2".into());
+        spec.docker = Some(docker);
+        let catalog = catalog();
+        let detection = detected("custom", &spec, &catalog);
+        assert_eq!(detection.rule, MatchRule::Explicit);
+        assert_eq!(detection.image, "ghcr.io/me/my-mcp:1.2");
+        assert_eq!(
+            detection.command,
+            Some(vec!["python".into(), "-m".into(), "my_mcp_server".into()])
+        );
+    }
+
+    #[test]
+    fn name_and_alias_match_unless_the_command_says_otherwise() {
+        assert_eq!(
+            rule_and_template("postgres", &server("node", &["/opt/pg/index.js"])),
+            (MatchRule::Name, Some("postgres".into()))
+        );
+        assert_eq!(
+            rule_and_template(
+                "memory",
+                &server("npx", &["-y", "@modelcontextprotocol/server-memory"])
+            ),
+            (MatchRule::Name, Some("memory".into()))
+        );
+        // A server called `memory` running another package is that package.
+        assert_eq!(
+            rule_and_template("memory", &server("npx", &["-y", "@acme/other-memory"])),
+            (MatchRule::Generic, Some("node".into()))
+        );
+    }
+
+    #[test]
+    fn npm_and_pypi_packages_match_with_versions_stripped() {
+        let catalog = catalog();
+        let detection = detected(
+            "fs",
+            &server(
+                "npx",
+                &[
+                    "-y",
+                    "@modelcontextprotocol/server-filesystem@0.6.2",
+                    "/data",
+                ],
+            ),
+            &catalog,
+        );
+        assert_eq!(detection.rule, MatchRule::Package);
+        assert_eq!(detection.image, "mcp/filesystem");
+        assert_eq!(detection.command, Some(vec!["/data".to_string()]));
+        for (command, args) in [
+            ("uvx", vec!["mcp-server-fetch@2025.1.1"]),
+            ("pipx", vec!["run", "mcp-server-fetch"]),
+            (
+                "uvx",
+                vec!["--from", "mcp_server_fetch==1", "mcp-server-fetch"],
+            ),
+        ] {
+            assert_eq!(
+                rule_and_template("web", &server(command, &args)),
+                (MatchRule::Package, Some("fetch".into())),
+                "{command} {args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn docker_run_keeps_the_users_image_and_knows_catalog_images() {
+        let catalog = catalog();
+        let spec = server(
+            "docker",
+            &[
+                "run",
+                "-i",
+                "--rm",
+                "-e",
+                "GITHUB_PERSONAL_ACCESS_TOKEN",
+                "ghcr.io/github/github-mcp-server:v0.5",
+            ],
+        );
+        let detection = detected("gh", &spec, &catalog);
+        assert_eq!(detection.rule, MatchRule::Image);
+        assert_eq!(detection.image, "ghcr.io/github/github-mcp-server:v0.5");
+        assert_eq!(detection.template.map(|t| t.name.as_str()), Some("github"));
+        assert_eq!(detection.command, None, "no command keeps the image's own");
+        let unknown = detected(
+            "x",
+            &server("docker", &["run", "-i", "example.com/x:1", "serve"]),
+            &catalog,
+        );
+        assert_eq!(
+            (unknown.rule, unknown.template.is_none()),
+            (MatchRule::Image, true)
+        );
+        assert_eq!(unknown.command, Some(vec!["serve".to_string()]));
+    }
+
+    #[test]
+    fn commands_binaries_modules_and_deno() {
+        assert_eq!(
+            rule_and_template("t", &server("mcp-server-time", &["--local-timezone=UTC"])),
+            (MatchRule::Command, Some("time".into()))
+        );
+        assert_eq!(
+            rule_and_template(
+                "g",
+                &server("python3", &["-m", "mcp_server_git", "--repository", "/r"])
+            ),
+            (MatchRule::Command, Some("git".into()))
+        );
+        let catalog = catalog();
+        let deno = detected(
+            "d",
+            &server("deno", &["run", "-A", "jsr:@x/weather"]),
+            &catalog,
+        );
+        assert_eq!(deno.rule, MatchRule::Command);
+        assert_eq!(
+            deno.command,
+            Some(vec![
+                "deno".into(),
+                "run".into(),
+                "-A".into(),
+                "jsr:@x/weather".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn unknown_packages_run_in_the_generic_runtimes() {
+        let catalog = catalog();
+        let node = detected(
+            "j",
+            &server("pnpm", &["dlx", "@acme/mcp-jira@2", "--site", "x"]),
+            &catalog,
+        );
+        assert_eq!(
+            (node.rule, node.image.as_str()),
+            (MatchRule::Generic, "node:22-slim")
+        );
+        assert_eq!(
+            node.command,
+            Some(vec![
+                "npx".into(),
+                "-y".into(),
+                "@acme/mcp-jira@2".into(),
+                "--site".into(),
+                "x".into()
+            ])
+        );
+        let uv = detected(
+            "w",
+            &server(
+                "uvx",
+                &["--python", "3.12", "--from", "weather-mcp==1.0", "weather"],
+            ),
+            &catalog,
+        );
+        assert_eq!(uv.rule, MatchRule::Generic);
+        assert_eq!(
+            uv.command,
+            Some(vec![
+                "uvx".into(),
+                "--python".into(),
+                "3.12".into(),
+                "--from".into(),
+                "weather-mcp==1.0".into(),
+                "weather".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_containerized_says_why() {
+        let catalog = catalog();
+        for (command, args) in [
+            ("node", vec!["/home/me/server.js"]),
+            ("python", vec!["-m", "my_local_module"]),
+            ("./bin/server", vec![]),
+            ("docker", vec!["mcp", "gateway", "run"]),
+            ("docker", vec!["run", "--frobnicate", "img"]),
+            ("deno", vec!["run", "./local.ts"]),
+            ("my-binary", vec![]),
+        ] {
+            match detect("x", &server(command, &args), &catalog) {
+                Outcome::NotContainerizable { reason, .. } => assert!(!reason.is_empty()),
+                other => panic!("{command} {args:?}: {other:?}"),
+            }
+        }
+        let remote = ServerSpec {
+            url: Some("https://x/mcp".into()),
+            ..Default::default()
+        };
+        assert!(matches!(detect("r", &remote, &catalog), Outcome::Remote));
+        let off = ServerSpec {
+            enabled: Some(false),
+            ..server("uvx", &["mcp-server-time"])
+        };
+        assert!(matches!(detect("o", &off, &catalog), Outcome::Disabled));
+    }
+}
