@@ -44,9 +44,13 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|err| Error::io("create a temporary file in", &dir, err))?;
-    if let Some(mode) = options.mode {
-        set_mode(temp.path(), mode)?;
-    }
+    // An explicit mode wins; else an existing file keeps its own, and a new one
+    // gets the usual 0644 (a temp file starts out as 0600).
+    let mode = options
+        .mode
+        .or_else(|| existing_mode(path))
+        .unwrap_or(0o644);
+    set_mode(temp.path(), mode)?;
     temp.write_all(contents)
         .map_err(|err| Error::io("write", temp.path(), err))?;
     temp.as_file()
@@ -70,6 +74,34 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
     })
 }
 
+/// Holds an exclusive lock on a lock file beside `path` until dropped, so two
+/// runs on the same files never interleave (the second waits).
+pub struct FileLock {
+    _file: fs::File,
+}
+
+/// Locks `path`'s lock file (`.NAME.mcpm-lock` in the same directory).
+pub fn lock_beside(path: &Path) -> Result<FileLock> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(&dir).map_err(|err| Error::io("create directory", &dir, err))?;
+    let lock_path = dir.join(format!(".{}.mcpm-lock", file_name(path)));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| Error::io("open lock file", &lock_path, err))?;
+    if file.try_lock().is_err() {
+        eprintln!(
+            "waiting for another mcpm run on {} to finish…",
+            path.display()
+        );
+        file.lock()
+            .map_err(|err| Error::io("lock", &lock_path, err))?;
+    }
+    Ok(FileLock { _file: file })
+}
+
 /// `compose.yaml` → `compose.yaml.bak`.
 pub fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -88,6 +120,19 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "mcpm".into())
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|meta| meta.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_path: &Path) -> Option<u32> {
+    None
 }
 
 #[cfg(unix)]

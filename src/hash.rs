@@ -38,8 +38,32 @@ pub fn server_hash(server: &ServerSpec) -> String {
 /// The hash of a compose service, leaving out the hash labels themselves.
 pub fn service_hash(service: &serde_yaml_ng::Mapping) -> String {
     let mut canonical = Vec::with_capacity(1024);
-    write_yaml_mapping(service, labels::HASH_LABELS, &mut canonical);
+    write_yaml_mapping(service, labels::HASH_LABELS, &[], &mut canonical);
     hex_digest(&canonical)
+}
+
+/// Short hashes of each top-level field of a service (hash labels left out of
+/// `labels`): the per-field base that lets sync merge field by field. Eight hex
+/// digits are plenty to tell whether one field changed.
+pub fn field_hashes(
+    service: &serde_yaml_ng::Mapping,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut canonical = Vec::with_capacity(256);
+    for (key, value) in service {
+        canonical.clear();
+        let key = key_text(key);
+        match value {
+            serde_yaml_ng::Value::Mapping(map) if key == "labels" => {
+                write_yaml_mapping(map, &[], labels::HASH_LABELS, &mut canonical)
+            }
+            other => write_yaml(other, &[], &mut canonical),
+        }
+        let mut hex = hex_digest(&canonical);
+        hex.truncate(8);
+        out.insert(key, hex);
+    }
+    out
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
@@ -106,14 +130,24 @@ fn write_yaml(value: &serde_yaml_ng::Value, skip_labels: &[&str], out: &mut Vec<
             }
             out.push(b']');
         }
-        Value::Mapping(map) => write_yaml_mapping(map, skip_labels, out),
+        Value::Mapping(map) => write_yaml_mapping(map, skip_labels, &[], out),
         Value::Tagged(tagged) => write_yaml(&tagged.value, skip_labels, out),
     }
 }
 
-fn write_yaml_mapping(map: &serde_yaml_ng::Mapping, skip_labels: &[&str], out: &mut Vec<u8>) {
-    let mut entries: Vec<(String, &serde_yaml_ng::Value)> =
-        map.iter().map(|(k, v)| (key_text(k), v)).collect();
+/// `skip_labels`: keys left out of a nested `labels` mapping; `skip_keys`: keys
+/// left out of this mapping itself.
+fn write_yaml_mapping(
+    map: &serde_yaml_ng::Mapping,
+    skip_labels: &[&str],
+    skip_keys: &[&str],
+    out: &mut Vec<u8>,
+) {
+    let mut entries: Vec<(String, &serde_yaml_ng::Value)> = map
+        .iter()
+        .map(|(k, v)| (key_text(k), v))
+        .filter(|(k, _)| !skip_keys.contains(&k.as_str()))
+        .collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     out.push(b'{');
     for (i, (key, value)) in entries.into_iter().enumerate() {
@@ -124,12 +158,7 @@ fn write_yaml_mapping(map: &serde_yaml_ng::Mapping, skip_labels: &[&str], out: &
         out.push(b':');
         match value {
             serde_yaml_ng::Value::Mapping(labels) if key == "labels" && !skip_labels.is_empty() => {
-                let kept: serde_yaml_ng::Mapping = labels
-                    .iter()
-                    .filter(|(k, _)| k.as_str().is_none_or(|k| !skip_labels.contains(&k)))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                write_yaml_mapping(&kept, &[], out);
+                write_yaml_mapping(labels, &[], skip_labels, out);
             }
             other => write_yaml(other, &[], out),
         }
@@ -213,6 +242,23 @@ mod tests {
             ..plain.clone()
         };
         assert_ne!(server_hash(&plain), server_hash(&disabled));
+    }
+
+    #[test]
+    fn field_hashes_track_each_field_and_ignore_hash_labels() {
+        let a: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(
+            "image: x\ncommand: [a]\nlabels:\n  io.mcpm.server: a\n  io.mcpm.profile-hash: one\n",
+        )
+        .unwrap();
+        let b: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(
+            "image: x\ncommand: [b]\nlabels:\n  io.mcpm.server: a\n  io.mcpm.profile-hash: two\n",
+        )
+        .unwrap();
+        let (ha, hb) = (field_hashes(&a), field_hashes(&b));
+        assert_eq!(ha["image"], hb["image"]);
+        assert_eq!(ha["labels"], hb["labels"]);
+        assert_ne!(ha["command"], hb["command"]);
+        assert_eq!(ha["image"].len(), 8);
     }
 
     #[test]

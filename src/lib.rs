@@ -14,3 +14,5 @@ pub mod labels;
 pub mod output;
 pub mod profile;
 pub mod source;
+pub mod sync;
+pub mod ui;

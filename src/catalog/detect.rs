@@ -87,8 +87,37 @@ pub fn detect<'c>(name: &str, server: &ServerSpec, catalog: &'c Catalog) -> Outc
         .and_then(|docker| docker.get("image"))
         .and_then(|v| v.as_str());
     if let Some(image) = explicit_image {
+        // An image of the catalog entry the server matches anyway is a pin
+        // (`mcp/fetch:2025.06`), not a different server: keep the match.
+        let implicit = detect_without_image(name, server, catalog, &invocation);
+        if let Outcome::Service(mut detection) = implicit
+            && detection.template.is_some_and(|t| {
+                !t.is_runtime()
+                    && t.images.iter().any(|known| {
+                        super::image_repository(known) == super::image_repository(image)
+                    })
+            })
+        {
+            detection.image = image.to_string();
+            detection.reason = format!(
+                "{}, pinned to `{image}` by `[docker] image`",
+                detection.reason
+            );
+            return Outcome::Service(detection);
+        }
         return Outcome::Service(Box::new(explicit(image, command, server, invocation)));
     }
+    detect_without_image(name, server, catalog, &invocation)
+}
+
+/// The rules after `explicit`: name, package, image, command, generic.
+fn detect_without_image<'c>(
+    name: &str,
+    server: &ServerSpec,
+    catalog: &'c Catalog,
+    invocation: &Invocation,
+) -> Outcome<'c> {
+    let invocation = invocation.clone();
     if let Some(template) = catalog.by_name(name)
         && names_nothing_else(&invocation, template, catalog)
     {

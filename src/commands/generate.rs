@@ -73,6 +73,17 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
         context.note(&format!("{} is up to date", target.display()));
         return Ok(ExitStatus::Ok);
     }
+    // Comments, quoting and key order a person (or sync) kept in the file are
+    // not drift: only a different content is.
+    let same_content = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&current)
+        .is_ok_and(|document| document == rendered.document);
+    if same_content {
+        context.note(&format!(
+            "{} is up to date (its formatting differs from generate's)",
+            target.display()
+        ));
+        return Ok(ExitStatus::Ok);
+    }
     output::stdout(&output::unified_diff(
         &target.display().to_string(),
         &current,

@@ -2,6 +2,7 @@
 //! library and prints the result.
 pub mod completions;
 pub mod generate;
+pub mod sync;
 
 use crate::cli::{Cli, Command, DockerCommand};
 use crate::config::ConfigDir;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     };
     match cli.command {
         Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
+        Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

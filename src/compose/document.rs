@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::profile::LoadedProfile;
 use crate::source::Segment;
 
+use super::base::{BASE_KEY, BaseEntry, SyncBase};
 use super::secrets::{SecretRegistry, SecretVar};
 use super::service::{MCP_NETWORK, ServiceInput, build_service};
 use super::yaml::to_yaml;
@@ -72,6 +73,10 @@ pub fn render(
     let mut warnings = Vec::new();
     let mut named_volumes = BTreeSet::new();
     let mut uses_network = false;
+    let mut base = SyncBase {
+        profile: profile.name.clone(),
+        entries: Default::default(),
+    };
 
     for (name, server) in &profile.servers {
         let report = |status, reason: String| ServerReport {
@@ -123,6 +128,10 @@ pub fn render(
                         .hint(err.hint)
                 })?;
                 uses_network |= built.uses_network;
+                if let Value::Mapping(service) = &built.value {
+                    base.entries
+                        .insert(name.clone(), base_entry(server, service));
+                }
                 named_volumes.extend(built.named_volumes);
                 warnings.extend(built.warnings);
                 services.insert(name.clone().into(), built.value);
@@ -171,6 +180,7 @@ pub fn render(
             .collect();
         document.insert("volumes".into(), Value::Mapping(volumes));
     }
+    document.insert(BASE_KEY.into(), base.to_value());
     let document = Value::Mapping(document);
     let yaml = format!("{}{}", header(&profile.name), to_yaml(&document));
     Ok(Rendered {
@@ -180,6 +190,42 @@ pub fn render(
         servers: reports,
         warnings,
     })
+}
+
+/// Renders one server on its own, as sync does for candidate profile entries:
+/// its service, or `None` when it runs no container (remote, disabled, or not
+/// containerizable). Literal secrets are registered in `secrets`.
+pub fn render_server(
+    profile: &str,
+    name: &str,
+    server: &crate::profile::ServerSpec,
+    catalog: &Catalog,
+    secrets: &mut SecretRegistry,
+) -> std::result::Result<Option<Mapping>, String> {
+    match detect(name, server, catalog) {
+        Outcome::Service(detection) => {
+            let input = ServiceInput {
+                profile,
+                name,
+                server,
+                detection: &detection,
+            };
+            match build_service(&input, secrets) {
+                Ok(built) => Ok(built.value.as_mapping().cloned()),
+                Err(err) => Err(err.message),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The base recorded for a service as written: in sync by construction.
+pub fn base_entry(server: &crate::profile::ServerSpec, service: &Mapping) -> BaseEntry {
+    BaseEntry {
+        profile_hash: crate::hash::server_hash(server),
+        service_hash: crate::hash::service_hash(service),
+        fields: crate::hash::field_hashes(service),
+    }
 }
 
 fn header(profile: &str) -> String {

@@ -1,5 +1,6 @@
 //! Profiles: the TOML model of a set of MCP servers (SPEC §2), how a profile is
 //! found and loaded, and the checks that make every loading error point at a line.
+pub mod edit;
 mod load;
 mod model;
 mod validate;

@@ -36,6 +36,10 @@ pub struct DockerSettings {
     /// A subnet for `mcp-network` (CIDR); none unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
+    /// Services in the compose file that sync must never import as servers
+    /// (an application's database living in the same file, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_services: Vec<String>,
 }
 
 /// How `sync` settles a server changed on both sides.
@@ -131,6 +135,10 @@ pub struct ServerSpec {
     /// Compose service fields merged last (and where sync writes compose-side edits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<toml::Table>,
+    /// Compose fields mcpm would generate that this server's service must not
+    /// have (sync writes these when a field is deleted in the compose file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unset: Vec<String>,
 }
 
 impl ServerSpec {

@@ -87,6 +87,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
                 ("strategy", server.strategy.is_some()),
                 ("network", server.network.is_some()),
                 ("docker", server.docker.is_some()),
+                ("unset", !server.unset.is_empty()),
             ] {
                 if present {
                     return Err(Error::invalid(format!(
@@ -140,6 +141,19 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
                     .at(value_at(&["resources", "pids"]))
                     .hint("use a positive number of processes, or -1 for no limit"),
             );
+        }
+    }
+    for (index, field) in server.unset.iter().enumerate() {
+        if !is_service_field(field) || field == "image" || field == "labels" {
+            let mut path = vec![
+                Segment::Key("servers".into()),
+                Segment::Key(name.into()),
+                Segment::Key("unset".into()),
+            ];
+            path.push(Segment::Index(index));
+            return Err(Error::invalid(format!("`unset` of server `{name}` names `{field}`, which mcpm cannot leave out"))
+                .at(source.locate_value_nearest(&path))
+                .hint("`unset` lists compose service fields mcpm generates (read_only, cap_drop, networks, …), never `image` or `labels`"));
         }
     }
     if let Some(docker) = &server.docker {

@@ -224,6 +224,9 @@ impl Builder<'_, '_> {
         }
         service.insert("labels".into(), Value::Mapping(self.labels()));
 
+        for field in &server.unset {
+            service.remove(field.as_str());
+        }
         if let Some(docker) = &server.docker {
             self.merge_docker_table(&mut service, docker)?;
         }

@@ -1,0 +1,422 @@
+//! `mcpm docker sync PROFILE`: brings profile and compose file into step (SPEC
+//! §5). Both files are parsed before anything is decided and never written if
+//! either fails; conflicts are settled by the strategy or a prompt; both new
+//! texts are verified, then written atomically with backups, under a lock.
+use std::path::Path;
+
+use serde_json::json;
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::Catalog;
+use crate::cli::SyncArgs;
+use crate::compose::base::SyncBase;
+use crate::compose::{self, RenderOptions, Rendered, dotenv};
+use crate::error::{Error, ExitStatus, Result};
+use crate::files::{WriteOptions, lock_beside, write_atomic};
+use crate::output;
+use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
+use crate::source::SourceFile;
+use crate::sync::write::{compose_text, profile_text, profile_updates};
+use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
+use crate::ui;
+
+use super::Context;
+
+pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
+    let profile_path = resolve_profile_path(&args.profile, &context.config)?;
+    let profile_text_now = read(&profile_path)?.ok_or_else(|| {
+        Error::invalid(format!("profile {} does not exist", profile_path.display()))
+    })?;
+    // Lock first: the files are read under the lock, so what is decided is what is on disk.
+    let loaded = load_profile_text(&profile_path, profile_text_now.clone())?;
+    let compose_path = args
+        .compose_file
+        .clone()
+        .unwrap_or_else(|| loaded.compose_file());
+    let _lock = lock_beside(&compose_path)?;
+    let profile_now = read(&profile_path)?.unwrap_or_default();
+    let loaded = if profile_now == profile_text_now {
+        loaded
+    } else {
+        load_profile_text(&profile_path, profile_now)?
+    };
+    let compose_now = read(&compose_path)?;
+    let compose_document = compose_now
+        .as_deref()
+        .map(|text| parse_compose(&compose_path, text))
+        .transpose()?;
+    let base = match &compose_document {
+        Some(document) => SyncBase::from_document(document).map_err(|why| {
+            Error::invalid(format!("{}: the `x-mcpm` sync block is damaged: {why}", compose_path.display()))
+                .hint("restore it from the .bak or from version control; without it sync cannot tell who changed what")
+        })?,
+        None => None,
+    };
+    if let Some(base) = &base
+        && base.profile != loaded.profile.name
+    {
+        return Err(Error::invalid(format!(
+            "{} is synced with profile `{}`, not `{}`",
+            compose_path.display(),
+            base.profile,
+            loaded.profile.name
+        ))
+        .hint("pass the right profile, or point -f at this profile's own compose file"));
+    }
+
+    let catalog = Catalog::load(Some(&context.config.templates()))?;
+    let rendered = compose::render(&loaded, &catalog, RenderOptions::default())?;
+    let desired = services(Some(&rendered.document));
+    let current = services(compose_document.as_ref());
+    let strategy = args
+        .strategy
+        .or(loaded.profile.docker.conflict_resolution)
+        .unwrap_or(ConflictStrategy::Manual);
+    let input = PlanInput {
+        profile: &loaded.profile,
+        desired: &desired,
+        compose: &current,
+        base: base.as_ref(),
+        strategy,
+        direction: args.direction,
+        import: !args.no_import,
+        ignore_services: &loaded.profile.docker.ignore_services,
+    };
+    let mut plans = plan(&input);
+
+    let pending = plans.iter().filter(|p| p.action == Action::Pending).count();
+    if pending > 0 {
+        if !ui::interactive(args.yes) || args.check {
+            return unresolved(context, &args, &plans);
+        }
+        for server in plans.iter_mut().filter(|p| p.action == Action::Pending) {
+            ask(&input, server)?;
+        }
+    }
+
+    let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
+    let new_profile_text = profile_text(
+        &profile_path,
+        &loaded.source.text,
+        &loaded.profile,
+        &updates,
+    )
+    .map_err(|why| internal(&profile_path, &why))?;
+    let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
+    let final_rendered = compose::render(&final_loaded, &catalog, RenderOptions::default())?;
+    let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
+    let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
+        .map_err(|why| internal(&compose_path, &why))?;
+
+    let profile_changes = new_profile_text != loaded.source.text;
+    let compose_changes = new_compose_text
+        .as_ref()
+        .is_some_and(|text| Some(text) != compose_now.as_ref());
+    let skipped = plans
+        .iter()
+        .filter(|p| matches!(p.action, Action::Skip { .. }))
+        .count();
+
+    if args.dry_run {
+        let mut diff = String::new();
+        if profile_changes {
+            diff.push_str(&output::unified_diff(
+                &profile_path.display().to_string(),
+                &loaded.source.text,
+                &new_profile_text,
+            ));
+        }
+        if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
+            diff.push_str(&output::unified_diff(
+                &compose_path.display().to_string(),
+                compose_now.as_deref().unwrap_or(""),
+                text,
+            ));
+        }
+        report(context, &args, &plans, &profile_path, &compose_path, diff)?;
+        return Ok(ExitStatus::Ok);
+    }
+    if args.check {
+        report(
+            context,
+            &args,
+            &plans,
+            &profile_path,
+            &compose_path,
+            String::new(),
+        )?;
+        if profile_changes || compose_changes {
+            return Err(
+                Error::new(ExitStatus::Drift, "a sync would change the files")
+                    .hint("run the same command without --check"),
+            );
+        }
+        return Ok(ExitStatus::Ok);
+    }
+
+    if profile_changes || compose_changes {
+        for warning in &final_rendered.warnings {
+            context.warn(warning);
+        }
+    }
+    let backup = WriteOptions {
+        backup: true,
+        mode: None,
+    };
+    if profile_changes {
+        write_atomic(&profile_path, new_profile_text.as_bytes(), backup)?;
+    }
+    if let Some(text) = new_compose_text.filter(|_| compose_changes) {
+        write_atomic(&compose_path, text.as_bytes(), backup)?;
+    }
+    write_secrets(&compose_path, &final_rendered)?;
+    report(
+        context,
+        &args,
+        &plans,
+        &profile_path,
+        &compose_path,
+        String::new(),
+    )?;
+    if skipped > 0
+        && plans
+            .iter()
+            .any(|p| p.change.is_conflict() && matches!(p.action, Action::Skip { .. }))
+    {
+        context.warn("some conflicts were skipped and stay unsynced");
+    }
+    Ok(ExitStatus::Ok)
+}
+
+fn read(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io("read", path, err)),
+    }
+}
+
+/// Parses the compose file; a file that does not parse stops everything.
+fn parse_compose(path: &Path, text: &str) -> Result<Value> {
+    let document: Value = serde_yaml_ng::from_str(text).map_err(|err| {
+        let source = SourceFile::plain(path, text.to_string());
+        let location = err
+            .location()
+            .map(|loc| source.locate(loc.index()..loc.index()));
+        Error::invalid(format!(
+            "{} is not valid YAML, so nothing was changed: {err}",
+            path.display()
+        ))
+        .at(location)
+        .hint("fix the file (its .bak may help), then sync again")
+    })?;
+    match &document {
+        Value::Mapping(_) => Ok(document),
+        Value::Null => Ok(Value::Mapping(Mapping::new())),
+        _ => Err(Error::invalid(format!(
+            "{} is not a compose file: its top level is not a mapping",
+            path.display()
+        ))),
+    }
+}
+
+fn services(document: Option<&Value>) -> Mapping {
+    document
+        .and_then(|d| d.get("services"))
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn internal(path: &Path, why: &str) -> Error {
+    Error::runtime(format!(
+        "refusing to write {}: {why}; nothing was written",
+        path.display()
+    ))
+    .hint("this is a bug in mcpm; please report it with both files")
+}
+
+/// Asks about one pending conflict on the terminal.
+fn ask(input: &PlanInput<'_>, server: &mut ServerPlan) -> Result<()> {
+    if server.conflicting_fields.is_empty() {
+        let what = describe_change(server.change);
+        let choice = ui::prompt::server_conflict(&server.name, what, &server.fields)?;
+        resolve(input, server, choice);
+        return Ok(());
+    }
+    let mut choices = Vec::new();
+    for diff in server.conflicting_fields.clone() {
+        let choice = ui::prompt::field_conflict(&server.name, &diff)?;
+        choices.push((diff.field.clone(), choice));
+        if choice == Choice::Skip {
+            break;
+        }
+    }
+    resolve_fields(input, server, &choices);
+    Ok(())
+}
+
+fn describe_change(change: Change) -> &'static str {
+    match change {
+        Change::BothChanged => "changed in the profile and in the compose file",
+        Change::ProfileRemovedComposeChanged => {
+            "removed from the profile but edited in the compose file"
+        }
+        Change::ComposeRemovedProfileChanged => {
+            "deleted from the compose file but changed in the profile"
+        }
+        Change::Unrecorded { .. } => {
+            "differs between profile and compose file, with no sync recorded yet"
+        }
+        _ => "changed on both sides",
+    }
+}
+
+/// Without a terminal: list every conflict, write nothing, exit 3.
+fn unresolved(context: &Context, args: &SyncArgs, plans: &[ServerPlan]) -> Result<ExitStatus> {
+    let pending: Vec<&ServerPlan> = plans
+        .iter()
+        .filter(|p| p.action == Action::Pending)
+        .collect();
+    if args.json {
+        let report = json!({ "status": "conflicts", "conflicts": pending, "written": false });
+        output::stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ))?;
+    } else {
+        let mut text = String::new();
+        for server in &pending {
+            text.push_str(&format!(
+                "conflict: {} ({})\n",
+                server.name,
+                describe_change(server.change)
+            ));
+            let fields = if server.conflicting_fields.is_empty() {
+                &server.fields
+            } else {
+                &server.conflicting_fields
+            };
+            for diff in fields {
+                text.push_str(&ui::prompt::describe(diff));
+            }
+        }
+        output::stdout(&text)?;
+    }
+    context.note("nothing was written");
+    Err(Error::new(
+        ExitStatus::Conflict,
+        format!("{} conflict(s) left unresolved", pending.len()),
+    )
+    .hint(
+        "run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge",
+    ))
+}
+
+/// Writes the literal secrets of the final profile into `.env` beside the file.
+fn write_secrets(compose_path: &Path, rendered: &Rendered) -> Result<()> {
+    if rendered.secrets.is_empty() {
+        return Ok(());
+    }
+    let env_path = compose_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".env");
+    let existing = read(&env_path)?.unwrap_or_default();
+    let vars: Vec<(String, String)> = rendered
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.value.clone()))
+        .collect();
+    if let Some(text) = dotenv::update(&existing, &vars) {
+        write_atomic(
+            &env_path,
+            text.as_bytes(),
+            WriteOptions {
+                backup: true,
+                mode: Some(0o600),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn report(
+    context: &Context,
+    args: &SyncArgs,
+    plans: &[ServerPlan],
+    profile_path: &Path,
+    compose_path: &Path,
+    diff: String,
+) -> Result<()> {
+    if args.json {
+        let changed: Vec<&ServerPlan> = plans
+            .iter()
+            .filter(|p| p.change != Change::InSync && p.change != Change::Idle)
+            .collect();
+        let report = json!({
+            "status": if changed.iter().any(|p| p.changes_anything()) { "changed" } else { "in-sync" },
+            "profile": profile_path.display().to_string(),
+            "compose_file": compose_path.display().to_string(),
+            "dry_run": args.dry_run,
+            "servers": changed,
+        });
+        output::stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ))?;
+        return Ok(());
+    }
+    if !diff.is_empty() {
+        output::stdout(&diff)?;
+    }
+    let mut lines = Vec::new();
+    for server in plans {
+        let line = match &server.action {
+            Action::Nothing | Action::Pending => continue,
+            Action::RecordBase => "recorded as in sync".to_string(),
+            Action::ToCompose if server.change == Change::Added => {
+                "added to the compose file".into()
+            }
+            Action::ToCompose => format!("profile → compose{}", fields(server)),
+            Action::RemoveService => "removed from the compose file".into(),
+            Action::ToProfile { .. } => format!("compose → profile{}", fields(server)),
+            Action::Import { .. } => "imported into the profile".into(),
+            Action::Disable => "deleted from the compose file: disabled in the profile".into(),
+            Action::DropBase => "gone from both: forgotten".into(),
+            Action::Skip { reason } => format!("skipped: {reason}"),
+        };
+        lines.push(format!("  {}: {line}", server.name));
+    }
+    let verb = if args.dry_run || args.check {
+        "would sync"
+    } else {
+        "synced"
+    };
+    if lines.is_empty() {
+        context.note(&format!(
+            "in sync: {} and {}",
+            profile_path.display(),
+            compose_path.display()
+        ));
+    } else {
+        context.note(&format!(
+            "{verb} {} and {}:",
+            profile_path.display(),
+            compose_path.display()
+        ));
+        for line in lines {
+            context.note(&line);
+        }
+    }
+    Ok(())
+}
+
+fn fields(server: &ServerPlan) -> String {
+    if server.fields.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = server.fields.iter().map(|f| f.field.as_str()).collect();
+    format!(" ({})", names.join(", "))
+}

@@ -1,0 +1,157 @@
+//! Lossless edits of a user's compose file: only the values that change are
+//! touched, so comments, key order, anchors, quoting and everything mcpm does
+//! not own survive byte for byte. New values are written by mcpm's own emitter
+//! (its quoting rules) and spliced into the tree with `yaml-edit`.
+use std::str::FromStr;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::yaml::to_yaml;
+
+/// A compose file open for editing.
+pub struct ComposeEdit {
+    document: yaml_edit::Document,
+}
+
+/// The key used to carry a value through mcpm's emitter into a node.
+const CARRIER: &str = "value";
+
+impl ComposeEdit {
+    /// Parses `text` losslessly.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let document = yaml_edit::Document::from_str(text).map_err(|err| err.to_string())?;
+        if document.as_mapping().is_none() {
+            return Err("the file's top level is not a mapping".into());
+        }
+        Ok(Self { document })
+    }
+
+    fn root(&self) -> yaml_edit::Mapping {
+        self.document.as_mapping().expect("checked at parse time")
+    }
+
+    /// Makes a top-level mapping `key` hold `name: new`, editing only what
+    /// differs from `old`; creates the mapping when the file has none.
+    pub fn set_entry(&self, key: &str, name: &str, old: Option<&Value>, new: &Value) {
+        let root = self.root();
+        let Some(parent) = root.get_mapping(key) else {
+            let mut map = Mapping::new();
+            map.insert(name.into(), new.clone());
+            root.set(key, node(&Value::Mapping(map)));
+            return;
+        };
+        set_value(&parent, name, old, new);
+    }
+
+    /// Removes `name` from the top-level mapping `key`.
+    pub fn remove_entry(&self, key: &str, name: &str) {
+        if let Some(parent) = self.root().get_mapping(key) {
+            parent.remove(name);
+        }
+    }
+
+    /// Sets a top-level key, editing only what differs from `old`.
+    pub fn set_top(&self, key: &str, old: Option<&Value>, new: &Value) {
+        set_value(&self.root(), key, old, new);
+    }
+
+    /// The edited text.
+    pub fn text(&self) -> String {
+        self.document.to_string()
+    }
+}
+
+/// Sets `key` in `mapping` to `new`; when both old and new are mappings and the
+/// file holds a block mapping there, recurses so untouched keys stay as written.
+fn set_value(mapping: &yaml_edit::Mapping, key: &str, old: Option<&Value>, new: &Value) {
+    if old == Some(new) {
+        return;
+    }
+    if let (Some(Value::Mapping(old_map)), Value::Mapping(new_map)) = (old, new)
+        && let Some(child) = mapping.get_mapping(key)
+        && !child.is_flow_style()
+        && !new_map.is_empty()
+    {
+        for (k, _) in old_map {
+            if let Some(k) = k.as_str()
+                && !new_map.contains_key(k)
+            {
+                child.remove(k);
+            }
+        }
+        for (k, v) in new_map {
+            if let Some(k) = k.as_str() {
+                set_value(&child, k, old_map.get(k), v);
+            }
+        }
+        return;
+    }
+    mapping.set(key, node(new));
+}
+
+/// A node for `value`, written by mcpm's emitter.
+fn node(value: &Value) -> yaml_edit::YamlNode {
+    let mut carrier = Mapping::new();
+    carrier.insert(CARRIER.into(), value.clone());
+    let text = to_yaml(&Value::Mapping(carrier));
+    let document = yaml_edit::Document::from_str(&text).expect("mcpm's emitter writes valid YAML");
+    document
+        .as_mapping()
+        .and_then(|map| map.get(CARRIER))
+        .expect("the carrier key was just written")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "# my stack\nx-common: &common\n  restart: always # keep\nservices:\n  web:\n    <<: *common\n    image: nginx # pinned later\n    ports:\n      - '8080:80'\n  mine:\n    image: a\n    environment:\n      KEEP: 'x' # why\n      OLD: y\n    labels:\n      io.mcpm.profile: dev\n";
+
+    fn parse(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn edits_only_what_changes() {
+        let edit = ComposeEdit::parse(FILE).unwrap();
+        let before = parse(FILE);
+        let old = before["services"]["mine"].clone();
+        let new: Value = parse(
+            "image: b\nenvironment:\n  KEEP: x\n  NEW: \"22:22\"\nlabels:\n  io.mcpm.profile: dev\n",
+        );
+        edit.set_entry("services", "mine", Some(&old), &new);
+        let text = edit.text();
+        assert!(text.starts_with("# my stack\nx-common: &common\n  restart: always # keep\nservices:\n  web:\n    <<: *common\n    image: nginx # pinned later\n    ports:\n      - '8080:80'\n"), "{text}");
+        assert!(
+            text.contains("KEEP: 'x' # why"),
+            "untouched values keep quoting and comments: {text}"
+        );
+        let after = parse(&text);
+        assert_eq!(after["services"]["mine"], new);
+        assert_eq!(after["services"]["web"], before["services"]["web"]);
+    }
+
+    #[test]
+    fn adds_and_removes_services_and_top_level_blocks() {
+        let edit = ComposeEdit::parse(FILE).unwrap();
+        let added: Value = parse("image: mcp/time\ncommand: [\"--local-timezone=UTC\"]\n");
+        edit.set_entry("services", "time", None, &added);
+        edit.remove_entry("services", "mine");
+        edit.set_entry("networks", "mcp-network", None, &parse("driver: bridge"));
+        edit.set_top("x-mcpm", None, &parse("profile: dev\nbase: {}\n"));
+        let after = parse(&edit.text());
+        assert_eq!(after["services"]["time"], added);
+        assert!(after["services"].get("mine").is_none());
+        assert_eq!(
+            after["networks"]["mcp-network"]["driver"],
+            Value::from("bridge")
+        );
+        assert_eq!(after["x-mcpm"]["profile"], Value::from("dev"));
+        assert!(edit.text().contains("<<: *common"));
+    }
+
+    #[test]
+    fn refuses_a_non_mapping_document() {
+        assert!(ComposeEdit::parse("- a\n- b\n").is_err());
+    }
+}

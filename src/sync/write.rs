@@ -1,0 +1,238 @@
+//! Turns sync decisions into the new texts of both files, edited losslessly,
+//! and proves each text says what was intended by parsing it again before
+//! anything is written.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::Catalog;
+use crate::compose::Rendered;
+use crate::compose::base::{BASE_KEY, SyncBase};
+use crate::compose::edit::ComposeEdit;
+use crate::profile::edit::ProfileEdit;
+use crate::profile::{Profile, ServerSpec, load_profile_text};
+
+use super::fit::{FitContext, fit, skeleton};
+use super::plan::{Action, ServerPlan, fit_start};
+
+/// Fits the profile entries that take the compose side's version. A server
+/// that cannot be fitted is turned into a skip with the reason.
+pub fn profile_updates(
+    plans: &mut [ServerPlan],
+    profile: &Profile,
+    catalog: &Catalog,
+) -> BTreeMap<String, ServerSpec> {
+    let context = FitContext {
+        profile: &profile.name,
+        catalog,
+    };
+    let mut updates = BTreeMap::new();
+    for server in plans.iter_mut() {
+        let result = match &server.action {
+            Action::ToProfile { target } => match fit_start(profile, &server.name) {
+                Some(start) => fit(&context, &server.name, &start, target),
+                None => {
+                    skeleton(target).and_then(|start| fit(&context, &server.name, &start, target))
+                }
+            },
+            Action::Import { target } => {
+                skeleton(target).and_then(|start| fit(&context, &server.name, &start, target))
+            }
+            Action::Disable => match profile.servers.get(&server.name) {
+                Some(current) => Ok(ServerSpec {
+                    enabled: Some(false),
+                    ..current.clone()
+                }),
+                None => continue,
+            },
+            _ => continue,
+        };
+        match result {
+            Ok(spec) => {
+                updates.insert(server.name.clone(), spec);
+            }
+            Err(reason) => {
+                server.action = Action::Skip {
+                    reason: format!("cannot be written into the profile: {reason}"),
+                };
+            }
+        }
+    }
+    updates
+}
+
+/// The profile's new text with `updates` applied, verified by loading it.
+pub fn profile_text(
+    path: &Path,
+    text: &str,
+    profile: &Profile,
+    updates: &BTreeMap<String, ServerSpec>,
+) -> Result<String, String> {
+    if updates.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut edit = ProfileEdit::parse(text)?;
+    for (name, spec) in updates {
+        edit.set_server(name, profile.servers.get(name), spec)?;
+    }
+    let new_text = edit.text();
+    let reloaded = load_profile_text(path, new_text.clone())
+        .map_err(|err| format!("the edited profile does not load: {err}"))?;
+    let mut intended = profile.servers.clone();
+    intended.extend(
+        updates
+            .iter()
+            .map(|(name, spec)| (name.clone(), spec.clone())),
+    );
+    let as_json =
+        |servers: &BTreeMap<String, ServerSpec>| serde_json::to_value(servers).unwrap_or_default();
+    if as_json(&reloaded.profile.servers) != as_json(&intended) {
+        return Err("the edited profile does not say what was intended".into());
+    }
+    Ok(new_text)
+}
+
+/// The compose file's new text (`None` when there is no file and none is due).
+pub fn compose_text(
+    current: Option<(&str, &Value)>,
+    plans: &[ServerPlan],
+    rendered: &Rendered,
+    old_base: Option<&SyncBase>,
+) -> Result<Option<String>, String> {
+    let services = rendered
+        .document
+        .get("services")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    let new_base = next_base(plans, rendered, old_base);
+    let Some((text, document)) = current else {
+        // The first sync creates the file: exactly what generate writes.
+        let creates = plans
+            .iter()
+            .any(|p| matches!(p.action, Action::ToCompose | Action::RecordBase));
+        return Ok(creates.then(|| rendered.yaml.clone()));
+    };
+    let old_services = document
+        .get("services")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    let edit = ComposeEdit::parse(text)?;
+    let mut intended = old_services.clone();
+    for server in plans {
+        let name = server.name.as_str();
+        match &server.action {
+            Action::RecordBase
+            | Action::ToCompose
+            | Action::ToProfile { .. }
+            | Action::Import { .. } => {
+                let new = services
+                    .get(name)
+                    .ok_or_else(|| format!("the profile renders no service `{name}`"))?;
+                edit.set_entry("services", name, old_services.get(name), new);
+                intended.insert(name.into(), new.clone());
+            }
+            Action::RemoveService => {
+                edit.remove_entry("services", name);
+                intended.remove(name);
+            }
+            _ => {}
+        }
+    }
+    // Networks and volumes the written services need, added when missing.
+    let mut additions: Vec<(&str, String, Value)> = Vec::new();
+    for key in ["networks", "volumes"] {
+        if let Some(Value::Mapping(needed)) = rendered.document.get(key) {
+            for (name, value) in needed {
+                let name = name.as_str().unwrap_or_default();
+                if document.get(key).and_then(|m| m.get(name)).is_none()
+                    && uses(&intended, key, name)
+                {
+                    edit.set_entry(key, name, None, value);
+                    additions.push((key, name.to_string(), value.clone()));
+                }
+            }
+        }
+    }
+    let base_value = new_base.to_value();
+    edit.set_top(BASE_KEY, document.get(BASE_KEY), &base_value);
+    let new_text = edit.text();
+
+    let reparsed: Value = serde_yaml_ng::from_str(&new_text)
+        .map_err(|err| format!("the edited compose file does not parse: {err}"))?;
+    let mut expected = document.clone();
+    if let Some(root) = expected.as_mapping_mut() {
+        root.insert("services".into(), Value::Mapping(intended));
+        for (key, name, value) in additions {
+            let entry = root
+                .entry(key.into())
+                .or_insert_with(|| Value::Mapping(Mapping::new()));
+            if let Some(map) = entry.as_mapping_mut() {
+                map.insert(name.into(), value);
+            }
+        }
+        root.insert(BASE_KEY.into(), base_value);
+    }
+    if reparsed != expected {
+        return Err("the edited compose file does not say what was intended".into());
+    }
+    Ok(Some(new_text))
+}
+
+/// The base after this sync: fresh entries for servers now in step, none for
+/// removed ones, the old entry kept for servers left alone.
+fn next_base(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBase>) -> SyncBase {
+    let mut base = SyncBase {
+        profile: rendered_profile(rendered),
+        entries: BTreeMap::new(),
+    };
+    let fresh = rendered_base(rendered);
+    for server in plans {
+        let name = &server.name;
+        let old = old_base.and_then(|b| b.entries.get(name));
+        let entry = match &server.action {
+            Action::Nothing
+            | Action::RecordBase
+            | Action::ToCompose
+            | Action::ToProfile { .. }
+            | Action::Import { .. } => fresh.entries.get(name).or(old),
+            Action::Skip { .. } | Action::Pending => old,
+            Action::RemoveService | Action::Disable | Action::DropBase => None,
+        };
+        if let Some(entry) = entry {
+            base.entries.insert(name.clone(), entry.clone());
+        }
+    }
+    base
+}
+
+fn rendered_base(rendered: &Rendered) -> SyncBase {
+    SyncBase::from_document(&rendered.document)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn rendered_profile(rendered: &Rendered) -> String {
+    rendered_base(rendered).profile
+}
+
+/// Whether any service refers to network or volume `name`.
+fn uses(services: &Mapping, key: &str, name: &str) -> bool {
+    services
+        .values()
+        .any(|service| match (key, service.get(key)) {
+            ("networks", Some(Value::Sequence(list))) => {
+                list.iter().any(|n| n.as_str() == Some(name))
+            }
+            ("networks", Some(Value::Mapping(map))) => map.contains_key(name),
+            ("volumes", Some(Value::Sequence(list))) => list.iter().any(|v| match v {
+                Value::String(short) => short.split(':').next() == Some(name),
+                Value::Mapping(long) => long.get("source").and_then(Value::as_str) == Some(name),
+                _ => false,
+            }),
+            _ => false,
+        })
+}

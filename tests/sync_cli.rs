@@ -1,0 +1,451 @@
+//! `mcpm docker sync` through the real binary: the scenarios of SPEC §5.
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::mcpm;
+use predicates::prelude::*;
+use serde_yaml_ng::Value;
+
+const PROFILE: &str = r#"# The team's servers
+name = "team"
+
+[docker]
+compose_file = "compose.yaml"
+
+# Web pages as markdown
+[servers.fetch]
+command = "uvx"
+args = ["mcp-server-fetch"]
+
+[servers.time]
+command = "uvx" # the clock
+args = ["mcp-server-time", "--local-timezone=UTC"]
+"#;
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new(profile: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("team.toml"), profile).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn sync(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        mcpm(self.dir.path())
+            .args(["docker", "sync"])
+            .arg(self.path("team.toml"))
+            .args(extra)
+            .assert()
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        fs::write(self.path(name), text).unwrap();
+    }
+
+    fn edit(&self, name: &str, from: &str, to: &str) {
+        let text = self.read(name);
+        assert!(text.contains(from), "{name} lacks {from:?}:\n{text}");
+        self.write(name, &text.replacen(from, to, 1));
+    }
+
+    fn compose(&self) -> Value {
+        serde_yaml_ng::from_str(&self.read("compose.yaml")).unwrap()
+    }
+
+    fn snapshot(&self) -> (String, String) {
+        (self.read("team.toml"), self.read("compose.yaml"))
+    }
+}
+
+fn mtime(path: &Path) -> std::time::SystemTime {
+    fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn first_sync_creates_the_file_and_a_second_writes_nothing() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("fetch: added to the compose file"));
+    let compose = dir.compose();
+    assert!(compose["services"]["fetch"].is_mapping());
+    assert_eq!(compose["x-mcpm"]["profile"], Value::from("team"));
+    let before = dir.snapshot();
+    let (profile_mtime, compose_mtime) = (
+        mtime(&dir.path("team.toml")),
+        mtime(&dir.path("compose.yaml")),
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+    assert_eq!(dir.snapshot(), before);
+    assert_eq!(mtime(&dir.path("team.toml")), profile_mtime);
+    assert_eq!(mtime(&dir.path("compose.yaml")), compose_mtime);
+    // What sync wrote is exactly what generate would.
+    mcpm(dir.dir.path())
+        .args(["docker", "generate"])
+        .arg(dir.path("team.toml"))
+        .arg("--check")
+        .assert()
+        .success();
+}
+
+#[test]
+fn changes_on_each_side_flow_across_in_one_run() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Europe/Paris",
+    );
+    dir.edit(
+        "compose.yaml",
+        "  fetch:\n    image: mcp/fetch\n",
+        "  fetch:\n    image: mcp/fetch:2025.06 # pinned by Bob\n",
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains(
+            "time: profile → compose (command)",
+        ))
+        .stderr(predicate::str::contains("fetch: compose → profile (image)"));
+    let compose = dir.read("compose.yaml");
+    assert!(compose.contains("--local-timezone=Europe/Paris"));
+    assert!(
+        compose.contains("image: mcp/fetch:2025.06 # pinned by Bob"),
+        "the edited line is kept as written"
+    );
+    let profile = dir.read("team.toml");
+    assert!(
+        profile.contains("docker = { image = \"mcp/fetch:2025.06\" }"),
+        "{profile}"
+    );
+    assert!(
+        profile.starts_with("# The team's servers\nname = \"team\"\n"),
+        "comments survive"
+    );
+    assert!(profile.contains("command = \"uvx\" # the clock"));
+    let before = dir.snapshot();
+    dir.sync(&[]).success();
+    assert_eq!(dir.snapshot(), before, "the next sync writes nothing");
+    // Backups of both files were kept.
+    assert!(dir.path("team.toml.bak").exists() && dir.path("compose.yaml.bak").exists());
+}
+
+/// Fetch changed on both sides: the profile adds an argument, the file pins the image.
+fn conflicted() -> Dir {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "team.toml",
+        "args = [\"mcp-server-fetch\"]",
+        "args = [\"mcp-server-fetch\", \"--ignore-robots-txt\"]",
+    );
+    dir.edit(
+        "compose.yaml",
+        "    image: mcp/fetch\n",
+        "    image: mcp/fetch:pinned\n",
+    );
+    dir
+}
+
+#[test]
+fn manual_without_a_terminal_lists_conflicts_writes_nothing_and_exits_3() {
+    let dir = conflicted();
+    let before = dir.snapshot();
+    dir.sync(&[])
+        .code(3)
+        .stdout(predicate::str::contains("conflict: fetch"))
+        .stdout(predicate::str::contains("image"))
+        .stderr(predicate::str::contains("nothing was written"));
+    assert_eq!(dir.snapshot(), before);
+    let output = mcpm(dir.dir.path())
+        .args(["docker", "sync"])
+        .arg(dir.path("team.toml"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["conflicts"][0]["name"], "fetch");
+}
+
+#[test]
+fn profile_wins_and_docker_wins() {
+    let dir = conflicted();
+    dir.sync(&["--strategy", "profile_wins"]).success();
+    let fetch = &dir.compose()["services"]["fetch"];
+    assert_eq!(fetch["image"], Value::from("mcp/fetch"));
+    assert_eq!(fetch["command"][0], Value::from("--ignore-robots-txt"));
+
+    let dir = conflicted();
+    dir.sync(&["--strategy", "docker_wins"]).success();
+    let fetch = &dir.compose()["services"]["fetch"];
+    assert_eq!(fetch["image"], Value::from("mcp/fetch:pinned"));
+    assert!(fetch.get("command").is_none());
+    let profile = dir.read("team.toml");
+    assert!(
+        profile.contains("args = [\"mcp-server-fetch\"]"),
+        "{profile}"
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+}
+
+#[test]
+fn merge_takes_each_sides_fields_and_stops_on_a_field_changed_twice() {
+    let dir = conflicted();
+    dir.sync(&["--strategy", "merge"]).success();
+    let fetch = &dir.compose()["services"]["fetch"];
+    assert_eq!(
+        fetch["image"],
+        Value::from("mcp/fetch:pinned"),
+        "the file's change"
+    );
+    assert_eq!(
+        fetch["command"][0],
+        Value::from("--ignore-robots-txt"),
+        "the profile's change"
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Asia/Tokyo",
+    );
+    dir.edit(
+        "compose.yaml",
+        "--local-timezone=UTC",
+        "--local-timezone=America/Lima",
+    );
+    let before = dir.snapshot();
+    dir.sync(&["--strategy", "merge"])
+        .code(3)
+        .stdout(predicate::str::contains("command"));
+    assert_eq!(dir.snapshot(), before);
+}
+
+#[test]
+fn deletions_on_either_side() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    // Removed from the profile: the service goes.
+    dir.write("team.toml", &PROFILE.replace("[servers.time]\ncommand = \"uvx\" # the clock\nargs = [\"mcp-server-time\", \"--local-timezone=UTC\"]\n", ""));
+    dir.sync(&[]).success().stderr(predicate::str::contains(
+        "time: removed from the compose file",
+    ));
+    assert!(dir.compose()["services"].get("time").is_none());
+    assert!(dir.compose()["x-mcpm"]["base"].get("time").is_none());
+    // Deleted from the file: the server is disabled, its definition kept.
+    let mut compose = dir.compose();
+    compose["services"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("fetch");
+    dir.write("compose.yaml", &serde_yaml_ng::to_string(&compose).unwrap());
+    dir.sync(&[]).success().stderr(predicate::str::contains(
+        "fetch: deleted from the compose file: disabled in the profile",
+    ));
+    assert!(dir.read("team.toml").contains("enabled = false"));
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+}
+
+#[test]
+fn removed_in_the_profile_but_edited_in_the_file_is_a_conflict() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.write("team.toml", &PROFILE.replace("[servers.time]\ncommand = \"uvx\" # the clock\nargs = [\"mcp-server-time\", \"--local-timezone=UTC\"]\n", ""));
+    dir.edit(
+        "compose.yaml",
+        "--local-timezone=UTC",
+        "--local-timezone=Asia/Tokyo",
+    );
+    dir.sync(&[])
+        .code(3)
+        .stdout(predicate::str::contains("conflict: time"));
+    dir.sync(&["--strategy", "docker_wins"]).success();
+    assert!(
+        dir.read("team.toml").contains("[servers.time]"),
+        "the server comes back"
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+}
+
+#[test]
+fn foreign_services_are_imported_or_left_alone() {
+    let dir = Dir::new(PROFILE);
+    dir.write("compose.yaml", "# app stack\nservices:\n  cache:\n    image: redis:7 # upstream\n    ports:\n      - \"6379:6379\"\n  app:\n    build: .\n");
+    dir.sync(&["--no-import"])
+        .success()
+        .stderr(predicate::str::contains("cache: skipped"));
+    let compose = dir.read("compose.yaml");
+    assert!(compose.starts_with("# app stack\nservices:\n  cache:\n    image: redis:7 # upstream\n    ports:\n      - \"6379:6379\"\n  app:\n    build: .\n"), "{compose}");
+    assert!(!dir.read("team.toml").contains("[servers.cache]"));
+
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("cache: imported into the profile"))
+        .stderr(predicate::str::contains(
+            "app: skipped: cannot be written into the profile",
+        ));
+    assert!(dir.read("team.toml").contains("[servers.cache]"));
+    let compose = dir.compose();
+    assert_eq!(
+        compose["services"]["cache"]["ports"][0],
+        Value::from("6379:6379"),
+        "imported as it was"
+    );
+    assert_eq!(compose["services"]["app"]["build"], Value::from("."));
+    let before = dir.snapshot();
+    dir.sync(&[]).success();
+    assert_eq!(dir.snapshot(), before, "an import is stable");
+}
+
+#[test]
+fn ignore_services_and_directions() {
+    let dir = Dir::new(&PROFILE.replace(
+        "compose_file = \"compose.yaml\"",
+        "compose_file = \"compose.yaml\"\nignore_services = [\"db\"]",
+    ));
+    dir.write("compose.yaml", "services:\n  db:\n    image: postgres:16\n");
+    dir.sync(&["--direction", "to-profile"]).success();
+    assert!(
+        dir.compose()["services"].get("fetch").is_none(),
+        "to-profile never adds services"
+    );
+    dir.sync(&["--direction", "to-docker"]).success();
+    assert!(dir.compose()["services"]["fetch"].is_mapping());
+    assert!(!dir.read("team.toml").contains("[servers.db]"));
+    dir.edit(
+        "compose.yaml",
+        "    image: mcp/fetch\n",
+        "    image: mcp/fetch:pinned\n",
+    );
+    dir.sync(&["--direction", "to-docker"])
+        .success()
+        .stderr(predicate::str::contains("direction to-docker"));
+    assert!(!dir.read("team.toml").contains("pinned"));
+}
+
+#[test]
+fn broken_files_are_refused_and_untouched() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    let broken = format!("{}  oops: [unclosed\n", dir.read("compose.yaml"));
+    dir.write("compose.yaml", &broken);
+    dir.sync(&[])
+        .code(2)
+        .stderr(predicate::str::contains("not valid YAML"))
+        .stderr(predicate::str::contains("compose.yaml:"));
+    assert_eq!(dir.read("compose.yaml"), broken);
+
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    let compose = dir.read("compose.yaml");
+    dir.write(
+        "team.toml",
+        &format!("{PROFILE}\n[servers.bad]\ncommand = \n"),
+    );
+    dir.sync(&[])
+        .code(2)
+        .stderr(predicate::str::contains("team.toml:"));
+    assert_eq!(dir.read("compose.yaml"), compose);
+
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "compose.yaml",
+        "  profile: team\n  base:",
+        "  profile: team\n  base: 7\n  old:",
+    );
+    dir.sync(&[])
+        .code(2)
+        .stderr(predicate::str::contains("x-mcpm"));
+}
+
+#[test]
+fn dry_run_and_check_write_nothing() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&["--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("+services:"));
+    assert!(!dir.path("compose.yaml").exists());
+    dir.sync(&["--check"]).code(4);
+    dir.sync(&[]).success();
+    dir.sync(&["--check"]).success();
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Europe/Oslo",
+    );
+    let before = dir.snapshot();
+    dir.sync(&["--dry-run"])
+        .success()
+        .stdout(predicate::str::contains(
+            "+      - \"--local-timezone=Europe/Oslo\"",
+        ));
+    dir.sync(&["--check"]).code(4);
+    assert_eq!(dir.snapshot(), before);
+}
+
+#[test]
+fn json_reports_what_changed_per_server() {
+    let dir = Dir::new(PROFILE);
+    let output = mcpm(dir.dir.path())
+        .args(["docker", "sync"])
+        .arg(dir.path("team.toml"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["status"], "changed");
+    let servers = report["servers"].as_array().unwrap();
+    assert!(
+        servers
+            .iter()
+            .any(|s| s["name"] == "fetch" && s["change"] == "added" && s["action"] == "to-compose")
+    );
+    let output = mcpm(dir.dir.path())
+        .args(["docker", "sync"])
+        .arg(dir.path("team.toml"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["status"], "in-sync");
+}
+
+#[test]
+fn another_profiles_file_is_refused() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit("team.toml", "name = \"team\"", "name = \"other\"");
+    dir.sync(&[])
+        .code(2)
+        .stderr(predicate::str::contains("synced with profile `team`"));
+}
