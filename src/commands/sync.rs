@@ -102,8 +102,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         &updates,
     )
     .map_err(|why| internal(&profile_path, &why))?;
-    let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
-    let final_rendered = compose::render(&final_loaded, &catalog, RenderOptions::default())?;
+    // An unchanged profile renders as it did a moment ago.
+    let final_rendered = if updates.is_empty() {
+        rendered
+    } else {
+        let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
+        compose::render(&final_loaded, &catalog, RenderOptions::default())?
+    };
     let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
         .map_err(|why| internal(&compose_path, &why))?;

@@ -152,8 +152,10 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
                 compose,
                 owned,
             });
-            let fields = match (desired, compose) {
-                (Some(desired), Some(compose)) => field_diffs(desired, compose),
+            // Field-level differences only matter for what is not in step.
+            let fields = match (change, desired, compose) {
+                (Change::InSync | Change::Idle, _, _) => Vec::new(),
+                (_, Some(desired), Some(compose)) => field_diffs(desired, compose),
                 _ => Vec::new(),
             };
             let mut server = ServerPlan {

@@ -114,6 +114,20 @@ pub fn compose_text(
             .any(|p| matches!(p.action, Action::ToCompose | Action::RecordBase));
         return Ok(creates.then(|| rendered.yaml.clone()));
     };
+    let edits_services = plans.iter().any(|p| {
+        matches!(
+            p.action,
+            Action::RecordBase
+                | Action::ToCompose
+                | Action::ToProfile { .. }
+                | Action::Import { .. }
+                | Action::RemoveService
+        )
+    });
+    if !edits_services && old_base == Some(&new_base) {
+        // Nothing to edit: leave the text (and the time parsing it takes) alone.
+        return Ok(Some(text.to_string()));
+    }
     let old_services = document
         .get("services")
         .and_then(Value::as_mapping)
