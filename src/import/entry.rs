@@ -205,9 +205,16 @@ impl EntryReader<'_> {
 
     /// `type` (or `transport`, `transportType`): the transport and its text.
     fn transport(&mut self) -> Option<(Transport, String)> {
-        let (key, text) = ["type", "transportType", "transport"]
+        let (key, value) = ["type", "transportType", "transport"]
             .into_iter()
-            .find_map(|key| Some((key, self.object.get(key)?.as_str()?.to_string())))?;
+            .find_map(|key| Some((key, self.object.get(key)?)))?;
+        let Some(text) = value.as_str().map(str::to_string) else {
+            let kind = value.kind();
+            self.warn(format!(
+                "`{key}` is {kind}, not a string; the entry was read by its `command` or `url`"
+            ));
+            return None;
+        };
         match transport_of(&text) {
             Some(transport) => Some((transport, text)),
             None => {
@@ -496,6 +503,10 @@ mod tests {
         let (candidate, _) =
             convert_one(r#"{"command": "uvx", "disabled": false}"#, Dialect::Client);
         assert_eq!(candidate.unwrap().spec.enabled, None);
+        let (candidate, findings) =
+            convert_one(r#"{"command": "uvx", "type": 7}"#, Dialect::Client);
+        assert!(candidate.is_some());
+        assert!(findings.warnings[0].contains("`type` is a number"));
     }
 
     #[test]
