@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mcpm", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  mcpm docker generate profiles-example/dev.toml\n  mcpm docker generate work -o docker-compose.yml\n  mcpm docker generate prod -o compose.yaml --check\n  mcpm completions bash > /etc/bash_completion.d/mcpm"
+    after_help = "Examples:\n  mcpm profile import ~/.config/Claude/claude_desktop_config.json -o work.toml\n  mcpm docker generate profiles-example/dev.toml\n  mcpm docker generate work -o docker-compose.yml\n  mcpm docker generate prod -o compose.yaml --check\n  mcpm completions bash > /etc/bash_completion.d/mcpm"
 )]
 pub struct Cli {
     /// Directory with `profiles/` and `templates/` [default: the platform config dir, e.g. ~/.config/mcpm]
@@ -27,6 +27,9 @@ pub enum Command {
     /// Work with Docker Compose deployments of MCP servers.
     #[command(subcommand)]
     Docker(DockerCommand),
+    /// Work with profiles: create one from what MCPM or an MCP client already has.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }
@@ -114,6 +117,56 @@ pub struct GenerateArgs {
     /// Overwrite FILE even when it holds services mcpm does not own.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create a profile from an MCP client config or an MCPM profile.
+    #[command(
+        long_about = "Create a TOML profile from the servers you already have: an MCP client's JSON config \
+(Claude Desktop, Cursor, Claude Code, Windsurf: `mcpServers`; VS Code: `servers`), or the servers \
+MCPM tags with a profile name in ~/.config/mcpm/servers.json.\n\n\
+Server names become valid profile names (lowercase letters, digits, `_`, `.`, `-`; renamed servers \
+are listed), `disabled` servers get `enabled = false`, and fields a profile cannot hold are reported, \
+not silently dropped. The result is checked to load as a profile before it is printed or written.",
+        after_help = "Examples:\n  mcpm profile import ~/Library/Application\\ Support/Claude/claude_desktop_config.json\n  mcpm profile import ~/.config/Claude/claude_desktop_config.json -o work.toml\n  mcpm profile import .cursor/mcp.json --name app -o profiles/app.toml\n  mcpm profile import .vscode/mcp.json --json\n  mcpm profile import --from-mcpm work -o work.toml\n  mcpm profile import --from-mcpm work --mcpm-config backup/servers.json\n\nThen: mcpm docker generate work.toml"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["file", "from_mcpm"]))]
+pub struct ImportArgs {
+    /// An MCP client config: claude_desktop_config.json, .cursor/mcp.json,
+    /// .vscode/mcp.json, .mcp.json, … (`-` reads standard input).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Import the servers MCPM tags with this profile name (instead of FILE).
+    #[arg(long, value_name = "TAG")]
+    pub from_mcpm: Option<String>,
+
+    /// MCPM's server list [default: ~/.config/mcpm/servers.json; MCPM 1.x's
+    /// profiles.json is read when servers.json is absent].
+    #[arg(long, value_name = "FILE", requires = "from_mcpm")]
+    pub mcpm_config: Option<PathBuf>,
+
+    /// Write the profile here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace FILE when it exists (the old one is kept as FILE.bak).
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
+    /// The profile name [default: the MCPM tag, or the file's name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Print a JSON report (servers imported, renamed, skipped, warnings)
+    /// instead of the TOML; with -o the file is still written.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod hash;
+pub mod import;
 pub mod labels;
 pub mod output;
 pub mod profile;

@@ -2,9 +2,10 @@
 //! library and prints the result.
 pub mod completions;
 pub mod generate;
+pub mod import;
 pub mod sync;
 
-use crate::cli::{Cli, Command, DockerCommand};
+use crate::cli::{Cli, Command, DockerCommand, ProfileCommand};
 use crate::config::ConfigDir;
 use crate::error::{ExitStatus, Result};
 
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
         Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
+        Command::Profile(ProfileCommand::Import(args)) => import::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

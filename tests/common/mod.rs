@@ -54,3 +54,15 @@ pub fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write profile");
     path
 }
+
+/// A validator for the Compose Specification's JSON schema, when `../shared`
+/// is beside this clone (see [`shared_dir`]).
+pub fn compose_validator() -> Option<jsonschema::Validator> {
+    let shared = shared_dir()?;
+    let text = std::fs::read_to_string(shared.join("compose-spec.json")).expect("read the schema");
+    let mut schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    // The schema names draft 7 by a URL without the trailing `#`, which the
+    // validator would try to fetch; drop it and name the draft outright.
+    schema.as_object_mut().unwrap().remove("$schema");
+    Some(jsonschema::draft7::new(&schema).expect("the schema compiles"))
+}

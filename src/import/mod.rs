@@ -1,0 +1,411 @@
+//! `mcpm profile import`: turns what users already have — an MCP client's JSON
+//! config (Claude Desktop, Cursor, VS Code, Claude Code) or an MCPM profile tag
+//! — into a TOML profile (SPEC §2, "MCPM compatibility").
+//!
+//! Each input format has its own reader (`client`, `mcpm`) that yields
+//! [`Candidate`] servers in file order; this module names them (renaming and
+//! de-duplicating), flags literal secrets, renders the TOML (`render`) and
+//! proves the result loads as a profile and means what was imported before
+//! anything is written. Everything here is pure: the command layer reads and
+//! writes the files.
+mod client;
+mod entry;
+mod json;
+mod mcpm;
+mod names;
+mod render;
+mod values;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::compose::interpolation::to_compose;
+use crate::compose::secrets::{is_secret_key, url_password};
+use crate::error::{Error, Result};
+use crate::profile::{DockerSettings, EnvValue, Profile, ServerSpec, load_profile_text};
+
+use names::{profile_name_from, profile_name_from_path};
+
+pub use mcpm::{METADATA_FILE, PROFILES_V1_FILE, SERVERS_FILE, config_dir as mcpm_config_dir};
+
+/// What the user asked for beyond the input itself.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `--name`: the profile name; derived from the tag or file name when unset.
+    pub name: Option<String>,
+}
+
+/// One server read from the input, under its original name.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub name: String,
+    /// Only the fields an import can fill: command/args/env or url/headers,
+    /// plus `enabled` and `description`.
+    pub spec: ServerSpec,
+    /// The remote transport the input named (`sse`, `http`, …); profiles have
+    /// no field for it, so the TOML keeps it as a comment.
+    pub transport: Option<String>,
+}
+
+/// A server the input holds but the profile cannot, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What a reader found besides servers: warnings and skipped entries.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    pub warnings: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Findings {
+    fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
+    fn skip(&mut self, name: &str, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            name: name.to_string(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// A server that had to change its name to become a profile server name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// Where the servers came from, for the header comment and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// An MCP client config: `client` is a label ("Claude Desktop"), `keys`
+    /// the server maps read (`mcpServers`, `servers`, `mcp.servers`).
+    ClientConfig {
+        path: String,
+        client: String,
+        keys: Vec<String>,
+    },
+    /// Servers tagged `tag` in MCPM's `servers.json` (or v1 `profiles.json`).
+    Mcpm { path: String, tag: String },
+}
+
+impl Origin {
+    /// One line for a person: "Claude Desktop config claude_desktop_config.json".
+    fn describe(&self) -> String {
+        match self {
+            Origin::ClientConfig { path, client, .. } => {
+                format!("{client} config {}", file_name(path))
+            }
+            Origin::Mcpm { tag, .. } => format!("MCPM profile `{tag}`"),
+        }
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    Path::new(path)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or(path)
+}
+
+/// A server as it lands in the profile.
+#[derive(Debug, Clone)]
+pub struct ImportedServer {
+    /// The profile server name (valid, unique).
+    pub name: String,
+    /// The name in the input.
+    pub original: String,
+    pub spec: ServerSpec,
+    pub transport: Option<String>,
+}
+
+/// A finished import: the profile, its verified TOML text, and what happened.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub origin: Origin,
+    pub profile: Profile,
+    /// In input order (the profile's own map is sorted by name).
+    pub servers: Vec<ImportedServer>,
+    pub renamed: Vec<Rename>,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+    /// Where literal secrets sit in the profile (`servers.github.env.TOKEN`).
+    pub literal_secrets: Vec<String>,
+    /// The TOML profile; it loads with `load_profile_text` and holds exactly
+    /// `profile`.
+    pub toml: String,
+}
+
+/// The `--json` report of an import.
+#[derive(Debug, Serialize)]
+pub struct ImportReport<'a> {
+    pub profile: &'a str,
+    pub source: &'a Origin,
+    pub servers: Vec<ServerLine<'a>>,
+    pub renamed: &'a [Rename],
+    pub skipped: &'a [Skipped],
+    pub warnings: &'a [String],
+    pub literal_secrets: &'a [String],
+    /// The file written (`-o`), else the profile text itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<&'a str>,
+}
+
+/// One imported server in the report.
+#[derive(Debug, Serialize)]
+pub struct ServerLine<'a> {
+    pub name: &'a str,
+    /// The name in the input.
+    pub from: &'a str,
+    /// `stdio` or `remote`.
+    pub kind: &'static str,
+    pub enabled: bool,
+}
+
+impl Import {
+    /// The report `--json` prints: with the path of the file written, or
+    /// with the TOML text when nothing was written.
+    pub fn report(&self, written: Option<&Path>) -> ImportReport<'_> {
+        ImportReport {
+            profile: &self.profile.name,
+            source: &self.origin,
+            servers: self
+                .servers
+                .iter()
+                .map(|server| ServerLine {
+                    name: &server.name,
+                    from: &server.original,
+                    kind: if server.spec.is_remote() {
+                        "remote"
+                    } else {
+                        "stdio"
+                    },
+                    enabled: server.spec.is_enabled(),
+                })
+                .collect(),
+            renamed: &self.renamed,
+            skipped: &self.skipped,
+            warnings: &self.warnings,
+            literal_secrets: &self.literal_secrets,
+            profile_file: written.map(|path| path.display().to_string()),
+            toml: written.is_none().then_some(self.toml.as_str()),
+        }
+    }
+}
+
+/// Imports an MCP client config (`mcpServers`, VS Code's `servers` or
+/// `mcp.servers`) read from `path`.
+pub fn from_client_config(path: &Path, text: &str, options: &ImportOptions) -> Result<Import> {
+    let document = json::parse(path, text)?;
+    let read = client::read(path, &document)?;
+    let description = format!("Imported from {}", read.origin.describe());
+    assemble(
+        read,
+        options,
+        &profile_name_from_path(path),
+        Some(description),
+    )
+}
+
+/// Imports the servers tagged `tag` from MCPM's `servers.json` (or a v1
+/// `profiles.json`) at `path`; `metadata` is MCPM's `profiles_metadata.json`,
+/// which may hold the profile's description.
+pub fn from_mcpm(
+    path: &Path,
+    text: &str,
+    tag: &str,
+    metadata: Option<&str>,
+    options: &ImportOptions,
+) -> Result<Import> {
+    let document = json::parse(path, text)?;
+    let mut read = mcpm::read(path, &document, tag)?;
+    let stored = match metadata.map(|text| mcpm::description(text, tag)) {
+        Some(Ok(description)) => description,
+        Some(Err(why)) => {
+            read.findings.warn(format!(
+                "MCPM's profiles_metadata.json could not be read ({why}); the description was not imported"
+            ));
+            None
+        }
+        None => None,
+    };
+    let description = stored.unwrap_or_else(|| format!("Imported from MCPM profile \"{tag}\""));
+    assemble(read, options, &profile_name_from(tag), Some(description))
+}
+
+/// What a reader hands to [`assemble`].
+#[derive(Debug)]
+pub(crate) struct Read {
+    pub origin: Origin,
+    pub candidates: Vec<Candidate>,
+    pub findings: Findings,
+    /// How many server entries the input held (imported or not).
+    pub total: usize,
+}
+
+/// Names the candidates, builds the profile, renders and verifies it.
+fn assemble(
+    read: Read,
+    options: &ImportOptions,
+    default_name: &str,
+    description: Option<String>,
+) -> Result<Import> {
+    let Read {
+        origin,
+        candidates,
+        findings,
+        total,
+    } = read;
+    let name = match &options.name {
+        Some(name) => {
+            names::check_profile_name(name)?;
+            name.clone()
+        }
+        None => default_name.to_string(),
+    };
+    if candidates.is_empty() {
+        return Err(nothing_imported(&origin, total, &findings.skipped));
+    }
+    let originals: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
+    let assigned = names::assign(&originals);
+    let mut renamed = Vec::new();
+    let mut servers = Vec::new();
+    for (candidate, (server_name, rename)) in candidates.into_iter().zip(assigned) {
+        if let Some(reason) = rename {
+            renamed.push(Rename {
+                from: candidate.name.clone(),
+                to: server_name.clone(),
+                reason,
+            });
+        }
+        servers.push(ImportedServer {
+            name: server_name,
+            original: candidate.name,
+            spec: candidate.spec,
+            transport: candidate.transport,
+        });
+    }
+    let mut warnings = findings.warnings;
+    let literal_secrets = check_values(&servers, &mut warnings);
+    let profile = Profile {
+        name,
+        description,
+        docker: DockerSettings::default(),
+        servers: servers
+            .iter()
+            .map(|server| (server.name.clone(), server.spec.clone()))
+            .collect(),
+    };
+    let mut import = Import {
+        origin,
+        profile,
+        servers,
+        renamed,
+        skipped: findings.skipped,
+        warnings,
+        literal_secrets,
+        toml: String::new(),
+    };
+    import.toml = render::render(&import);
+    verify(&import.toml, &import.profile)?;
+    Ok(import)
+}
+
+fn nothing_imported(origin: &Origin, total: usize, skipped: &[Skipped]) -> Error {
+    if total == 0 {
+        return Error::invalid(format!("{} holds no servers", origin.describe()))
+            .hint("add servers in the client (or tag them in MCPM) first, or import another file");
+    }
+    let reasons: Vec<String> = skipped
+        .iter()
+        .map(|s| format!("`{}`: {}", s.name, s.reason))
+        .collect();
+    Error::invalid(format!(
+        "none of the {total} servers in {} could be imported ({})",
+        origin.describe(),
+        reasons.join("; ")
+    ))
+    .hint("each server needs a `command` (stdio) or an http(s) `url` (remote)")
+}
+
+/// Warns about values `mcpm docker generate` will reject, and lists literal
+/// secrets: they are kept (dropping them would break the server), but the
+/// user should know the profile now holds them.
+fn check_values(servers: &[ImportedServer], warnings: &mut Vec<String>) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for server in servers {
+        let spec = &server.spec;
+        let mut values: Vec<(String, &str, bool)> = Vec::new();
+        if let Some(command) = &spec.command {
+            values.push(("command".into(), command, false));
+        }
+        for (i, arg) in spec.args.iter().enumerate() {
+            values.push((format!("args[{i}]"), arg, false));
+        }
+        for (key, value) in &spec.env {
+            if let EnvValue::Text(text) = value {
+                values.push((format!("env.{key}"), text, is_secret_key(key)));
+            }
+        }
+        if let Some(url) = &spec.url {
+            values.push(("url".into(), url, false));
+        }
+        for (key, value) in &spec.headers {
+            values.push((format!("headers.{key}"), value, is_secret_key(key)));
+        }
+        for (field, value, secret_key) in values {
+            let place = format!("servers.{}.{field}", server.name);
+            match to_compose(value) {
+                Err(err) => warnings.push(format!(
+                    "server `{}`: `{field}` holds `{value}`, which `mcpm docker generate` will reject: {} ({})",
+                    server.name, err.message, err.hint
+                )),
+                Ok(text) => {
+                    let literal_secret =
+                        secret_key && !text.interpolates && !value.trim().is_empty();
+                    if literal_secret || url_password(value).is_some() {
+                        secrets.push(place);
+                    }
+                }
+            }
+        }
+    }
+    if !secrets.is_empty() {
+        warnings.push(format!(
+            "the profile holds {} literal secret(s) ({}): keep it private, or replace each with a `${{VAR}}` reference and export VAR; `mcpm docker generate -o` moves them to a 0600 .env file",
+            secrets.len(),
+            secrets.join(", ")
+        ));
+    }
+    secrets
+}
+
+/// Proves the TOML loads as a profile and holds exactly what was imported; a
+/// difference is a bug in the writer, never the user's fault.
+fn verify(text: &str, intended: &Profile) -> Result<()> {
+    let internal = |what: String| {
+        Error::runtime(format!("internal error: the imported profile {what}"))
+            .hint("this is a bug in mcpm; please report it with the file you imported")
+    };
+    let loaded = load_profile_text(Path::new("<imported profile>"), text.to_string())
+        .map_err(|err| internal(format!("does not load: {err}")))?;
+    let as_json = |profile: &Profile| serde_json::to_value(profile).ok();
+    if as_json(&loaded.profile) != as_json(intended) {
+        return Err(internal("differs from what was imported".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
