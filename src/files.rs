@@ -77,7 +77,30 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
 /// Holds an exclusive lock on a lock file beside `path` until dropped, so two
 /// runs on the same files never interleave (the second waits).
 pub struct FileLock {
-    _file: fs::File,
+    file: fs::File,
+}
+
+impl FileLock {
+    /// The note kept in the lock file (mcpm keeps a cache key there).
+    pub fn note(&mut self) -> String {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        let _ = self
+            .file
+            .rewind()
+            .and_then(|()| self.file.read_to_string(&mut text));
+        text
+    }
+
+    /// Replaces the note; a failure only costs the cache, so it is ignored.
+    pub fn set_note(&mut self, note: &str) {
+        use std::io::Seek;
+        let _ = self
+            .file
+            .set_len(0)
+            .and_then(|()| self.file.rewind())
+            .and_then(|()| self.file.write_all(note.as_bytes()));
+    }
 }
 
 /// Locks `path`'s lock file (`.NAME.mcpm-lock` in the same directory).
@@ -88,6 +111,7 @@ pub fn lock_beside(path: &Path) -> Result<FileLock> {
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&lock_path)
         .map_err(|err| Error::io("open lock file", &lock_path, err))?;
@@ -99,7 +123,7 @@ pub fn lock_beside(path: &Path) -> Result<FileLock> {
         file.lock()
             .map_err(|err| Error::io("lock", &lock_path, err))?;
     }
-    Ok(FileLock { _file: file })
+    Ok(FileLock { file })
 }
 
 /// `compose.yaml` → `compose.yaml.bak`.

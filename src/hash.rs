@@ -66,6 +66,11 @@ pub fn field_hashes(
     out
 }
 
+/// Hex SHA-256 of raw bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    hex_digest(bytes)
+}
+
 fn hex_digest(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);

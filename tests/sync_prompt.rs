@@ -16,11 +16,18 @@ const DOWN: &str = "\x1b[B";
 fn conflicted() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("team.toml"), PROFILE).unwrap();
-    let status = common::mcpm(dir.path()).args(["docker", "sync", "team.toml", "-q"]).current_dir(dir.path()).output().unwrap().status;
+    let status = common::mcpm(dir.path())
+        .args(["docker", "sync", "team.toml", "-q"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap()
+        .status;
     assert!(status.success());
     let profile = PROFILE.replace("--local-timezone=UTC", "--local-timezone=Asia/Tokyo");
     fs::write(dir.path().join("team.toml"), profile).unwrap();
-    let compose = fs::read_to_string(dir.path().join("compose.yaml")).unwrap().replace("    image: mcp/time\n", "    image: mcp/time:pinned\n");
+    let compose = fs::read_to_string(dir.path().join("compose.yaml"))
+        .unwrap()
+        .replace("    image: mcp/time\n", "    image: mcp/time:pinned\n");
     fs::write(dir.path().join("compose.yaml"), compose).unwrap();
     dir
 }
@@ -35,13 +42,23 @@ fn answer(dir: &tempfile::TempDir, keys: &str) -> String {
         .env("TERM", "xterm")
         .env_remove("CI");
     let mut session = spawn_command(command, Some(20_000)).expect("spawn in a pty");
-    session.exp_string("conflict in `time`").expect("the conflict is shown");
-    session.exp_string("image").expect("the field-level difference is shown");
+    session
+        .exp_string("conflict in `time`")
+        .expect("the conflict is shown");
+    session
+        .exp_string("image")
+        .expect("the field-level difference is shown");
     session.exp_string("which side wins?").expect("the prompt");
-    session.exp_string("> skip").expect("the menu, skip highlighted by default");
+    session
+        .exp_string("> skip")
+        .expect("the menu, skip highlighted by default");
     // The menu reads keys in raw mode; give it a moment to switch, and send
     // one key at a time as a person would.
-    for key in keys.split_inclusive('A').flat_map(|part| part.split_inclusive('B')).chain(["\r"]) {
+    for key in keys
+        .split_inclusive('A')
+        .flat_map(|part| part.split_inclusive('B'))
+        .chain(["\r"])
+    {
         std::thread::sleep(std::time::Duration::from_millis(150));
         session.send(key).unwrap();
         session.flush().unwrap();
@@ -55,7 +72,10 @@ fn keep_profile_at_the_prompt() {
     answer(&dir, &format!("{UP}{UP}"));
     let compose = fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
     assert!(compose.contains("--local-timezone=Asia/Tokyo"));
-    assert!(compose.contains("image: mcp/time\n"), "the profile's image again: {compose}");
+    assert!(
+        compose.contains("image: mcp/time\n"),
+        "the profile's image again: {compose}"
+    );
 }
 
 #[test]
@@ -64,7 +84,10 @@ fn keep_docker_at_the_prompt() {
     answer(&dir, UP);
     let profile = fs::read_to_string(dir.path().join("team.toml")).unwrap();
     assert!(profile.contains("mcp/time:pinned"), "{profile}");
-    assert!(profile.contains("--local-timezone=UTC"), "the file's command wins too: {profile}");
+    assert!(
+        profile.contains("--local-timezone=UTC"),
+        "the file's command wins too: {profile}"
+    );
 }
 
 #[test]
@@ -73,6 +96,12 @@ fn skip_at_the_prompt_leaves_both_files() {
     let profile = fs::read_to_string(dir.path().join("team.toml")).unwrap();
     let compose = fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
     answer(&dir, &format!("{UP}{DOWN}"));
-    assert_eq!(fs::read_to_string(dir.path().join("team.toml")).unwrap(), profile);
-    assert_eq!(fs::read_to_string(dir.path().join("compose.yaml")).unwrap(), compose);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("team.toml")).unwrap(),
+        profile
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("compose.yaml")).unwrap(),
+        compose
+    );
 }

@@ -51,6 +51,27 @@ impl Catalog {
         Ok(Self::from_templates(templates))
     }
 
+    /// A digest of every template text that `load` would read (built-in and
+    /// overrides), without parsing them: what a cache key needs.
+    pub fn fingerprint(override_dir: Option<&Path>) -> String {
+        let mut material = Vec::new();
+        for (file, text) in BUILTIN {
+            material.extend_from_slice(file.as_bytes());
+            material.extend_from_slice(text.as_bytes());
+        }
+        if let Some(dir) = override_dir
+            && let Ok(entries) = std::fs::read_dir(dir)
+        {
+            let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            paths.sort();
+            for path in paths {
+                material.extend_from_slice(path.to_string_lossy().as_bytes());
+                material.extend_from_slice(&std::fs::read(&path).unwrap_or_default());
+            }
+        }
+        crate::hash::digest(&material)
+    }
+
     /// Indexes `templates`; later ones win where two claim the same name.
     pub fn from_templates(templates: Vec<Template>) -> Self {
         let mut catalog = Self {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::catalog::Catalog;
 use crate::cli::GenerateArgs;
-use crate::compose::{self, RenderOptions, Rendered, ServerStatus, dotenv};
+use crate::compose::{self, RenderOptions, Rendered, ServerStatus};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, WriteOutcome, write_atomic};
 use crate::labels;
@@ -15,7 +15,7 @@ use crate::output;
 use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
 use crate::source::SourceFile;
 
-use super::Context;
+use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     let path = resolve_profile_path(&args.profile, &context.config)?;
@@ -46,9 +46,13 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         output::stdout(&explain(&rendered))?;
     } else if written.is_none() {
         if !rendered.secrets.is_empty() {
+            let names: Vec<String> = rendered.secrets.iter().map(|s| s.name.clone()).collect();
+            for notice in rendered.secret_notices(&names) {
+                context.warn(&notice);
+            }
             context.warn("secrets were replaced by ${VAR} references; use -o FILE to also write their values to a .env file");
         }
-        output::stdout(&rendered.yaml)?;
+        output::stdout(&rendered.yaml())?;
     }
     Ok(ExitStatus::Ok)
 }
@@ -69,7 +73,8 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
         }
         Err(err) => return Err(Error::io("read", target, err)),
     };
-    if current == rendered.yaml {
+    let yaml = rendered.yaml();
+    if current == yaml {
         context.note(&format!("{} is up to date", target.display()));
         return Ok(ExitStatus::Ok);
     }
@@ -87,7 +92,7 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
     output::stdout(&output::unified_diff(
         &target.display().to_string(),
         &current,
-        &rendered.yaml,
+        &yaml,
     ))?;
     Err(Error::new(
         ExitStatus::Drift,
@@ -114,7 +119,7 @@ fn write(
     guard_existing(target, &loaded.profile.name, force)?;
     let outcome = write_atomic(
         target,
-        rendered.yaml.as_bytes(),
+        rendered.yaml().as_bytes(),
         WriteOptions {
             backup: true,
             mode: None,
@@ -135,35 +140,12 @@ fn write(
         target.display(),
         rendered.servers.len()
     ));
-    if !rendered.secrets.is_empty() {
-        let env_path = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .join(".env");
-        let existing = match std::fs::read_to_string(&env_path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(err) => return Err(Error::io("read", &env_path, err)),
-        };
-        let vars: Vec<(String, String)> = rendered
-            .secrets
-            .iter()
-            .map(|s| (s.name.clone(), s.value.clone()))
-            .collect();
-        let text = dotenv::update(&existing, &vars).unwrap_or(existing);
-        write_atomic(
-            &env_path,
-            text.as_bytes(),
-            WriteOptions {
-                backup: true,
-                mode: Some(0o600),
-            },
-        )?;
+    let changed = env_file::write_secrets(context, target, rendered)?;
+    if changed > 0 {
+        let env = env_file::env_path(target);
         context.note(&format!(
-            "secrets: {} variable(s) in {} (mode 0600)",
-            vars.len(),
-            env_path.display()
+            "secrets: {changed} variable(s) written to {} (mode 0600)",
+            env.display()
         ));
     }
     Ok(target.to_path_buf())
@@ -262,7 +244,7 @@ fn json_report(loaded: &LoadedProfile, rendered: &Rendered, written: Option<&Pat
     });
     match written {
         Some(path) => report["compose_file"] = json!(path.display().to_string()),
-        None => report["compose"] = json!(rendered.yaml),
+        None => report["compose"] = json!(rendered.yaml()),
     }
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');

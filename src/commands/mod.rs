@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns parsed arguments into calls on the
 //! library and prints the result.
 pub mod completions;
+pub mod env_file;
 pub mod generate;
 pub mod import;
 pub mod sync;

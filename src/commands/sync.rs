@@ -10,7 +10,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::catalog::Catalog;
 use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
-use crate::compose::{self, RenderOptions, Rendered, dotenv};
+use crate::compose::{self, RenderOptions};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, lock_beside, write_atomic};
 use crate::output;
@@ -20,20 +20,21 @@ use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
 
-use super::Context;
+use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
     let profile_text_now = read(&profile_path)?.ok_or_else(|| {
         Error::invalid(format!("profile {} does not exist", profile_path.display()))
     })?;
-    // Lock first: the files are read under the lock, so what is decided is what is on disk.
+    // The profile names the compose file; then both are (re)read under the
+    // lock, so what is decided is what is on disk.
     let loaded = load_profile_text(&profile_path, profile_text_now.clone())?;
     let compose_path = args
         .compose_file
         .clone()
         .unwrap_or_else(|| loaded.compose_file());
-    let _lock = lock_beside(&compose_path)?;
+    let mut lock = lock_beside(&compose_path)?;
     let profile_now = read(&profile_path)?.unwrap_or_default();
     let loaded = if profile_now == profile_text_now {
         loaded
@@ -41,10 +42,36 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         load_profile_text(&profile_path, profile_now)?
     };
     let compose_now = read(&compose_path)?;
-    let compose_document = compose_now
-        .as_deref()
-        .map(|text| parse_compose(&compose_path, text))
-        .transpose()?;
+    let key = cache_key(context, &args, &profile_path, &compose_path)?;
+    if lock.note() == key {
+        // Nothing changed since a sync that left both files in step.
+        report(
+            context,
+            &args,
+            &[],
+            &profile_path,
+            &compose_path,
+            String::new(),
+        )?;
+        return Ok(ExitStatus::Ok);
+    }
+    // Parsing the file and rendering the profile are independent and both
+    // cost: they run side by side.
+    let catalog = Catalog::load(Some(&context.config.templates()))?;
+    let (compose_document, rendered) = std::thread::scope(|scope| {
+        let parse = scope.spawn(|| {
+            compose_now
+                .as_deref()
+                .map(|text| parse_compose(&compose_path, text))
+                .transpose()
+        });
+        let rendered = compose::render(&loaded, &catalog, RenderOptions::default());
+        let parsed = parse
+            .join()
+            .unwrap_or_else(|_| Err(Error::runtime("the compose parser stopped unexpectedly")));
+        (parsed, rendered)
+    });
+    let (compose_document, rendered) = (compose_document?, rendered?);
     let base = match &compose_document {
         Some(document) => SyncBase::from_document(document).map_err(|why| {
             Error::invalid(format!("{}: the `x-mcpm` sync block is damaged: {why}", compose_path.display()))
@@ -64,18 +91,17 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .hint("pass the right profile, or point -f at this profile's own compose file"));
     }
 
-    let catalog = Catalog::load(Some(&context.config.templates()))?;
-    let rendered = compose::render(&loaded, &catalog, RenderOptions::default())?;
-    let desired = services(Some(&rendered.document));
-    let current = services(compose_document.as_ref());
+    let no_services = Mapping::new();
+    let desired = services(Some(&rendered.document)).unwrap_or(&no_services);
+    let current = services(compose_document.as_ref()).unwrap_or(&no_services);
     let strategy = args
         .strategy
         .or(loaded.profile.docker.conflict_resolution)
         .unwrap_or(ConflictStrategy::Manual);
     let input = PlanInput {
         profile: &loaded.profile,
-        desired: &desired,
-        compose: &current,
+        desired,
+        compose: current,
         base: base.as_ref(),
         strategy,
         direction: args.direction,
@@ -174,7 +200,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     if let Some(text) = new_compose_text.filter(|_| compose_changes) {
         write_atomic(&compose_path, text.as_bytes(), backup)?;
     }
-    write_secrets(&compose_path, &final_rendered)?;
+    env_file::write_secrets(context, &compose_path, &final_rendered)?;
+    if plans
+        .iter()
+        .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
+    {
+        lock.set_note(&cache_key(context, &args, &profile_path, &compose_path)?);
+    }
     report(
         context,
         &args,
@@ -191,6 +223,40 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         context.warn("some conflicts were skipped and stay unsynced");
     }
     Ok(ExitStatus::Ok)
+}
+
+/// A digest of everything a sync's outcome depends on: this build of mcpm,
+/// the catalog, both files, the `.env` and the flags. Equal to the key stored
+/// after a sync that left everything in step, it means there is nothing to do.
+/// Only a shortcut: without it, sync reaches the same answer the long way.
+fn cache_key(context: &Context, args: &SyncArgs, profile: &Path, compose: &Path) -> Result<String> {
+    let build = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|meta| format!("{}:{:?}", meta.len(), meta.modified().ok()))
+        .unwrap_or_default();
+    let mut material = format!(
+        "mcpm-sync-cache 1\n{}\n{build}\n{}\n{:?} {:?} {}\n",
+        env!("CARGO_PKG_VERSION"),
+        Catalog::fingerprint(Some(&context.config.templates())),
+        args.direction,
+        args.strategy,
+        args.no_import,
+    )
+    .into_bytes();
+    for path in [
+        profile.to_path_buf(),
+        compose.to_path_buf(),
+        env_file::env_path(compose),
+    ] {
+        material.extend_from_slice(path.to_string_lossy().as_bytes());
+        material.push(0);
+        material.extend_from_slice(read(&path)?.unwrap_or_default().as_bytes());
+        material.push(0);
+    }
+    Ok(format!(
+        "mcpm-sync-cache {}\n",
+        crate::hash::digest(&material)
+    ))
 }
 
 fn read(path: &Path) -> Result<Option<String>> {
@@ -225,12 +291,10 @@ fn parse_compose(path: &Path, text: &str) -> Result<Value> {
     }
 }
 
-fn services(document: Option<&Value>) -> Mapping {
+fn services(document: Option<&Value>) -> Option<&Mapping> {
     document
         .and_then(|d| d.get("services"))
         .and_then(Value::as_mapping)
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn internal(path: &Path, why: &str) -> Error {
@@ -316,35 +380,6 @@ fn unresolved(context: &Context, args: &SyncArgs, plans: &[ServerPlan]) -> Resul
     .hint(
         "run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge",
     ))
-}
-
-/// Writes the literal secrets of the final profile into `.env` beside the file.
-fn write_secrets(compose_path: &Path, rendered: &Rendered) -> Result<()> {
-    if rendered.secrets.is_empty() {
-        return Ok(());
-    }
-    let env_path = compose_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(".env");
-    let existing = read(&env_path)?.unwrap_or_default();
-    let vars: Vec<(String, String)> = rendered
-        .secrets
-        .iter()
-        .map(|s| (s.name.clone(), s.value.clone()))
-        .collect();
-    if let Some(text) = dotenv::update(&existing, &vars) {
-        write_atomic(
-            &env_path,
-            text.as_bytes(),
-            WriteOptions {
-                backup: true,
-                mode: Some(0o600),
-            },
-        )?;
-    }
-    Ok(())
 }
 
 fn report(

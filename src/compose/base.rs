@@ -7,11 +7,13 @@
 //! x-mcpm:
 //!   profile: dev
 //!   base:
-//!     fetch:
-//!       profile: 5e5ea153…      # SHA-256 of the server's profile entry
-//!       service: 664aeac0…      # SHA-256 of the service (hash labels excluded)
-//!       fields: "cap_drop=1a2b3c4d command=…"
+//!     fetch: "5e5ea1534191694a 664aeac034b53415 cap_drop=fe12c03f command=…"
 //! ```
+//!
+//! One line per server: the first 16 hex digits of the SHA-256 of its profile
+//! entry, of its service (hash labels excluded), then `field=hash` pairs. 64
+//! bits tell a change apart as surely as 256 here, and a compact block keeps
+//! large compose files quick to parse.
 use std::collections::BTreeMap;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -19,10 +21,15 @@ use serde_yaml_ng::{Mapping, Value};
 /// The top-level key of the block (an `x-` extension, ignored by compose).
 pub const BASE_KEY: &str = "x-mcpm";
 
+/// How many hex digits of a SHA-256 the base keeps.
+pub const BASE_HASH_LEN: usize = 16;
+
 /// The base of one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseEntry {
+    /// A prefix of the profile entry's hash (`BASE_HASH_LEN` digits).
     pub profile_hash: String,
+    /// A prefix of the service's hash.
     pub service_hash: String,
     /// Field name → eight hex digits of its canonical hash.
     pub fields: BTreeMap<String, String>,
@@ -33,6 +40,31 @@ pub struct BaseEntry {
 pub struct SyncBase {
     pub profile: String,
     pub entries: BTreeMap<String, BaseEntry>,
+}
+
+impl BaseEntry {
+    /// Builds an entry from full hashes.
+    pub fn new(profile_hash: &str, service_hash: &str, fields: BTreeMap<String, String>) -> Self {
+        Self {
+            profile_hash: short(profile_hash),
+            service_hash: short(service_hash),
+            fields,
+        }
+    }
+
+    /// Whether a full profile hash is the one recorded.
+    pub fn profile_is(&self, full: &str) -> bool {
+        !self.profile_hash.is_empty() && full.starts_with(&self.profile_hash)
+    }
+
+    /// Whether a full service hash is the one recorded.
+    pub fn service_is(&self, full: &str) -> bool {
+        !self.service_hash.is_empty() && full.starts_with(&self.service_hash)
+    }
+}
+
+fn short(hash: &str) -> String {
+    hash.chars().take(BASE_HASH_LEN).collect()
 }
 
 impl SyncBase {
@@ -58,23 +90,12 @@ impl SyncBase {
                 let name = name
                     .as_str()
                     .ok_or_else(|| format!("`{BASE_KEY}.base` keys must be server names"))?;
-                let text = |key: &str| {
-                    entry
-                        .get(key)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("`{BASE_KEY}.base.{name}.{key}` is missing"))
-                };
-                let fields = parse_fields(&text("fields")?)
-                    .map_err(|bad| format!("`{BASE_KEY}.base.{name}.fields`: bad entry `{bad}`"))?;
-                entries.insert(
-                    name.to_string(),
-                    BaseEntry {
-                        profile_hash: text("profile")?,
-                        service_hash: text("service")?,
-                        fields,
-                    },
-                );
+                let line = entry
+                    .as_str()
+                    .ok_or_else(|| format!("`{BASE_KEY}.base.{name}` must be a string"))?;
+                let entry =
+                    parse_entry(line).map_err(|why| format!("`{BASE_KEY}.base.{name}`: {why}"))?;
+                entries.insert(name.to_string(), entry);
             }
         }
         Ok(Some(Self { profile, entries }))
@@ -84,11 +105,13 @@ impl SyncBase {
     pub fn to_value(&self) -> Value {
         let mut base = Mapping::new();
         for (name, entry) in &self.entries {
-            let mut map = Mapping::new();
-            map.insert("profile".into(), entry.profile_hash.clone().into());
-            map.insert("service".into(), entry.service_hash.clone().into());
-            map.insert("fields".into(), format_fields(&entry.fields).into());
-            base.insert(name.clone().into(), Value::Mapping(map));
+            let line = format!(
+                "{} {} {}",
+                entry.profile_hash,
+                entry.service_hash,
+                format_fields(&entry.fields)
+            );
+            base.insert(name.clone().into(), line.trim_end().to_string().into());
         }
         let mut block = Mapping::new();
         block.insert("profile".into(), self.profile.clone().into());
@@ -105,15 +128,31 @@ fn format_fields(fields: &BTreeMap<String, String>) -> String {
     parts.join(" ")
 }
 
-fn parse_fields(text: &str) -> Result<BTreeMap<String, String>, String> {
-    text.split_whitespace()
+/// `PROFILE SERVICE field=hash …`.
+fn parse_entry(line: &str) -> Result<BaseEntry, String> {
+    let mut parts = line.split_whitespace();
+    let mut hash = |what: &str| {
+        parts
+            .next()
+            .filter(|h| h.len() == BASE_HASH_LEN && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string)
+            .ok_or_else(|| format!("the {what} hash is missing or malformed"))
+    };
+    let profile_hash = hash("profile")?;
+    let service_hash = hash("service")?;
+    let fields = parts
         .map(|part| match part.split_once('=') {
             Some((field, hash)) if !field.is_empty() && !hash.is_empty() => {
                 Ok((field.to_string(), hash.to_string()))
             }
-            _ => Err(part.to_string()),
+            _ => Err(format!("bad field entry `{part}`")),
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(BaseEntry {
+        profile_hash,
+        service_hash,
+        fields,
+    })
 }
 
 #[cfg(test)]
@@ -128,15 +167,15 @@ mod tests {
         };
         base.entries.insert(
             "fetch".into(),
-            BaseEntry {
-                profile_hash: "p".repeat(64),
-                service_hash: "s".repeat(64),
-                fields: [
+            BaseEntry::new(
+                &"a".repeat(64),
+                &"b".repeat(64),
+                [
                     ("image".to_string(), "1a2b3c4d".to_string()),
                     ("command".to_string(), "00ff00ff".to_string()),
                 ]
                 .into(),
-            },
+            ),
         );
         let mut document = Mapping::new();
         document.insert(BASE_KEY.into(), base.to_value());
@@ -156,7 +195,9 @@ mod tests {
             SyncBase::from_document(&serde_yaml_ng::from_str("x-mcpm: {base: {}}").unwrap())
                 .is_err()
         );
-        let bad = "x-mcpm: {profile: a, base: {s: {profile: p, service: s, fields: nonsense}}}";
+        let bad = "x-mcpm: {profile: a, base: {s: \"0123456789abcdef 0123456789abcdef nonsense\"}}";
         assert!(SyncBase::from_document(&serde_yaml_ng::from_str(bad).unwrap()).is_err());
+        let short = "x-mcpm: {profile: a, base: {s: \"0123 0123456789abcdef\"}}";
+        assert!(SyncBase::from_document(&serde_yaml_ng::from_str(short).unwrap()).is_err());
     }
 }

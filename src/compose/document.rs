@@ -52,8 +52,10 @@ pub enum ServerStatus {
 /// A rendered compose file and everything the caller must act on.
 #[derive(Debug, Clone)]
 pub struct Rendered {
-    pub yaml: String,
+    /// The compose document (`yaml()` writes it as text).
     pub document: Value,
+    /// The sync base the document carries.
+    pub base: SyncBase,
     /// Literal secrets to write to `.env`, sorted by variable name.
     pub secrets: Vec<SecretVar>,
     pub servers: Vec<ServerReport>,
@@ -149,12 +151,6 @@ pub fn render(
     }
 
     let secrets = secrets.into_vars();
-    for secret in &secrets {
-        warnings.push(format!(
-            "literal secret at {} is written as ${{{}}} and kept in .env",
-            secret.origin, secret.name
-        ));
-    }
 
     let mut document = Mapping::new();
     document.insert("name".into(), loaded.project().into());
@@ -182,14 +178,33 @@ pub fn render(
     }
     document.insert(BASE_KEY.into(), base.to_value());
     let document = Value::Mapping(document);
-    let yaml = format!("{}{}", header(&profile.name), to_yaml(&document));
     Ok(Rendered {
-        yaml,
         document,
+        base,
         secrets,
         servers: reports,
         warnings,
     })
+}
+
+impl Rendered {
+    /// The compose file's text: a header comment and the document.
+    pub fn yaml(&self) -> String {
+        format!("{}{}", header(&self.base.profile), to_yaml(&self.document))
+    }
+
+    /// Warnings for literal secrets moved to `.env`, one per variable in `names`.
+    pub fn secret_notices<'a>(&'a self, names: &'a [String]) -> impl Iterator<Item = String> + 'a {
+        self.secrets
+            .iter()
+            .filter(move |s| names.contains(&s.name))
+            .map(|secret| {
+                format!(
+                    "literal secret at {} is written as ${{{}}} and kept in .env",
+                    secret.origin, secret.name
+                )
+            })
+    }
 }
 
 /// Renders one server on its own, as sync does for candidate profile entries:
@@ -221,11 +236,11 @@ pub fn render_server(
 
 /// The base recorded for a service as written: in sync by construction.
 pub fn base_entry(server: &crate::profile::ServerSpec, service: &Mapping) -> BaseEntry {
-    BaseEntry {
-        profile_hash: crate::hash::server_hash(server),
-        service_hash: crate::hash::service_hash(service),
-        fields: crate::hash::field_hashes(service),
-    }
+    BaseEntry::new(
+        &crate::hash::server_hash(server),
+        &crate::hash::service_hash(service),
+        crate::hash::field_hashes(service),
+    )
 }
 
 fn header(profile: &str) -> String {

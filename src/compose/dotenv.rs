@@ -27,6 +27,18 @@ pub fn update(existing: &str, vars: &[(String, String)]) -> Option<String> {
     Some(text)
 }
 
+/// The variables of `vars` whose line in `existing` is missing or different:
+/// what `update` would write.
+pub fn pending(existing: &str, vars: &[(String, String)]) -> Vec<String> {
+    vars.iter()
+        .filter(|(name, value)| {
+            let wanted = format!("{name}={}", quote(value));
+            !existing.lines().any(|line| line == wanted)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// Whether a `.env` line assigns `name` (`NAME=…` or `export NAME=…`).
 fn defines(line: &str, name: &str) -> bool {
     let line = line.trim_start();

@@ -86,10 +86,10 @@ pub fn classify(sides: &Sides<'_>) -> Change {
             (None, None) => Change::Idle,
         };
     };
-    let compose_changed = |compose: &Mapping| hash::service_hash(compose) != base.service_hash;
+    let compose_changed = |compose: &Mapping| !base.service_is(&hash::service_hash(compose));
     let profile_changed = |desired: &Mapping| {
-        sides.profile_hash != Some(base.profile_hash.as_str())
-            || hash::service_hash(desired) != base.service_hash
+        !sides.profile_hash.is_some_and(|p| base.profile_is(p))
+            || !base.service_is(&hash::service_hash(desired))
     };
     match (sides.desired, sides.compose) {
         (Some(desired), Some(compose)) => {

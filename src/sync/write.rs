@@ -112,7 +112,7 @@ pub fn compose_text(
         let creates = plans
             .iter()
             .any(|p| matches!(p.action, Action::ToCompose | Action::RecordBase));
-        return Ok(creates.then(|| rendered.yaml.clone()));
+        return Ok(creates.then(|| rendered.yaml()));
     };
     let edits_services = plans.iter().any(|p| {
         matches!(
@@ -199,10 +199,10 @@ pub fn compose_text(
 /// removed ones, the old entry kept for servers left alone.
 fn next_base(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBase>) -> SyncBase {
     let mut base = SyncBase {
-        profile: rendered_profile(rendered),
+        profile: rendered.base.profile.clone(),
         entries: BTreeMap::new(),
     };
-    let fresh = rendered_base(rendered);
+    let fresh = &rendered.base;
     for server in plans {
         let name = &server.name;
         let old = old_base.and_then(|b| b.entries.get(name));
@@ -220,17 +220,6 @@ fn next_base(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBa
         }
     }
     base
-}
-
-fn rendered_base(rendered: &Rendered) -> SyncBase {
-    SyncBase::from_document(&rendered.document)
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
-fn rendered_profile(rendered: &Rendered) -> String {
-    rendered_base(rendered).profile
 }
 
 /// Whether any service refers to network or volume `name`.
