@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark command (SPEC §8). Prints, side by side in one run:
 #   - `mcpm docker generate` for 20 and 1000 servers (whole process, wall time);
+#   - `mcpm docker sync` for 20 and 1000 servers: nothing to do (as a second
+#     sync finds it), nothing to do on a fresh checkout (no cache), and one
+#     server changed on each side (files restored before every run);
 #   - with an engine and scripts/bench-engine.sh present, the deploy/status
 #     figures against the engine floor, docker-compose and docker ps.
 # Usage: scripts/bench.sh [--runs N] [--no-engine]
@@ -33,9 +36,9 @@ python3 scripts/bench-profile.py 20 > "$work/p20.toml"
 python3 scripts/bench-profile.py 1000 > "$work/p1000.toml"
 
 # One hyperfine run per figure; the median (in ms) is read from its JSON export.
-median_ms() { # NAME COMMAND...
+median_ms() { # NAME [hyperfine options] COMMAND
   local name="$1"; shift
-  hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/$name.json" "$@" >/dev/null 2>&1
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/$name.json" "$@" >/dev/null 2>&1
   python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$work/$name.json"
 }
 
@@ -51,6 +54,34 @@ printf '%-40s %8s ms %8s ms %6s\n' "generate, 20 servers" "$g20" "< 5" "$(verdic
 printf '%-40s %8s ms %8s ms %6s\n' "generate, 1000 servers" "$g1000" "< 50" "$(verdict "$g1000" 50)"
 per=$(python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print("%.4f" % ((b-a)/980))' "$g20" "$g1000")
 printf '%-40s %8s ms\n' "  marginal cost per server" "$per"
+
+# Sync: each profile synced once into its compose file, then timed three ways.
+for n in 20 1000; do
+  (cd "$work" && "$mcpm" docker sync "p$n.toml" -f "c$n.yaml" -q)
+  cp "$work/p$n.toml" "$work/p$n.orig"
+  cp "$work/c$n.yaml" "$work/c$n.orig"
+  # One change in the profile (srv-0001's arguments), one in the file (srv-0002's memory).
+  sed 's/"bench-1"\]/"bench-1-changed"]/' "$work/p$n.orig" > "$work/p$n.changed"
+  python3 - "$work/c$n.orig" "$work/c$n.changed" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+start = text.index("  srv-0002:")
+at = text.index('mem_limit: "512m"', start)
+open(sys.argv[2], "w").write(text[:at] + 'mem_limit: "1g"' + text[at + len('mem_limit: "512m"'):])
+PY
+done
+for n in 20 1000; do
+  limit=$([ "$n" = 20 ] && echo 5 || echo 50)
+  sync="$mcpm docker sync $work/p$n.toml -f $work/c$n.yaml -q"
+  cached=$(median_ms "sync$n" "$sync")
+  cold=$(median_ms "cold$n" --prepare "rm -f $work/.c$n.yaml.mcpm-lock" "$sync")
+  # hyperfine -N runs --prepare without a shell too: give it one.
+  changed=$(median_ms "changed$n" --prepare "sh -c 'cp $work/p$n.changed $work/p$n.toml && cp $work/c$n.changed $work/c$n.yaml && rm -f $work/.c$n.yaml.mcpm-lock'" "$sync")
+  cp "$work/p$n.orig" "$work/p$n.toml"; cp "$work/c$n.orig" "$work/c$n.yaml"
+  printf '%-40s %8s ms %8s ms %6s\n' "sync $n, nothing to do" "$cached" "< $limit" "$(verdict "$cached" "$limit")"
+  printf '%-40s %8s ms %8s ms %6s\n' "sync $n, nothing to do, fresh checkout" "$cold" "< $limit" "$(verdict "$cold" "$limit")"
+  printf '%-40s %8s ms %8s ms %6s\n' "sync $n, one change on each side" "$changed" "< $limit" "$(verdict "$changed" "$limit")"
+done
 
 if [ "$engine" = 1 ] && [ -x scripts/bench-engine.sh ]; then
   if scripts/test-engine.sh --check >/dev/null 2>&1; then
