@@ -449,3 +449,42 @@ fn another_profiles_file_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("synced with profile `team`"));
 }
+
+#[test]
+fn a_second_sync_waits_for_the_first() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Europe/Rome",
+    );
+    // Hold the lock as a running sync would.
+    let lock = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path(".compose.yaml.mcpm-lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcpm"))
+        .args(["docker", "sync"])
+        .arg(dir.path("team.toml"))
+        .env("MCPM_CONFIG_DIR", dir.dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "sync must wait for the lock"
+    );
+    assert!(
+        !dir.read("compose.yaml").contains("Europe/Rome"),
+        "nothing written while waiting"
+    );
+    lock.unlock().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("waiting for another mcpm run"));
+    assert!(dir.read("compose.yaml").contains("Europe/Rome"));
+}
