@@ -46,6 +46,41 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker sync work                                 # on a terminal, asks about each conflict\n  mcpm docker sync work --dry-run                       # show the diffs of both files, write nothing\n  mcpm docker sync prod --strategy profile_wins --yes --json   # in CI\n  mcpm docker sync prod --check                         # exit 4 if a sync would change anything\n\nChanges are detected against the base recorded in the compose file's `x-mcpm`\nblock at the last sync, so a fresh checkout syncs like the machine that wrote it.\nExit codes: 0 in step, 2 invalid input, 3 conflicts left unresolved, 4 --check found work."
     )]
     Sync(SyncArgs),
+    /// Converge the Docker Engine to the compose file (create, recreate, start).
+    #[command(
+        after_help = "Examples:\n  mcpm docker deploy --profile dev                  # the profile's compose file\n  mcpm docker deploy -f docker-compose.yml --dry-run  # print the plan only\n  mcpm docker deploy fetch                          # one server (and what it depends on)\n  mcpm docker deploy --wait --timeout 120 --json    # scripted: wait until healthy\n\nOnly what changed is recreated: a container whose config hash and image are current\nis left alone, so a second deploy touches nothing. On-demand servers are created but\nnot started unless named. Exit code 1 when any step fails; a rerun converges."
+    )]
+    Deploy(DeployArgs),
+    /// Show each server's profile, compose and container state side by side.
+    #[command(
+        after_help = "Examples:\n  mcpm docker status dev\n  mcpm docker status -f docker-compose.yml --json\n\nWorks without a Docker Engine: the container column then says `unreachable`."
+    )]
+    Status(StatusArgs),
+    /// Print the logs of a deployed server.
+    #[command(
+        after_help = "Examples:\n  mcpm docker logs github --profile dev\n  mcpm docker logs fetch -f --tail 50\n  mcpm docker logs memory --since 10m"
+    )]
+    Logs(LogsArgs),
+    /// Stop deployed servers (all, or the ones named).
+    #[command(
+        after_help = "Examples:\n  mcpm docker stop --profile dev\n  mcpm docker stop github fetch -f docker-compose.yml -t 30"
+    )]
+    Stop(StopArgs),
+    /// Restart deployed servers (all, or the ones named).
+    #[command(
+        after_help = "Examples:\n  mcpm docker restart --profile dev\n  mcpm docker restart memory\n\nOn-demand servers that were never started stay stopped unless named."
+    )]
+    Restart(StopArgs),
+    /// Remove the project's containers and networks (and volumes with --volumes).
+    #[command(
+        after_help = "Examples:\n  mcpm docker down --profile dev\n  mcpm docker down -p mcp-dev --volumes   # by project name, without the file"
+    )]
+    Down(DownArgs),
+    /// Pull the images of the compose file's services.
+    #[command(
+        after_help = "Examples:\n  mcpm docker pull --profile dev\n  mcpm docker pull github -f docker-compose.yml"
+    )]
+    Pull(PullArgs),
 }
 
 #[derive(Debug, Args)]
@@ -173,4 +208,174 @@ pub struct ImportArgs {
 pub struct CompletionsArgs {
     /// The shell to complete for.
     pub shell: clap_complete::Shell,
+}
+
+/// Which compose file (and project) an engine command works on.
+#[derive(Debug, Args)]
+pub struct ComposeTarget {
+    /// The compose file [default: the profile's, else compose.yaml or docker-compose.yml here].
+    #[arg(
+        short = 'f',
+        long = "compose-file",
+        visible_alias = "file",
+        value_name = "FILE"
+    )]
+    pub compose_file: Option<PathBuf>,
+
+    /// Use this profile's compose file (a path to a .toml file, or a name).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// The compose project name [default: `name:` in the file, else the profile's project].
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+}
+
+/// `--pull`: when deploy pulls images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicyArg {
+    /// Pull images that are not present locally.
+    Missing,
+    /// Pull every image, recreating containers whose image changed.
+    Always,
+    /// Never pull; a missing image fails its service.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Deploy only these services (and what they depend on); named on-demand servers are started.
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// When to pull images [default: missing, or each service's pull_policy].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub pull: Option<PullPolicyArg>,
+
+    /// Wait until the started servers run (and are healthy, when they have a healthcheck).
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Seconds --wait (and a dependency's service_healthy condition) may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Remove containers of services that are no longer in the compose file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+
+    /// Print a JSON report (plan, one result per step) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The profile to compare (a path to a .toml file, or a name); optional.
+    pub profile: Option<String>,
+
+    /// The compose file [default: the profile's, else compose.yaml or docker-compose.yml here].
+    #[arg(
+        short = 'f',
+        long = "compose-file",
+        visible_alias = "file",
+        value_name = "FILE"
+    )]
+    pub compose_file: Option<PathBuf>,
+
+    /// The compose project name [default: `name:` in the file, else the profile's project].
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+
+    /// Print JSON (a stable schema) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The server (compose service) whose logs to print.
+    pub server: String,
+
+    /// Keep printing new output until the container stops (or Ctrl-C).
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+
+    /// Only output since a time: a duration (10m, 2h), Unix seconds, or 2026-01-02T15:04:05Z.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Prefix each line with its timestamp.
+    #[arg(short, long)]
+    pub timestamps: bool,
+
+    /// The compose file (`-f` means --follow here, as in `docker logs`).
+    #[arg(long = "compose-file", visible_alias = "file", value_name = "FILE")]
+    pub compose_file: Option<PathBuf>,
+
+    /// Use this profile's compose file.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// The compose project name.
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Only these services [default: all of the project].
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Seconds to wait for a graceful stop before killing [default: the container's, 10].
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<i64>,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Also remove the project's named volumes (their data is lost).
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+
+    /// Seconds to wait for a graceful stop before killing.
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<i64>,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only these services' images [default: all].
+    pub services: Vec<String>,
+
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -44,8 +44,6 @@ pub mod compose {
     pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
     /// The compose version that created the object.
     pub const VERSION: &str = "com.docker.compose.version";
-    /// The image id a container was created from (compose v2 writes it too).
-    pub const IMAGE: &str = "com.docker.compose.image";
     /// The dependencies of a service, `svc:condition:restart` comma-separated.
     pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
     /// The key of a network in the compose file (`mcp-network`).

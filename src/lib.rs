@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod compose;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod files;
 pub mod hash;

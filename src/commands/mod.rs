@@ -1,9 +1,17 @@
 //! One module per subcommand: each turns parsed arguments into calls on the
 //! library and prints the result.
 pub mod completions;
+pub mod deploy;
+pub mod down;
 pub mod env_file;
 pub mod generate;
 pub mod import;
+pub mod lifecycle;
+pub mod logs;
+pub mod pull;
+pub mod restart;
+pub mod status;
+pub mod stop;
 pub mod sync;
 
 use crate::cli::{Cli, Command, DockerCommand, ProfileCommand};
@@ -42,6 +50,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
         Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
         Command::Profile(ProfileCommand::Import(args)) => import::exec(&context, args),
+        Command::Docker(DockerCommand::Deploy(args)) => deploy::exec(&context, args),
+        Command::Docker(DockerCommand::Status(args)) => status::exec(&context, args),
+        Command::Docker(DockerCommand::Logs(args)) => logs::exec(&context, args),
+        Command::Docker(DockerCommand::Stop(args)) => stop::exec(&context, args),
+        Command::Docker(DockerCommand::Restart(args)) => restart::exec(&context, args),
+        Command::Docker(DockerCommand::Down(args)) => down::exec(&context, args),
+        Command::Docker(DockerCommand::Pull(args)) => pull::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

@@ -1,0 +1,231 @@
+//! `mcpm docker deploy [SERVICES...]`: converges the engine to the compose
+//! file and reports every step (or, with `--dry-run`, the plan).
+use std::time::Duration;
+
+use crate::cli::{DeployArgs, PullPolicyArg};
+use crate::engine::connect::{block_on, connect};
+use crate::engine::deploy::{DeployOptions, DeployReport, deploy};
+use crate::engine::desired;
+use crate::engine::execute::StepStatus;
+use crate::engine::plan::{Action, Plan, PlanOptions, PullMode};
+use crate::engine::progress::Progress;
+use crate::engine::target;
+use crate::error::{Error, ExitStatus, Result};
+use crate::output;
+
+use super::Context;
+use super::lifecycle::render_results;
+
+pub fn exec(context: &Context, args: DeployArgs) -> Result<ExitStatus> {
+    let target = target::resolve(
+        args.target.compose_file.as_deref(),
+        args.target.profile.as_deref(),
+        args.target.project_name.as_deref(),
+        &context.config,
+    )?;
+    let desired = desired::load(&target.file, &target.options)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let options = DeployOptions {
+        plan: PlanOptions {
+            services: args.services.clone(),
+            pull: args.pull.map(|p| match p {
+                PullPolicyArg::Missing => PullMode::Missing,
+                PullPolicyArg::Always => PullMode::Always,
+                PullPolicyArg::Never => PullMode::Never,
+            }),
+            remove_orphans: args.remove_orphans,
+        },
+        dry_run: args.dry_run,
+        wait: args.wait.then_some(timeout),
+        dependency_timeout: timeout,
+    };
+    let progress = if args.json {
+        Progress::quiet()
+    } else {
+        Progress::new(context.quiet)
+    };
+    // The plan is shown before it runs (and is all a dry run shows).
+    let print_plan = |plan: &Plan| -> Result<()> {
+        let show = !args.json && (args.dry_run || (!context.quiet && !plan.is_noop()));
+        if show {
+            output::stdout(&render_plan(plan, &desired.file.display().to_string()))?;
+        }
+        Ok(())
+    };
+    let report = block_on(async {
+        let engine = connect().await?;
+        deploy(&engine, &desired, &options, &progress, &print_plan).await
+    })?;
+    for warning in &report.warnings {
+        context.warn(warning);
+    }
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        text.push('\n');
+        output::stdout(&text)?;
+    } else if !report.dry_run && (!context.quiet || !report.ok) {
+        output::stdout(&render_report(&report))?;
+    }
+    if report.ok {
+        return Ok(ExitStatus::Ok);
+    }
+    Err(failure(&report))
+}
+
+/// The error for a deploy that did not fully succeed.
+fn failure(report: &DeployReport) -> Error {
+    if report.dry_run {
+        return Error::runtime(
+            "the plan has services that cannot be deployed (see `blocked` above)",
+        )
+        .hint("pull the images (`mcpm docker pull`) or drop --pull never");
+    }
+    let mut failed: Vec<String> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    for result in report.failures() {
+        let what = match (&result.service, result.kind) {
+            (Some(service), "container") => format!("service {service}"),
+            (_, kind) => format!("{kind} {}", result.name),
+        };
+        if result.status == StepStatus::Skipped {
+            skipped.push(what);
+        } else {
+            failed.push(what);
+        }
+    }
+    if !failed.is_empty() || !skipped.is_empty() {
+        let done = report
+            .results
+            .iter()
+            .filter(|r| r.status == StepStatus::Done)
+            .count();
+        let skipped = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped: {}", skipped.join(", "))
+        };
+        return Error::runtime(format!(
+            "deploy of project `{}` failed: {}{skipped} ({done} other steps succeeded and are kept)",
+            report.project,
+            failed.join(", ")
+        ))
+        .hint("fix the cause shown above and run deploy again: it picks up where this one stopped");
+    }
+    let not_ready = report
+        .wait
+        .as_ref()
+        .map(|w| {
+            w.not_ready
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{s} ({})",
+                        w.services.get(s).map(String::as_str).unwrap_or("?")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Error::runtime(format!("deployed, but not ready: {not_ready}"))
+        .hint("look at `mcpm docker logs SERVER`, or wait longer with --timeout")
+}
+
+/// The plan, one line per operation.
+fn render_plan(plan: &Plan, file: &str) -> String {
+    let mut out = format!("Plan for project {} ({file}):\n", plan.project);
+    for orphan in &plan.orphans {
+        let verb = if orphan.remove { "remove" } else { "orphan" };
+        out.push_str(&format!(
+            "  {verb:<9} {} (service `{}` is not in the file)\n",
+            orphan.container, orphan.service
+        ));
+    }
+    for network in &plan.networks {
+        out.push_str(&format!("  {:<9} network {}\n", "create", network.name));
+    }
+    for volume in &plan.volumes {
+        out.push_str(&format!("  {:<9} volume {}\n", "create", volume.name));
+    }
+    for pull in &plan.pulls {
+        let again = if pull.present {
+            " (present; --pull always)"
+        } else {
+            ""
+        };
+        out.push_str(&format!("  {:<9} {}{again}\n", "pull", pull.image));
+    }
+    for (level, steps) in plan.levels.iter().enumerate() {
+        for step in steps {
+            let detail = match &step.action {
+                Action::Recreate { reason, .. } => format!(": {reason}"),
+                Action::Blocked { reason } => format!(": {reason}"),
+                _ => String::new(),
+            };
+            let start = match (&step.action, step.start) {
+                (Action::Create | Action::Recreate { .. }, true) => " and start",
+                (Action::Create | Action::Recreate { .. }, false) => " (not started)",
+                _ => "",
+            };
+            let level = if plan.levels.len() > 1 {
+                format!(" [level {level}]")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  {:<9} {}{start}{detail}{level}\n",
+                step.action.verb(),
+                step.container
+            ));
+            for extra in &step.extra_containers {
+                out.push_str(&format!(
+                    "  {:<9} {} (extra replica)\n",
+                    "remove",
+                    &extra[..extra.len().min(12)]
+                ));
+            }
+        }
+    }
+    if plan.is_noop() {
+        out.push_str("Nothing to do: every container is up to date.\n");
+    }
+    out
+}
+
+/// What the deploy did.
+fn render_report(report: &DeployReport) -> String {
+    let changed = report
+        .results
+        .iter()
+        .filter(|r| r.status == StepStatus::Done)
+        .count();
+    let unchanged = report
+        .results
+        .iter()
+        .filter(|r| r.status == StepStatus::Unchanged)
+        .count();
+    let failed = report.failures().count();
+    if changed == 0 && failed == 0 {
+        return format!(
+            "Project {} is up to date ({unchanged} containers unchanged).\n",
+            report.project
+        );
+    }
+    let mut out = format!(
+        "Deployed project {} ({}):\n",
+        report.project, report.compose_file
+    );
+    out.push_str(&render_results(&report.results));
+    out.push_str(&format!(
+        "{changed} changed, {unchanged} unchanged, {failed} failed\n"
+    ));
+    if let Some(wait) = &report.wait {
+        let states: Vec<String> = wait
+            .services
+            .iter()
+            .map(|(s, state)| format!("{s}: {state}"))
+            .collect();
+        out.push_str(&format!("Ready check: {}\n", states.join(", ")));
+    }
+    out
+}

@@ -1,0 +1,147 @@
+//! `mcpm docker status [PROFILE]`: one row per server with its profile,
+//! compose, sync and container state. Reads the engine with one listing; works
+//! without an engine (the container column says `unreachable`).
+use std::io::IsTerminal;
+
+use comfy_table::{Table, presets};
+
+use crate::cli::StatusArgs;
+use crate::engine::connect::{block_on, connect, docker_host};
+use crate::engine::status::{EngineState, StatusInput, StatusReport, raw_services, rows};
+use crate::engine::{desired, observe, target};
+use crate::error::{Error, ExitStatus, Result};
+use crate::output;
+
+use super::Context;
+
+pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
+    let target = target::resolve(
+        args.compose_file.as_deref(),
+        args.profile.as_deref(),
+        args.project_name.as_deref(),
+        &context.config,
+    )?;
+    // Without its compose file a profile still has a status: every server is
+    // only in the profile.
+    let text = match std::fs::read_to_string(&target.file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && target.profile.is_some() => {
+            context.warn(&format!(
+                "{} does not exist yet; `mcpm docker generate` or `sync` writes it",
+                target.file.display()
+            ));
+            String::new()
+        }
+        Err(err) => return Err(Error::io("read", &target.file, err)),
+    };
+    let raw = raw_services(&text);
+    let resolved = if text.is_empty() {
+        None
+    } else {
+        let file = std::path::absolute(&target.file).unwrap_or_else(|_| target.file.clone());
+        match desired::load_text(&file, &text, &target.options, &|n| std::env::var(n).ok()) {
+            Ok(desired) => Some(desired),
+            Err(err) => {
+                context.warn(&format!(
+                    "cannot resolve {} ({}), so outdated containers are not detected",
+                    target.file.display(),
+                    err.message
+                ));
+                None
+            }
+        }
+    };
+    let project = match &resolved {
+        Some(desired) => desired.project.clone(),
+        None if text.is_empty() => target
+            .options
+            .project
+            .clone()
+            .or(target.options.fallback_project.clone())
+            .unwrap_or_default(),
+        None => target::project_ref(&target)?.project,
+    };
+
+    let observed = block_on(async {
+        let engine = match connect().await {
+            Ok(engine) => engine,
+            Err(err) => return Ok(Err(err)),
+        };
+        Ok(observe::containers(&engine, &project).await)
+    })?;
+    let (containers, engine_error) = match observed {
+        Ok(containers) => (Some(containers), None),
+        Err(err) => {
+            context.warn(&err.message);
+            (None, Some(err.message))
+        }
+    };
+    let report = StatusReport {
+        profile: target.profile.as_ref().map(|p| p.profile.name.clone()),
+        project: project.clone(),
+        compose_file: target.file.display().to_string(),
+        engine: EngineState {
+            host: docker_host(),
+            reachable: containers.is_some(),
+            error: engine_error,
+        },
+        servers: rows(&StatusInput {
+            profile: target.profile.as_ref().map(|p| &p.profile),
+            raw_services: &raw,
+            desired: resolved.as_ref(),
+            containers: containers.as_ref(),
+        }),
+    };
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        text.push('\n');
+        output::stdout(&text)?;
+    } else {
+        output::stdout(&render(&report))?;
+    }
+    Ok(ExitStatus::Ok)
+}
+
+fn render(report: &StatusReport) -> String {
+    let mut table = Table::new();
+    table.load_preset(if std::io::stdout().is_terminal() {
+        presets::UTF8_FULL_CONDENSED
+    } else {
+        presets::NOTHING
+    });
+    let with_profile = report.profile.is_some();
+    let with_sync = report.servers.iter().any(|s| s.sync_state.is_some());
+    let mut header = vec!["SERVER"];
+    if with_profile {
+        header.push("PROFILE");
+    }
+    header.push("COMPOSE");
+    if with_sync {
+        header.push("SYNC");
+    }
+    header.extend(["CONTAINER", "IMAGE", "PORTS"]);
+    table.set_header(header);
+    for server in &report.servers {
+        let mut row = vec![server.name.clone()];
+        if with_profile {
+            row.push(server.profile_state.clone().unwrap_or_default());
+        }
+        row.push(server.compose_state.clone());
+        if with_sync {
+            row.push(server.sync_state.clone().unwrap_or_else(|| "-".into()));
+        }
+        row.push(server.container_state.clone());
+        row.push(server.image.clone().unwrap_or_else(|| "-".into()));
+        row.push(if server.ports.is_empty() {
+            "-".into()
+        } else {
+            server.ports.join(", ")
+        });
+        table.add_row(row);
+    }
+    let title = match &report.profile {
+        Some(profile) => format!("profile {profile}, project {}", report.project),
+        None => format!("project {}", report.project),
+    };
+    format!("{title} ({})\n{table}\n", report.compose_file)
+}

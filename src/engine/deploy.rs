@@ -1,0 +1,152 @@
+//! `deploy` end to end: observe → plan → execute (→ wait), returning a report
+//! of every step. The command prints it; this module never prints.
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::Result;
+
+use super::connect::Engine;
+use super::desired::Desired;
+use super::execute::{Executor, StepResult, StepStatus};
+use super::observe;
+use super::plan::{self, Action, Plan, PlanOptions};
+use super::progress::Progress;
+use super::wait::{WaitOutcome, wait_ready};
+
+/// What the user asked deploy to do.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub plan: PlanOptions,
+    /// Stop after planning.
+    pub dry_run: bool,
+    /// `--wait`: wait for the started services, at most this long.
+    pub wait: Option<Duration>,
+    /// How long a service waits for a dependency's condition.
+    pub dependency_timeout: Duration,
+}
+
+/// Everything a deploy did (or, with `--dry-run`, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    pub project: String,
+    pub compose_file: String,
+    pub dry_run: bool,
+    pub plan: Plan,
+    /// One entry per step, in execution order (empty for a dry run).
+    pub results: Vec<StepResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitOutcome>,
+    pub warnings: Vec<String>,
+    /// No step failed and every awaited service is ready.
+    pub ok: bool,
+}
+
+impl DeployReport {
+    /// The steps that failed or were skipped.
+    pub fn failures(&self) -> impl Iterator<Item = &StepResult> {
+        self.results.iter().filter(|r| r.is_failure())
+    }
+}
+
+/// Converges the engine to `desired`. `on_plan` sees the plan before anything
+/// is executed (the command prints it there).
+pub async fn deploy(
+    engine: &Engine,
+    desired: &Desired,
+    options: &DeployOptions,
+    progress: &Progress,
+    on_plan: &dyn Fn(&Plan) -> Result<()>,
+) -> Result<DeployReport> {
+    let images: Vec<String> = desired
+        .services
+        .values()
+        .filter_map(|s| s.config.image.clone())
+        .collect();
+    let mut observed = observe::observe(engine, &desired.project, &images).await?;
+    let plan = plan::plan(desired, &observed, &options.plan)?;
+    let mut warnings = desired.warnings.clone();
+    let orphans: Vec<&str> = plan
+        .orphans
+        .iter()
+        .filter(|o| !o.remove)
+        .map(|o| o.container.as_str())
+        .collect();
+    if !orphans.is_empty() {
+        warnings.push(format!(
+            "containers of services no longer in the file: {} (remove them with --remove-orphans)",
+            orphans.join(", ")
+        ));
+    }
+    let mut report = DeployReport {
+        project: desired.project.clone(),
+        compose_file: desired.file.display().to_string(),
+        dry_run: options.dry_run,
+        plan: plan.clone(),
+        results: Vec::new(),
+        wait: None,
+        warnings,
+        ok: true,
+    };
+    on_plan(&plan)?;
+    if options.dry_run {
+        report.ok = !plan
+            .steps()
+            .any(|s| matches!(s.action, Action::Blocked { .. }));
+        return Ok(report);
+    }
+
+    let executor = Executor {
+        engine,
+        desired,
+        progress,
+        dependency_timeout: options.dependency_timeout,
+    };
+    let mut levels = plan.levels.clone();
+    if !plan.is_noop() {
+        let (results, failed_images) = executor.prepare(&plan).await;
+        report.results = results;
+        if !plan.pulls.is_empty() {
+            // A pull may bring a new image id, which makes containers outdated.
+            observed.images = observe::image_ids(engine, &images).await;
+            levels = plan::plan(desired, &observed, &options.plan)?.levels;
+        }
+        let results = executor.converge(&levels, &failed_images).await;
+        report.results.extend(results);
+    } else {
+        report.results = plan
+            .steps()
+            .map(|step| StepResult {
+                kind: "container",
+                name: step.container.clone(),
+                service: Some(step.service.clone()),
+                action: step.action.verb().to_string(),
+                status: StepStatus::Unchanged,
+                error: None,
+                id: match &step.action {
+                    Action::Keep { id } => Some(id.clone()),
+                    _ => None,
+                },
+                started: false,
+            })
+            .collect();
+    }
+
+    if let Some(timeout) = options.wait {
+        let started: Vec<String> = levels
+            .iter()
+            .flatten()
+            .filter(|s| s.start)
+            .map(|s| s.service.clone())
+            .filter(|s| {
+                !report
+                    .failures()
+                    .any(|r| r.service.as_deref() == Some(s.as_str()))
+            })
+            .collect();
+        report.wait = Some(wait_ready(engine, &desired.project, &started, timeout).await?);
+    }
+    report.ok = report.failures().next().is_none()
+        && report.wait.as_ref().is_none_or(|w| w.not_ready.is_empty());
+    Ok(report)
+}

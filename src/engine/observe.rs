@@ -1,0 +1,321 @@
+//! Observing the engine: what a project has running, read with one
+//! label-filtered container listing (plus, for deploy, the project's networks
+//! and volumes and the ids of the images it wants, all fetched concurrently).
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
+use futures_util::future::{join_all, try_join3};
+
+use crate::error::{Error, Result};
+use crate::labels::compose as label;
+
+use super::connect::{Engine, describe, is_not_found};
+
+/// What the engine holds for one project.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedState {
+    /// Service containers by service name (one-off containers are left out).
+    pub containers: BTreeMap<String, Vec<ObservedContainer>>,
+    /// Engine names of the project's networks.
+    pub networks: BTreeSet<String>,
+    /// Engine names of the project's volumes.
+    pub volumes: BTreeSet<String>,
+    /// Image reference → local image id, `None` when the image is not present.
+    pub images: BTreeMap<String, Option<String>>,
+}
+
+/// One container of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedContainer {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    /// `com.docker.compose.container-number`, 1 for mcpm's containers.
+    pub number: u32,
+    pub state: ContainerState,
+    pub health: Option<Health>,
+    /// The image reference it was created with.
+    pub image: String,
+    pub image_id: Option<String>,
+    pub config_hash: Option<String>,
+    /// Published ports as `host_ip:public->private/proto`.
+    pub ports: Vec<String>,
+}
+
+/// The engine's container states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+    Removing,
+    Other,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Restarting => "restarting",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+            Self::Removing => "removing",
+            Self::Other => "unknown",
+        }
+    }
+}
+
+/// A container's healthcheck result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// The filter that selects a project's objects.
+fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}={project}", label::PROJECT)],
+    )])
+}
+
+/// The project's containers: ONE listing call.
+pub async fn containers(
+    engine: &Engine,
+    project: &str,
+) -> Result<BTreeMap<String, Vec<ObservedContainer>>> {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(project_filter(project)),
+        ..Default::default()
+    };
+    let list = engine
+        .docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|err| engine_error("list the containers of", project, &err))?;
+    Ok(group_by_service(list))
+}
+
+/// Containers, networks, volumes and the ids of `images`, concurrently.
+pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Result<ObservedState> {
+    let networks = async {
+        let options = ListNetworksOptions {
+            filters: Some(project_filter(project)),
+        };
+        engine
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map(|list| list.into_iter().filter_map(|n| n.name).collect())
+            .map_err(|err| engine_error("list the networks of", project, &err))
+    };
+    let volumes = async {
+        let options = ListVolumesOptions {
+            filters: Some(project_filter(project)),
+        };
+        engine
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map(|list| {
+                list.volumes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| v.name)
+                    .collect()
+            })
+            .map_err(|err| engine_error("list the volumes of", project, &err))
+    };
+    let image_ids = async { Ok(image_ids(engine, images).await) };
+    let ((containers, networks, volumes), images) = futures_util::future::try_join(
+        try_join3(containers(engine, project), networks, volumes),
+        image_ids,
+    )
+    .await?;
+    Ok(ObservedState {
+        containers,
+        networks,
+        volumes,
+        images,
+    })
+}
+
+/// The local id of each image reference (`None`: not present or not readable).
+pub async fn image_ids(engine: &Engine, images: &[String]) -> BTreeMap<String, Option<String>> {
+    let unique: BTreeSet<&String> = images.iter().collect();
+    let lookups = unique.into_iter().map(|image| async move {
+        let id = match engine.docker.inspect_image(image).await {
+            Ok(inspect) => inspect.id,
+            Err(err) if is_not_found(&err) => None,
+            Err(_) => None,
+        };
+        (image.clone(), id)
+    });
+    join_all(lookups).await.into_iter().collect()
+}
+
+fn engine_error(action: &str, project: &str, err: &bollard::errors::Error) -> Error {
+    Error::runtime(format!(
+        "cannot {action} project `{project}`: {}",
+        describe(err)
+    ))
+}
+
+/// Groups a listing by service, dropping one-off containers and any container
+/// without a service label.
+pub fn group_by_service(list: Vec<ContainerSummary>) -> BTreeMap<String, Vec<ObservedContainer>> {
+    let mut by_service: BTreeMap<String, Vec<ObservedContainer>> = BTreeMap::new();
+    for summary in list {
+        if let Some(container) = from_summary(summary) {
+            by_service
+                .entry(container.service.clone())
+                .or_default()
+                .push(container);
+        }
+    }
+    for containers in by_service.values_mut() {
+        containers.sort_by_key(|c| c.number);
+    }
+    by_service
+}
+
+fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
+    let labels = summary.labels.unwrap_or_default();
+    if labels
+        .get(label::ONEOFF)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return None;
+    }
+    let service = labels.get(label::SERVICE)?.clone();
+    let name = summary
+        .names
+        .unwrap_or_default()
+        .first()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    let state = match summary.state {
+        Some(ContainerSummaryStateEnum::CREATED) => ContainerState::Created,
+        Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
+        Some(ContainerSummaryStateEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerSummaryStateEnum::DEAD) => ContainerState::Dead,
+        Some(ContainerSummaryStateEnum::REMOVING) => ContainerState::Removing,
+        _ => ContainerState::Other,
+    };
+    let ports = summary
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|port| {
+            let public = port.public_port?;
+            let proto = port
+                .typ
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "tcp".into());
+            let ip = port.ip.unwrap_or_default();
+            Some(format!("{ip}:{public}->{}/{proto}", port.private_port))
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Some(ObservedContainer {
+        id: summary.id.unwrap_or_default(),
+        name,
+        number: labels
+            .get(label::CONTAINER_NUMBER)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+        state,
+        // Engines before API 1.52 report health only inside the status text.
+        health: health_from_status(summary.status.as_deref().unwrap_or_default()),
+        image: summary.image.unwrap_or_default(),
+        image_id: summary.image_id,
+        config_hash: labels.get(label::CONFIG_HASH).cloned(),
+        service,
+        ports,
+    })
+}
+
+/// `Up 3 minutes (healthy)` → healthy.
+pub fn health_from_status(status: &str) -> Option<Health> {
+    if status.contains("(healthy)") {
+        Some(Health::Healthy)
+    } else if status.contains("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.contains("(health: starting)") {
+        Some(Health::Starting)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(service: &str, oneoff: &str, number: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: Some(format!("id-{service}-{number}")),
+            names: Some(vec![format!("/p-{service}-{number}")]),
+            labels: Some(HashMap::from([
+                (label::SERVICE.to_string(), service.to_string()),
+                (label::ONEOFF.to_string(), oneoff.to_string()),
+                (label::CONTAINER_NUMBER.to_string(), number.to_string()),
+                (label::CONFIG_HASH.to_string(), "h".to_string()),
+            ])),
+            state: Some(ContainerSummaryStateEnum::RUNNING),
+            status: Some("Up 2 seconds (healthy)".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn groups_by_service_and_skips_one_offs() {
+        let grouped = group_by_service(vec![
+            summary("a", "False", "2"),
+            summary("a", "False", "1"),
+            summary("b", "True", "1"),
+        ]);
+        assert_eq!(grouped.len(), 1);
+        let a = &grouped["a"];
+        assert_eq!(a[0].number, 1);
+        assert_eq!(a[0].name, "p-a-1");
+        assert_eq!(a[0].state, ContainerState::Running);
+        assert_eq!(a[0].health, Some(Health::Healthy));
+        assert_eq!(a[0].config_hash.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn health_in_status_text() {
+        assert_eq!(
+            health_from_status("Up 1s (unhealthy)"),
+            Some(Health::Unhealthy)
+        );
+        assert_eq!(
+            health_from_status("Up 1s (health: starting)"),
+            Some(Health::Starting)
+        );
+        assert_eq!(health_from_status("Exited (0) 1s ago"), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! `status`: per server, the profile's state, the compose file's, whether the
+//! two are in sync, and the container's state, built from the profile, the
+//! compose file and ONE container listing. Pure once those three are read.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_yaml_ng::Value;
+
+use crate::hash;
+use crate::labels;
+use crate::profile::Profile;
+
+use super::desired::{Desired, ON_DEMAND};
+use super::observe::ObservedContainer;
+
+/// The whole status, with a stable JSON schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub profile: Option<String>,
+    pub project: String,
+    pub compose_file: String,
+    pub engine: EngineState,
+    pub servers: Vec<ServerStatus>,
+}
+
+/// Whether the engine could be asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineState {
+    pub host: String,
+    pub reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    pub name: String,
+    /// `enabled`, `disabled`, `remote`, `absent`; `null` without a profile.
+    pub profile_state: Option<String>,
+    /// `service`, `on-demand`, `absent`.
+    pub compose_state: String,
+    /// `in-sync`, `profile-changed`, `compose-changed`, `conflict`,
+    /// `only-profile`, `only-compose`; `null` when it cannot be told.
+    pub sync_state: Option<String>,
+    /// `running`, `exited`, `created`, `missing`, `outdated`, `healthy`,
+    /// `unhealthy`, `starting`, … or `unreachable`.
+    pub container_state: String,
+    pub container: Option<String>,
+    pub container_id: Option<String>,
+    pub image: Option<String>,
+    pub ports: Vec<String>,
+}
+
+/// The inputs of a status report.
+pub struct StatusInput<'a> {
+    pub profile: Option<&'a Profile>,
+    /// The compose file's services as written (for the sync hashes).
+    pub raw_services: &'a BTreeMap<String, Value>,
+    /// The resolved services (for the config hashes), when the file resolved.
+    pub desired: Option<&'a Desired>,
+    /// `None` when the engine is unreachable.
+    pub containers: Option<&'a BTreeMap<String, Vec<ObservedContainer>>>,
+}
+
+/// Builds the rows, sorted by name.
+pub fn rows(input: &StatusInput) -> Vec<ServerStatus> {
+    let mut names: BTreeSet<String> = input.raw_services.keys().cloned().collect();
+    if let Some(profile) = input.profile {
+        names.extend(profile.servers.keys().cloned());
+    }
+    if let Some(containers) = input.containers {
+        names.extend(containers.keys().cloned());
+    }
+    names.into_iter().map(|name| row(input, name)).collect()
+}
+
+fn row(input: &StatusInput, name: String) -> ServerStatus {
+    let raw = input.raw_services.get(&name);
+    let server = input.profile.and_then(|p| p.servers.get(&name));
+    let profile_state = input.profile.map(|_| match server {
+        None => "absent",
+        Some(s) if s.is_remote() => "remote",
+        Some(s) if !s.is_enabled() => "disabled",
+        Some(_) => "enabled",
+    });
+    let compose_state = match raw {
+        None => "absent",
+        Some(service) => {
+            let on_demand = service
+                .get("profiles")
+                .and_then(Value::as_sequence)
+                .is_some_and(|p| p.iter().any(|v| v.as_str() == Some(ON_DEMAND)));
+            if on_demand { "on-demand" } else { "service" }
+        }
+    };
+    let sync_state = sync_state(input.profile.is_some(), server, raw);
+    let desired = input.desired.and_then(|d| d.services.get(&name));
+    let container = input
+        .containers
+        .and_then(|c| c.get(&name))
+        .and_then(|list| list.first());
+    let container_state = match (input.containers, container) {
+        (None, _) => "unreachable".to_string(),
+        (Some(_), None) if raw.is_some() => "missing".to_string(),
+        (Some(_), None) => "-".to_string(),
+        (Some(_), Some(c)) => {
+            let outdated =
+                desired.is_some_and(|d| c.config_hash.as_deref() != Some(d.hash.as_str()));
+            if outdated {
+                "outdated".to_string()
+            } else if let Some(health) = c.health {
+                health.as_str().to_string()
+            } else {
+                c.state.as_str().to_string()
+            }
+        }
+    };
+    let image = desired
+        .and_then(|d| d.config.image.clone())
+        .or_else(|| {
+            raw.and_then(|r| r.get("image"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .or_else(|| container.map(|c| c.image.clone()));
+    let ports = match container {
+        Some(c) if !c.ports.is_empty() => c.ports.clone(),
+        _ => desired
+            .map(|d| {
+                d.config
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        let host = match (&p.host_ip, &p.published) {
+                            (Some(ip), Some(port)) => format!("{ip}:{port}->"),
+                            (None, Some(port)) => format!("{port}->"),
+                            _ => String::new(),
+                        };
+                        format!("{host}{}/{}", p.target, p.protocol)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    ServerStatus {
+        name,
+        profile_state: profile_state.map(str::to_string),
+        compose_state: compose_state.to_string(),
+        sync_state: sync_state.map(str::to_string),
+        container_state,
+        container: container.map(|c| c.name.clone()),
+        container_id: container.map(|c| c.id.clone()),
+        image,
+        ports,
+    }
+}
+
+/// The sync state from the base hashes the service carries in its labels
+/// (SPEC §5): the profile side against `io.mcpm.profile-hash`, the compose
+/// side against `io.mcpm.service-hash`.
+fn sync_state(
+    have_profile: bool,
+    server: Option<&crate::profile::ServerSpec>,
+    raw: Option<&Value>,
+) -> Option<&'static str> {
+    let label = |service: &Value, key: &str| {
+        service
+            .get("labels")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let compose_changed = raw.and_then(|service| {
+        let mapping = service.as_mapping()?;
+        label(service, labels::SERVICE_HASH).map(|base| hash::service_hash(mapping) != base)
+    });
+    if !have_profile {
+        return compose_changed.map(|changed| {
+            if changed {
+                "compose-changed"
+            } else {
+                "in-sync"
+            }
+        });
+    }
+    let wanted = server.is_some_and(|s| s.is_enabled() && !s.is_remote());
+    match (server, raw) {
+        (Some(_), None) if wanted => Some("only-profile"),
+        (Some(_), None) => None,
+        (None, Some(_)) => Some("only-compose"),
+        (None, None) => None,
+        (Some(server), Some(service)) => {
+            let profile_changed = !wanted
+                || label(service, labels::PROFILE_HASH)
+                    .is_none_or(|base| hash::server_hash(server) != base);
+            match (profile_changed, compose_changed.unwrap_or(false)) {
+                (false, false) => Some("in-sync"),
+                (true, false) => Some("profile-changed"),
+                (false, true) => Some("compose-changed"),
+                (true, true) => Some("conflict"),
+            }
+        }
+    }
+}
+
+/// The services of a compose file as written, by name.
+pub fn raw_services(text: &str) -> BTreeMap<String, Value> {
+    serde_yaml_ng::from_str::<Value>(text)
+        .ok()
+        .and_then(|doc| doc.get("services").and_then(Value::as_mapping).cloned())
+        .map(|services| {
+            services
+                .into_iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::observe::ContainerState;
+
+    fn container(service: &str, hash: &str, state: ContainerState) -> ObservedContainer {
+        ObservedContainer {
+            id: "0123456789abcdef".into(),
+            name: format!("p-{service}-1"),
+            service: service.into(),
+            number: 1,
+            state,
+            health: None,
+            image: "img".into(),
+            image_id: None,
+            config_hash: Some(hash.into()),
+            ports: vec!["127.0.0.1:8080->80/tcp".into()],
+        }
+    }
+
+    #[test]
+    fn container_states() {
+        let text = "name: p\nservices:\n  a:\n    image: img\n  b:\n    image: img\n    profiles: [on-demand]\n  c:\n    image: img\n";
+        let raw = raw_services(text);
+        let desired = crate::engine::desired::load_text(
+            std::path::Path::new("/x/compose.yaml"),
+            text,
+            &Default::default(),
+            &|_| None,
+        )
+        .unwrap();
+        let hash_a = desired.services["a"].hash.clone();
+        let containers = BTreeMap::from([
+            (
+                "a".to_string(),
+                vec![container("a", &hash_a, ContainerState::Running)],
+            ),
+            (
+                "b".to_string(),
+                vec![container("b", "old", ContainerState::Created)],
+            ),
+            (
+                "gone".to_string(),
+                vec![container("gone", "x", ContainerState::Exited)],
+            ),
+        ]);
+        let input = StatusInput {
+            profile: None,
+            raw_services: &raw,
+            desired: Some(&desired),
+            containers: Some(&containers),
+        };
+        let rows = rows(&input);
+        let state = |n: &str| rows.iter().find(|r| r.name == n).unwrap();
+        assert_eq!(state("a").container_state, "running");
+        assert_eq!(state("a").ports, ["127.0.0.1:8080->80/tcp"]);
+        assert_eq!(state("b").container_state, "outdated");
+        assert_eq!(state("b").compose_state, "on-demand");
+        assert_eq!(state("c").container_state, "missing");
+        assert_eq!(state("gone").compose_state, "absent");
+        let unreachable = rows_without_engine(&raw);
+        assert!(
+            unreachable
+                .iter()
+                .all(|r| r.container_state == "unreachable")
+        );
+    }
+
+    fn rows_without_engine(raw: &BTreeMap<String, Value>) -> Vec<ServerStatus> {
+        rows(&StatusInput {
+            profile: None,
+            raw_services: raw,
+            desired: None,
+            containers: None,
+        })
+    }
+}

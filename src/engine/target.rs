@@ -1,0 +1,144 @@
+//! Which compose file and project an engine command works on: `-f FILE`, else
+//! the profile's compose file (`--profile`), else `compose.yaml` (or one of
+//! compose's other default names) in the current directory.
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value;
+
+use crate::config::ConfigDir;
+use crate::error::{Error, Result};
+use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
+
+use super::desired::{LoadOptions, project_name};
+use super::interpolate::{Problems, interpolate};
+
+/// The names compose looks for, in its order.
+const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// A compose file and how to name its project.
+pub struct Target {
+    pub file: PathBuf,
+    pub options: LoadOptions,
+    pub profile: Option<LoadedProfile>,
+}
+
+/// Resolves the compose file from `-f`, `--profile`, or the current directory.
+pub fn resolve(
+    file: Option<&Path>,
+    profile: Option<&str>,
+    project: Option<&str>,
+    config: &ConfigDir,
+) -> Result<Target> {
+    let loaded = match profile {
+        Some(arg) => Some(load_profile(&resolve_profile_path(arg, config)?)?),
+        None => None,
+    };
+    let file = match (file, &loaded) {
+        (Some(file), _) => file.to_path_buf(),
+        (None, Some(loaded)) => loaded.compose_file(),
+        (None, None) => match DEFAULT_FILES
+            .iter()
+            .map(PathBuf::from)
+            .find(|candidate| candidate.is_file())
+        {
+            Some(found) => found,
+            // `-p NAME` alone is enough for commands that act by label.
+            None if project.is_some() => PathBuf::from(DEFAULT_FILES[0]),
+            None => return Err(
+                Error::invalid("no compose file given and none found here (compose.yaml, docker-compose.yml, …)")
+                    .hint("pass -f FILE or --profile PROFILE; `mcpm docker generate PROFILE -o docker-compose.yml` writes one"),
+            ),
+        },
+    };
+    Ok(Target {
+        file,
+        options: LoadOptions {
+            project: project.map(str::to_string),
+            fallback_project: loaded.as_ref().map(LoadedProfile::project),
+        },
+        profile: loaded,
+    })
+}
+
+/// The project name and service names of a compose file, read without
+/// resolving the services (so `down` and `logs` work even when a variable
+/// the services need is unset).
+#[derive(Debug, Clone)]
+pub struct ProjectRef {
+    pub project: String,
+    pub services: Vec<String>,
+    /// Whether the file was found (lifecycle commands can run on `-p` alone).
+    pub file_found: bool,
+}
+
+/// Reads the project of `target`; a missing file is fine when `-p` names the project.
+pub fn project_ref(target: &Target) -> Result<ProjectRef> {
+    let text = match std::fs::read_to_string(&target.file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(project) = &target.options.project {
+                return Ok(ProjectRef {
+                    project: project.clone(),
+                    services: Vec::new(),
+                    file_found: false,
+                });
+            }
+            return Err(Error::io("read", &target.file, err)
+                .hint("pass -f FILE, or -p PROJECT to act on a project without its file"));
+        }
+        Err(err) => return Err(Error::io("read", &target.file, err)),
+    };
+    let document: Value = serde_yaml_ng::from_str(&text).map_err(|err| {
+        Error::invalid(format!(
+            "{} is not valid YAML: {err}",
+            target.file.display()
+        ))
+    })?;
+    let services = document
+        .get("services")
+        .and_then(Value::as_mapping)
+        .map(|map| {
+            map.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok();
+    let from_file = document.get("name").and_then(Value::as_str).map(|name| {
+        let mut problems = Problems::default();
+        interpolate(name, &env, "name", &mut problems)
+    });
+    let dir = std::path::absolute(&target.file)
+        .ok()
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let project = project_name(from_file, &target.options, &env, &dir)?;
+    Ok(ProjectRef {
+        project,
+        services,
+        file_found: true,
+    })
+}
+
+impl ProjectRef {
+    /// Checks that every named service is in the file.
+    pub fn check_services(&self, named: &[String], file: &Path) -> Result<()> {
+        if !self.file_found {
+            return Ok(());
+        }
+        for name in named {
+            if !self.services.contains(name) {
+                return Err(
+                    Error::invalid(format!("no service `{name}` in {}", file.display()))
+                        .hint(format!("services there: {}", self.services.join(", "))),
+                );
+            }
+        }
+        Ok(())
+    }
+}
