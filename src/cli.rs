@@ -121,6 +121,14 @@ pub struct SyncArgs {
     /// Do not import services mcpm does not own as new servers.
     #[arg(long)]
     pub no_import: bool,
+
+    /// Deploy after a successful sync [default: the profile's `[docker] auto_deploy`].
+    #[arg(long, conflicts_with = "no_deploy")]
+    pub deploy: bool,
+
+    /// Do not deploy, even with `[docker] auto_deploy = true`.
+    #[arg(long)]
+    pub no_deploy: bool,
 }
 
 #[derive(Debug, Args)]

@@ -595,3 +595,54 @@ fn a_change_the_engine_rejects_leaves_the_old_container_running() {
         "running"
     );
 }
+
+#[test]
+fn sync_with_deploy_hands_over_to_deploy() {
+    let Some(env) = engine() else { return };
+    let p = Project::new("syncdeploy");
+    std::fs::write(
+        p.dir.path().join("team.toml"),
+        format!(
+            "name = \"team\"\n[docker]\nproject = \"{}\"\ncompose_file = \"compose.yaml\"\n\n[servers.sleepy]\ncommand = \"sleep\"\nargs = [\"3600\"]\n[servers.sleepy.docker]\nimage = \"{}\"\n",
+            p.name, env.image
+        ),
+    )
+    .unwrap();
+    p.mcpm(&["sync", "team.toml", "--deploy"])
+        .assert()
+        .success();
+    let sleepy = format!("{}-sleepy-1", p.name);
+    assert_eq!(p.inspect(&sleepy, "{{.State.Status}}"), "running");
+    let id = p.containers()[&sleepy].clone();
+    // In step and deployed: the next sync --deploy changes nothing.
+    p.mcpm(&["sync", "team.toml", "--deploy"])
+        .assert()
+        .success();
+    assert_eq!(p.containers()[&sleepy], id);
+    // auto_deploy does the same without the flag; --no-deploy holds it back.
+    let profile = std::fs::read_to_string(p.dir.path().join("team.toml")).unwrap();
+    std::fs::write(
+        p.dir.path().join("team.toml"),
+        profile
+            .replace(
+                "compose_file = \"compose.yaml\"",
+                "compose_file = \"compose.yaml\"\nauto_deploy = true",
+            )
+            .replace("\"3600\"", "\"3601\""),
+    )
+    .unwrap();
+    p.mcpm(&["sync", "team.toml", "--no-deploy"])
+        .assert()
+        .success();
+    assert_eq!(
+        p.containers()[&sleepy],
+        id,
+        "--no-deploy touches no container"
+    );
+    p.mcpm(&["sync", "team.toml"]).assert().success();
+    assert_ne!(
+        p.containers()[&sleepy],
+        id,
+        "auto_deploy recreated the changed server"
+    );
+}

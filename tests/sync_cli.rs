@@ -488,3 +488,52 @@ fn a_second_sync_waits_for_the_first() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("waiting for another mcpm run"));
     assert!(dir.read("compose.yaml").contains("Europe/Rome"));
 }
+
+#[test]
+fn status_shows_the_same_sync_state_as_sync() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.edit(
+        "compose.yaml",
+        "    image: mcp/fetch\n",
+        "    image: mcp/fetch:pinned\n",
+    );
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Asia/Tokyo",
+    );
+    dir.write(
+        "team.toml",
+        &format!(
+            "{}\n[servers.new]\ncommand = \"uvx\"\nargs = [\"mcp-server-git\"]\n",
+            dir.read("team.toml")
+        ),
+    );
+    let output = mcpm(dir.dir.path())
+        .args(["docker", "status"])
+        .arg(dir.path("team.toml"))
+        .arg("--json")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let state = |name: &str| {
+        report["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .map(|s| s["sync_state"].clone())
+            .unwrap()
+    };
+    assert_eq!(state("fetch"), "compose-changed");
+    assert_eq!(state("time"), "profile-changed");
+    assert_eq!(state("new"), "only-profile");
+    assert_eq!(report["engine"]["reachable"], false);
+}

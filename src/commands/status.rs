@@ -35,6 +35,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
         Err(err) => return Err(Error::io("read", &target.file, err)),
     };
     let raw = raw_services(&text);
+    let sync = sync_column(context, target.profile.as_ref(), &text);
     let resolved = if text.is_empty() {
         None
     } else {
@@ -89,6 +90,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             profile: target.profile.as_ref().map(|p| &p.profile),
             raw_services: &raw,
             desired: resolved.as_ref(),
+            sync: &sync,
             containers: containers.as_ref(),
         }),
     };
@@ -100,6 +102,23 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
         output::stdout(&render(&report))?;
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The sync column: the same classification `sync` makes. A problem here
+/// (an invalid template, a damaged file) costs the column, not the command.
+fn sync_column(
+    context: &Context,
+    profile: Option<&crate::profile::LoadedProfile>,
+    text: &str,
+) -> std::collections::BTreeMap<String, &'static str> {
+    let document: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).unwrap_or(serde_yaml_ng::Value::Null);
+    let words = crate::catalog::Catalog::load(Some(&context.config.templates()))
+        .and_then(|catalog| crate::sync::status_words(profile, &document, &catalog));
+    words.unwrap_or_else(|err| {
+        context.warn(&format!("the sync column is empty: {}", err.message));
+        Default::default()
+    })
 }
 
 fn render(report: &StatusReport) -> String {

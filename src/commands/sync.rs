@@ -43,6 +43,10 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     };
     let compose_now = read(&compose_path)?;
     let key = cache_key(context, &args, &profile_path, &compose_path)?;
+    let deploy_after = !args.no_deploy
+        && (args.deploy || loaded.profile.docker.auto_deploy)
+        && !args.dry_run
+        && !args.check;
     if lock.note() == key {
         // Nothing changed since a sync that left both files in step.
         report(
@@ -53,7 +57,8 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             &compose_path,
             String::new(),
         )?;
-        return Ok(ExitStatus::Ok);
+        drop(lock);
+        return hand_over(context, &args, deploy_after, &profile_path, &compose_path);
     }
     // Parsing the file and rendering the profile are independent and both
     // cost: they run side by side.
@@ -222,7 +227,40 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     {
         context.warn("some conflicts were skipped and stay unsynced");
     }
-    Ok(ExitStatus::Ok)
+    drop(lock);
+    hand_over(context, &args, deploy_after, &profile_path, &compose_path)
+}
+
+/// `--deploy` / `auto_deploy`: after a successful sync, deploy the file just
+/// synced, as `mcpm docker deploy` would.
+fn hand_over(
+    context: &Context,
+    args: &SyncArgs,
+    deploy: bool,
+    profile: &Path,
+    compose: &Path,
+) -> Result<ExitStatus> {
+    if !deploy {
+        return Ok(ExitStatus::Ok);
+    }
+    context.note("deploying…");
+    super::deploy::exec(
+        context,
+        crate::cli::DeployArgs {
+            services: Vec::new(),
+            target: crate::cli::ComposeTarget {
+                compose_file: Some(compose.to_path_buf()),
+                profile: Some(profile.display().to_string()),
+                project_name: None,
+            },
+            dry_run: false,
+            pull: None,
+            wait: false,
+            timeout: 60,
+            remove_orphans: false,
+            json: args.json,
+        },
+    )
 }
 
 /// A digest of everything a sync's outcome depends on: this build of mcpm,

@@ -6,8 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_yaml_ng::Value;
 
-use crate::hash;
-use crate::labels;
 use crate::profile::Profile;
 
 use super::desired::{Desired, ON_DEMAND};
@@ -59,6 +57,8 @@ pub struct StatusInput<'a> {
     pub raw_services: &'a BTreeMap<String, Value>,
     /// The resolved services (for the config hashes), when the file resolved.
     pub desired: Option<&'a Desired>,
+    /// The sync column, from `sync::status_words`.
+    pub sync: &'a BTreeMap<String, &'static str>,
     /// `None` when the engine is unreachable.
     pub containers: Option<&'a BTreeMap<String, Vec<ObservedContainer>>>,
 }
@@ -94,7 +94,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
             if on_demand { "on-demand" } else { "service" }
         }
     };
-    let sync_state = sync_state(input.profile.is_some(), server, raw);
+    let sync_state = input.sync.get(&name).copied();
     let desired = input.desired.and_then(|d| d.services.get(&name));
     let container = input
         .containers
@@ -153,54 +153,6 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         container_id: container.map(|c| c.id.clone()),
         image,
         ports,
-    }
-}
-
-/// The sync state from the base hashes the service carries in its labels
-/// (SPEC §5): the profile side against `io.mcpm.profile-hash`, the compose
-/// side against `io.mcpm.service-hash`.
-fn sync_state(
-    have_profile: bool,
-    server: Option<&crate::profile::ServerSpec>,
-    raw: Option<&Value>,
-) -> Option<&'static str> {
-    let label = |service: &Value, key: &str| {
-        service
-            .get("labels")
-            .and_then(|l| l.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let compose_changed = raw.and_then(|service| {
-        let mapping = service.as_mapping()?;
-        label(service, labels::SERVICE_HASH).map(|base| hash::service_hash(mapping) != base)
-    });
-    if !have_profile {
-        return compose_changed.map(|changed| {
-            if changed {
-                "compose-changed"
-            } else {
-                "in-sync"
-            }
-        });
-    }
-    let wanted = server.is_some_and(|s| s.is_enabled() && !s.is_remote());
-    match (server, raw) {
-        (Some(_), None) if wanted => Some("only-profile"),
-        (Some(_), None) => None,
-        (None, Some(_)) => Some("only-compose"),
-        (None, None) => None,
-        (Some(server), Some(service)) => {
-            let profile_changed = !wanted
-                || label(service, labels::PROFILE_HASH)
-                    .is_none_or(|base| hash::server_hash(server) != base);
-            match (profile_changed, compose_changed.unwrap_or(false)) {
-                (false, false) => Some("in-sync"),
-                (true, false) => Some("profile-changed"),
-                (false, true) => Some("compose-changed"),
-                (true, true) => Some("conflict"),
-            }
-        }
     }
 }
 
@@ -269,6 +221,7 @@ mod tests {
             raw_services: &raw,
             desired: Some(&desired),
             containers: Some(&containers),
+            sync: &BTreeMap::new(),
         };
         let rows = rows(&input);
         let state = |n: &str| rows.iter().find(|r| r.name == n).unwrap();
@@ -292,6 +245,7 @@ mod tests {
             raw_services: raw,
             desired: None,
             containers: None,
+            sync: &BTreeMap::new(),
         })
     }
 }

@@ -9,3 +9,68 @@ pub mod state;
 pub use plan::{Action, Choice, Direction, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 pub use state::Change;
 pub mod write;
+
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::catalog::Catalog;
+use crate::compose::base::SyncBase;
+use crate::compose::{RenderOptions, render};
+use crate::profile::{ConflictStrategy, LoadedProfile};
+
+/// What `status` shows in its sync column, per server: the same three-way
+/// classification sync itself makes, against the base in the compose file.
+/// Without a profile, only the compose side can be judged against the base.
+pub fn status_words(
+    profile: Option<&LoadedProfile>,
+    compose: &Value,
+    catalog: &Catalog,
+) -> Result<BTreeMap<String, &'static str>, crate::error::Error> {
+    let base = SyncBase::from_document(compose).ok().flatten();
+    let empty = Mapping::new();
+    let services = compose
+        .get("services")
+        .and_then(Value::as_mapping)
+        .unwrap_or(&empty);
+    let Some(loaded) = profile else {
+        let mut words = BTreeMap::new();
+        for (name, service) in services {
+            let (Some(name), Some(service)) = (name.as_str(), service.as_mapping()) else {
+                continue;
+            };
+            if let Some(entry) = base.as_ref().and_then(|b| b.entries.get(name)) {
+                let changed = !entry.service_is(&crate::hash::service_hash(service));
+                words.insert(
+                    name.to_string(),
+                    if changed {
+                        "compose-changed"
+                    } else {
+                        "in-sync"
+                    },
+                );
+            }
+        }
+        return Ok(words);
+    };
+    let rendered = render(loaded, catalog, RenderOptions::default())?;
+    let desired = rendered
+        .document
+        .get("services")
+        .and_then(Value::as_mapping)
+        .unwrap_or(&empty);
+    let input = PlanInput {
+        profile: &loaded.profile,
+        desired,
+        compose: services,
+        base: base.as_ref(),
+        strategy: ConflictStrategy::Manual,
+        direction: Direction::Both,
+        import: true,
+        ignore_services: &loaded.profile.docker.ignore_services,
+    };
+    Ok(plan(&input)
+        .into_iter()
+        .filter_map(|p| Some((p.name, p.change.status_word()?)))
+        .collect())
+}

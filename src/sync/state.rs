@@ -109,6 +109,26 @@ pub fn classify(sides: &Sides<'_>) -> Change {
     }
 }
 
+impl Change {
+    /// The word `status` shows for this change (SPEC §6), `None` when there is
+    /// nothing to say (never synced and runs no container).
+    pub fn status_word(self) -> Option<&'static str> {
+        Some(match self {
+            Change::InSync | Change::Unrecorded { identical: true } => "in-sync",
+            Change::ProfileChanged => "profile-changed",
+            Change::ComposeChanged => "compose-changed",
+            Change::BothChanged
+            | Change::ProfileRemovedComposeChanged
+            | Change::ComposeRemovedProfileChanged
+            | Change::Unrecorded { identical: false }
+            | Change::NameClash => "conflict",
+            Change::Added | Change::ComposeRemoved => "only-profile",
+            Change::ProfileRemoved | Change::Foreign => "only-compose",
+            Change::BothRemoved | Change::Idle => return None,
+        })
+    }
+}
+
 /// Whether two services are the same, ignoring the hash labels.
 pub fn same_service(a: &Mapping, b: &Mapping) -> bool {
     hash::service_hash(a) == hash::service_hash(b)
