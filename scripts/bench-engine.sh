@@ -54,12 +54,12 @@ cleanup_floor() {
 	local ids
 	ids=$(docker ps -aq --filter label=mcpm.bench=floor)
 	[ -z "$ids" ] || docker rm -f $ids >/dev/null
+	docker network rm "$floor_net" >/dev/null 2>&1 || true
 }
 cleanup_all() {
 	cleanup_project "$project"
 	cleanup_project "$v1_project"
 	cleanup_floor
-	docker network rm "$floor_net" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup_all EXIT
@@ -95,16 +95,18 @@ YAML
 mkdir -p "$work/v1"
 grep -v '^name:' "$work/compose.yaml" >"$work/v1/docker-compose.yml"
 
-# The floor: the same 20 containers, 20 parallel `docker run -d`.
+# The floor: the same work done by hand as fast as the engine allows: the
+# network the services join (every deploy must create it), then the same 20
+# containers by 20 parallel `docker run -d`.
 {
 	echo '#!/usr/bin/env bash'
+	echo "docker network create $floor_net >/dev/null"
 	for i in $(seq -w 1 20); do
 		echo "docker run -d -i --init --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true --memory 64m --cpus 0.5 --pids-limit 64 --restart unless-stopped --network $floor_net --label mcpm.bench=floor --name $floor_net-$i $image sleep 3600 >/dev/null &"
 	done
 	echo 'wait'
 } >"$work/floor.sh"
 chmod +x "$work/floor.sh"
-docker network create "$floor_net" >/dev/null
 
 # Milliseconds one command takes (its output dropped); fails with it.
 time_ms() {

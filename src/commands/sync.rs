@@ -112,6 +112,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         direction: args.direction,
         import: !args.no_import,
         ignore_services: &loaded.profile.docker.ignore_services,
+        desired_base: Some(&rendered.base),
     };
     let mut plans = plan(&input);
 

@@ -68,6 +68,7 @@ pub fn status_words(
         direction: Direction::Both,
         import: true,
         ignore_services: &loaded.profile.docker.ignore_services,
+        desired_base: Some(&rendered.base),
     };
     Ok(plan(&input)
         .into_iter()

@@ -117,16 +117,27 @@ pub struct PlanInput<'a> {
     /// `[docker] ignore_services` turn this off for all or some).
     pub import: bool,
     pub ignore_services: &'a [String],
+    /// The base the renderer recorded for `desired`: its hashes are reused.
+    pub desired_base: Option<&'a SyncBase>,
 }
 
 /// Plans every server, in name order.
 pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
     let profile_name = input.profile.name.as_str();
+    // Hashes the renderer already took are reused; only servers that render
+    // nothing (remote, disabled) are hashed here.
+    let rendered = |name: &str| input.desired_base.and_then(|base| base.entries.get(name));
     let profile_hashes: BTreeMap<&str, String> = input
         .profile
         .servers
         .iter()
-        .map(|(name, spec)| (name.as_str(), crate::hash::server_hash(spec)))
+        .map(|(name, spec)| {
+            let hash = rendered(name).map_or_else(
+                || crate::hash::server_hash(spec),
+                |entry| entry.profile_hash.clone(),
+            );
+            (name.as_str(), hash)
+        })
         .collect();
     let mut names: BTreeSet<String> = input.profile.servers.keys().cloned().collect();
     names.extend(
@@ -149,6 +160,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
                 base: base_entry,
                 profile_hash: profile_hashes.get(name.as_str()).map(String::as_str),
                 desired,
+                desired_hash: rendered(&name).map(|entry| entry.service_hash.as_str()),
                 compose,
                 owned,
             });
@@ -418,6 +430,7 @@ mod tests {
             direction,
             import: true,
             ignore_services: &[],
+            desired_base: None,
         };
         plan(&input).into_iter().find(|s| s.name == "s").unwrap()
     }
@@ -536,6 +549,7 @@ mod tests {
             direction: Direction::Both,
             import: true,
             ignore_services: &[],
+            desired_base: None,
         };
         let mut server = plan(&input).pop().unwrap();
         resolve(&input, &mut server, Choice::KeepProfile);

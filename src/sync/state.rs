@@ -64,6 +64,9 @@ pub struct Sides<'a> {
     pub profile_hash: Option<&'a str>,
     /// The service the profile renders to, when it runs a container.
     pub desired: Option<&'a Mapping>,
+    /// The hash of `desired` when the renderer already computed it (a prefix
+    /// is enough); `None` computes it here.
+    pub desired_hash: Option<&'a str>,
     /// The service in the compose file now.
     pub compose: Option<&'a Mapping>,
     /// Whether the compose service carries this profile's ownership label.
@@ -88,8 +91,11 @@ pub fn classify(sides: &Sides<'_>) -> Change {
     };
     let compose_changed = |compose: &Mapping| !base.service_is(&hash::service_hash(compose));
     let profile_changed = |desired: &Mapping| {
-        !sides.profile_hash.is_some_and(|p| base.profile_is(p))
-            || !base.service_is(&hash::service_hash(desired))
+        let desired_hash = match sides.desired_hash {
+            Some(known) => known.to_string(),
+            None => hash::service_hash(desired),
+        };
+        !sides.profile_hash.is_some_and(|p| base.profile_is(p)) || !base.service_is(&desired_hash)
     };
     match (sides.desired, sides.compose) {
         (Some(desired), Some(compose)) => {
@@ -167,6 +173,7 @@ mod tests {
                     base: Some(&base),
                     profile_hash,
                     desired,
+                    desired_hash: None,
                     compose,
                     owned: true,
                 })
@@ -222,6 +229,7 @@ mod tests {
                 base: None,
                 profile_hash,
                 desired,
+                desired_hash: None,
                 compose,
                 owned,
             })

@@ -128,13 +128,14 @@ pub fn compose_text(
         // Nothing to edit: leave the text (and the time parsing it takes) alone.
         return Ok(Some(text.to_string()));
     }
+    let no_services = Mapping::new();
     let old_services = document
         .get("services")
         .and_then(Value::as_mapping)
-        .cloned()
-        .unwrap_or_default();
+        .unwrap_or(&no_services);
     let edit = ComposeEdit::parse(text)?;
-    let mut intended = old_services.clone();
+    // What changes, by service: `Some(new)` written, `None` removed.
+    let mut changes: BTreeMap<&str, Option<&Value>> = BTreeMap::new();
     for server in plans {
         let name = server.name.as_str();
         match &server.action {
@@ -146,26 +147,42 @@ pub fn compose_text(
                     .get(name)
                     .ok_or_else(|| format!("the profile renders no service `{name}`"))?;
                 edit.set_entry("services", name, old_services.get(name), new);
-                intended.insert(name.into(), new.clone());
+                changes.insert(name, Some(new));
             }
             Action::RemoveService => {
                 edit.remove_entry("services", name);
-                intended.remove(name);
+                changes.insert(name, None);
             }
             _ => {}
         }
     }
+    let intended = |name: &str| -> Option<&Value> {
+        match changes.get(name) {
+            Some(change) => *change,
+            None => old_services.get(name),
+        }
+    };
+    let mut intended_names: Vec<&str> = old_services
+        .keys()
+        .filter_map(Value::as_str)
+        .chain(changes.keys().copied())
+        .filter(|name| intended(name).is_some())
+        .collect();
+    intended_names.sort_unstable();
+    intended_names.dedup();
     // Networks and volumes the written services need, added when missing.
-    let mut additions: Vec<(&str, String, Value)> = Vec::new();
+    let mut additions: BTreeMap<(&str, String), &Value> = BTreeMap::new();
     for key in ["networks", "volumes"] {
         if let Some(Value::Mapping(needed)) = rendered.document.get(key) {
             for (name, value) in needed {
                 let name = name.as_str().unwrap_or_default();
-                if document.get(key).and_then(|m| m.get(name)).is_none()
-                    && uses(&intended, key, name)
-                {
+                let used = intended_names
+                    .iter()
+                    .filter_map(|n| intended(n))
+                    .any(|service| uses(service, key, name));
+                if document.get(key).and_then(|m| m.get(name)).is_none() && used {
                     edit.set_entry(key, name, None, value);
-                    additions.push((key, name.to_string(), value.clone()));
+                    additions.insert((key, name.to_string()), value);
                 }
             }
         }
@@ -174,22 +191,43 @@ pub fn compose_text(
     edit.set_top(BASE_KEY, document.get(BASE_KEY), &base_value);
     let new_text = edit.text();
 
+    // The new text must say exactly this: every service as intended, the
+    // additions and the base, and everything else as it was. Compared key by
+    // key against the original, without copying whole documents.
     let reparsed: Value = serde_yaml_ng::from_str(&new_text)
         .map_err(|err| format!("the edited compose file does not parse: {err}"))?;
-    let mut expected = document.clone();
-    if let Some(root) = expected.as_mapping_mut() {
-        root.insert("services".into(), Value::Mapping(intended));
-        for (key, name, value) in additions {
-            let entry = root
-                .entry(key.into())
-                .or_insert_with(|| Value::Mapping(Mapping::new()));
-            if let Some(map) = entry.as_mapping_mut() {
-                map.insert(name.into(), value);
-            }
-        }
-        root.insert(BASE_KEY.into(), base_value);
+    let root = reparsed
+        .as_mapping()
+        .ok_or("the edited compose file is not a mapping")?;
+    let old_root = document
+        .as_mapping()
+        .ok_or("the compose file is not a mapping")?;
+    let mut faithful = old_root.keys().all(|key| root.contains_key(key));
+    for (key, value) in root {
+        faithful &= match key.as_str() {
+            Some("services") => value.as_mapping().is_some_and(|map| {
+                map.len() == intended_names.len()
+                    && map
+                        .iter()
+                        .all(|(name, service)| name.as_str().and_then(intended) == Some(service))
+            }),
+            Some(BASE_KEY) => *value == base_value,
+            Some(group @ ("networks" | "volumes")) => value.as_mapping().is_some_and(|map| {
+                let old = old_root.get(group).and_then(Value::as_mapping);
+                let added = additions.keys().filter(|(k, _)| *k == group).count();
+                map.len() == old.map_or(0, Mapping::len) + added
+                    && map.iter().all(|(name, entry)| {
+                        let name = name.as_str().unwrap_or_default();
+                        let expected = old
+                            .and_then(|old| old.get(name))
+                            .or_else(|| additions.get(&(group, name.to_string())).copied());
+                        expected == Some(entry)
+                    })
+            }),
+            _ => old_root.get(key) == Some(value),
+        };
     }
-    if reparsed != expected {
+    if !faithful {
         return Err("the edited compose file does not say what was intended".into());
     }
     Ok(Some(new_text))
@@ -222,20 +260,16 @@ fn next_base(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBa
     base
 }
 
-/// Whether any service refers to network or volume `name`.
-fn uses(services: &Mapping, key: &str, name: &str) -> bool {
-    services
-        .values()
-        .any(|service| match (key, service.get(key)) {
-            ("networks", Some(Value::Sequence(list))) => {
-                list.iter().any(|n| n.as_str() == Some(name))
-            }
-            ("networks", Some(Value::Mapping(map))) => map.contains_key(name),
-            ("volumes", Some(Value::Sequence(list))) => list.iter().any(|v| match v {
-                Value::String(short) => short.split(':').next() == Some(name),
-                Value::Mapping(long) => long.get("source").and_then(Value::as_str) == Some(name),
-                _ => false,
-            }),
+/// Whether a service refers to network or volume `name`.
+fn uses(service: &Value, key: &str, name: &str) -> bool {
+    match (key, service.get(key)) {
+        ("networks", Some(Value::Sequence(list))) => list.iter().any(|n| n.as_str() == Some(name)),
+        ("networks", Some(Value::Mapping(map))) => map.contains_key(name),
+        ("volumes", Some(Value::Sequence(list))) => list.iter().any(|v| match v {
+            Value::String(short) => short.split(':').next() == Some(name),
+            Value::Mapping(long) => long.get("source").and_then(Value::as_str) == Some(name),
             _ => false,
-        })
+        }),
+        _ => false,
+    }
 }
