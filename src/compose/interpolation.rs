@@ -70,9 +70,21 @@ pub fn to_compose(value: &str) -> Result<ComposeText, InterpolationError> {
 
 /// The index of the `}` closing the `${` at `start`, allowing nested `${…}`.
 fn braced_end(value: &str, start: usize) -> Result<usize, InterpolationError> {
-    let bytes = value.as_bytes();
+    closing_brace(value, start + 2).ok_or_else(|| InterpolationError {
+        offset: start,
+        message: "`${` is never closed".into(),
+        hint: "close it with `}`, or write `$$` for a literal `$`".into(),
+    })
+}
+
+/// The index of the `}` that closes a `${` whose inside starts at `from`,
+/// allowing nested `${…}` in defaults (`${A:-${B}}`). The one scanner for
+/// compose's braces: the renderer, the engine's interpolation and the
+/// importer all use it.
+pub fn closing_brace(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = start + 2;
+    let mut i = from;
     while i < bytes.len() {
         match bytes[i] {
             b'$' if bytes.get(i + 1) == Some(&b'{') => {
@@ -80,17 +92,13 @@ fn braced_end(value: &str, start: usize) -> Result<usize, InterpolationError> {
                 i += 2;
                 continue;
             }
-            b'}' if depth == 0 => return Ok(i),
+            b'}' if depth == 0 => return Some(i),
             b'}' => depth -= 1,
             _ => {}
         }
         i += 1;
     }
-    Err(InterpolationError {
-        offset: start,
-        message: "`${` is never closed".into(),
-        hint: "close it with `}`, or write `$$` for a literal `$`".into(),
-    })
+    None
 }
 
 /// Checks `NAME`, `NAME:-default`, `NAME?err` and the other operators.

@@ -65,7 +65,7 @@ pub fn interpolate(
                 out.push('$');
                 i += 2;
             }
-            Some(b'{') => match closing_brace(text, i + 2) {
+            Some(b'{') => match crate::compose::interpolation::closing_brace(text, i + 2) {
                 Some(end) => {
                     out.push_str(&braced(&text[i + 2..end], lookup, place, problems));
                     i = end + 1;
@@ -171,27 +171,6 @@ fn split_operator(rest: &str) -> (&str, &str) {
 fn name_len(text: &str) -> usize {
     text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(text.len())
-}
-
-/// The index of the `}` that closes a `${` whose inside starts at `from`,
-/// allowing nested `${…}` in defaults.
-fn closing_brace(text: &str, from: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]

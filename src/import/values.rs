@@ -35,7 +35,7 @@ pub fn translate(value: &str) -> Translated {
         rest = &rest[dollar..];
         let Some(end) = rest
             .starts_with("${")
-            .then(|| closing_brace(rest))
+            .then(|| crate::compose::interpolation::closing_brace(rest, 2))
             .flatten()
         else {
             // A `$` no client reads as a variable: literal, so escaped.
@@ -72,27 +72,6 @@ fn rewrite_braced(inner: &str, notes: &mut Vec<String>) -> String {
         ));
     }
     format!("${{{inner}}}")
-}
-
-/// The index of the `}` that closes the `${` at the start of `text`, allowing
-/// nested `${…}` (compose's `${A:-${B}}`).
-fn closing_brace(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 2;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]
