@@ -31,8 +31,9 @@ pub struct BaseEntry {
     pub profile_hash: String,
     /// A prefix of the service's hash.
     pub service_hash: String,
-    /// Field name → eight hex digits of its canonical hash.
-    pub fields: BTreeMap<String, String>,
+    /// `field=hash …`, sorted: eight hex digits of each field's canonical
+    /// hash. Kept as text; `field_map` parses it when a merge needs it.
+    pub fields: String,
 }
 
 /// The whole block.
@@ -48,8 +49,17 @@ impl BaseEntry {
         Self {
             profile_hash: short(profile_hash),
             service_hash: short(service_hash),
-            fields,
+            fields: format_fields(&fields),
         }
+    }
+
+    /// The per-field hashes: field name → hash.
+    pub fn field_map(&self) -> BTreeMap<String, String> {
+        self.fields
+            .split_whitespace()
+            .filter_map(|part| part.split_once('='))
+            .map(|(field, hash)| (field.to_string(), hash.to_string()))
+            .collect()
     }
 
     /// Whether a full profile hash is the one recorded.
@@ -107,9 +117,7 @@ impl SyncBase {
         for (name, entry) in &self.entries {
             let line = format!(
                 "{} {} {}",
-                entry.profile_hash,
-                entry.service_hash,
-                format_fields(&entry.fields)
+                entry.profile_hash, entry.service_hash, entry.fields
             );
             base.insert(name.clone().into(), line.trim_end().to_string().into());
         }
@@ -140,14 +148,18 @@ fn parse_entry(line: &str) -> Result<BaseEntry, String> {
     };
     let profile_hash = hash("profile")?;
     let service_hash = hash("service")?;
-    let fields = parts
-        .map(|part| match part.split_once('=') {
+    let mut fields = String::with_capacity(line.len());
+    for part in parts {
+        match part.split_once('=') {
             Some((field, hash)) if !field.is_empty() && !hash.is_empty() => {
-                Ok((field.to_string(), hash.to_string()))
+                if !fields.is_empty() {
+                    fields.push(' ');
+                }
+                fields.push_str(part);
             }
-            _ => Err(format!("bad field entry `{part}`")),
-        })
-        .collect::<Result<_, _>>()?;
+            _ => return Err(format!("bad field entry `{part}`")),
+        }
+    }
     Ok(BaseEntry {
         profile_hash,
         service_hash,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::compose::base::SyncBase;
+use crate::compose::base::{BaseEntry, SyncBase};
 use crate::labels;
 use crate::profile::{ConflictStrategy, Profile, ServerSpec};
 
@@ -177,13 +177,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
                 fields,
                 conflicting_fields: Vec::new(),
             };
-            server.action = decide(
-                input,
-                &mut server,
-                desired,
-                compose,
-                base_entry.map(|b| &b.fields),
-            );
+            server.action = decide(input, &mut server, desired, compose, base_entry);
             server.action = allowed(input.direction, server.action.clone());
             server
         })
@@ -228,11 +222,11 @@ pub fn resolve_fields(
     let base = input
         .base
         .and_then(|b| b.entries.get(&server.name))
-        .map(|b| &b.fields);
+        .map(|b| b.field_map());
     let (Some(desired), Some(compose), Some(base)) = (desired, compose, base) else {
         return;
     };
-    let mut merged = merge(desired, compose, base).service;
+    let mut merged = merge(desired, compose, &base).service;
     for (field, choice) in choices {
         match choice {
             Choice::KeepProfile => set_field(&mut merged, field, desired.get(field.as_str())),
@@ -253,7 +247,7 @@ fn decide(
     server: &mut ServerPlan,
     desired: Option<&Mapping>,
     compose: Option<&Mapping>,
-    base_fields: Option<&BTreeMap<String, String>>,
+    base_entry: Option<&BaseEntry>,
 ) -> Action {
     match server.change {
         Change::InSync => Action::Nothing,
@@ -282,9 +276,9 @@ fn decide(
             ConflictStrategy::ProfileWins => keep_profile(desired),
             ConflictStrategy::DockerWins => keep_docker(compose),
             ConflictStrategy::Manual => Action::Pending,
-            ConflictStrategy::Merge => match (server.change, desired, compose, base_fields) {
+            ConflictStrategy::Merge => match (server.change, desired, compose, base_entry) {
                 (Change::BothChanged, Some(desired), Some(compose), Some(base)) => {
-                    let merged = merge(desired, compose, base);
+                    let merged = merge(desired, compose, &base.field_map());
                     if merged.conflicts.is_empty() {
                         Action::ToProfile { target: merged.service }
                     } else {

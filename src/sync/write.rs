@@ -8,7 +8,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::catalog::Catalog;
 use crate::compose::Rendered;
-use crate::compose::base::{BASE_KEY, SyncBase};
+use crate::compose::base::{BASE_KEY, BaseEntry, SyncBase};
 use crate::compose::edit::ComposeEdit;
 use crate::profile::edit::ProfileEdit;
 use crate::profile::{Profile, ServerSpec, load_profile_text};
@@ -100,13 +100,12 @@ pub fn compose_text(
     rendered: &Rendered,
     old_base: Option<&SyncBase>,
 ) -> Result<Option<String>, String> {
+    let no_rendered = Mapping::new();
     let services = rendered
         .document
         .get("services")
         .and_then(Value::as_mapping)
-        .cloned()
-        .unwrap_or_default();
-    let new_base = next_base(plans, rendered, old_base);
+        .unwrap_or(&no_rendered);
     let Some((text, document)) = current else {
         // The first sync creates the file: exactly what generate writes.
         let creates = plans
@@ -124,10 +123,11 @@ pub fn compose_text(
                 | Action::RemoveService
         )
     });
-    if !edits_services && old_base == Some(&new_base) {
+    if !edits_services && base_unchanged(plans, rendered, old_base) {
         // Nothing to edit: leave the text (and the time parsing it takes) alone.
         return Ok(Some(text.to_string()));
     }
+    let new_base = next_base(plans, rendered, old_base);
     let no_services = Mapping::new();
     let old_services = document
         .get("services")
@@ -240,24 +240,43 @@ fn next_base(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBa
         profile: rendered.base.profile.clone(),
         entries: BTreeMap::new(),
     };
-    let fresh = &rendered.base;
     for server in plans {
-        let name = &server.name;
-        let old = old_base.and_then(|b| b.entries.get(name));
-        let entry = match &server.action {
-            Action::Nothing
-            | Action::RecordBase
-            | Action::ToCompose
-            | Action::ToProfile { .. }
-            | Action::Import { .. } => fresh.entries.get(name).or(old),
-            Action::Skip { .. } | Action::Pending => old,
-            Action::RemoveService | Action::Disable | Action::DropBase => None,
-        };
-        if let Some(entry) = entry {
-            base.entries.insert(name.clone(), entry.clone());
+        if let Some(entry) = entry_after(server, &rendered.base, old_base) {
+            base.entries.insert(server.name.clone(), entry.clone());
         }
     }
     base
+}
+
+/// Whether `next_base` would be the old base again, decided without building it.
+fn base_unchanged(plans: &[ServerPlan], rendered: &Rendered, old_base: Option<&SyncBase>) -> bool {
+    let Some(old) = old_base else { return false };
+    let mut kept = 0;
+    let same = plans.iter().all(|server| {
+        let after = entry_after(server, &rendered.base, old_base);
+        kept += usize::from(after.is_some());
+        after == old.entries.get(&server.name)
+    });
+    same && old.profile == rendered.base.profile && kept == old.entries.len()
+}
+
+/// A server's base entry after this sync: fresh for servers now in step, none
+/// for removed ones, the old one for servers left alone.
+fn entry_after<'a>(
+    server: &ServerPlan,
+    fresh: &'a SyncBase,
+    old_base: Option<&'a SyncBase>,
+) -> Option<&'a BaseEntry> {
+    let old = old_base.and_then(|b| b.entries.get(&server.name));
+    match &server.action {
+        Action::Nothing
+        | Action::RecordBase
+        | Action::ToCompose
+        | Action::ToProfile { .. }
+        | Action::Import { .. } => fresh.entries.get(&server.name).or(old),
+        Action::Skip { .. } | Action::Pending => old,
+        Action::RemoveService | Action::Disable | Action::DropBase => None,
+    }
 }
 
 /// Whether a service refers to network or volume `name`.
