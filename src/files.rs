@@ -74,6 +74,15 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
     })
 }
 
+/// Reads a text file that may not exist yet: `None` when it does not.
+pub fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io("read", path, err)),
+    }
+}
+
 /// Holds an exclusive lock on a lock file beside `path` until dropped, so two
 /// runs on the same files never interleave (the second waits).
 pub struct FileLock {

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::compose::{Rendered, dotenv};
-use crate::error::{Error, Result};
-use crate::files::{WriteOptions, write_atomic};
+use crate::error::Result;
+use crate::files::{WriteOptions, read_optional, write_atomic};
 
 use super::Context;
 
@@ -24,11 +24,7 @@ pub fn write_secrets(context: &Context, compose: &Path, rendered: &Rendered) -> 
         return Ok(0);
     }
     let path = env_path(compose);
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(err) => return Err(Error::io("read", &path, err)),
-    };
+    let existing = read_optional(&path)?.unwrap_or_default();
     let vars: Vec<(String, String)> = rendered
         .secrets
         .iter()

@@ -9,11 +9,10 @@ use crate::catalog::Catalog;
 use crate::cli::GenerateArgs;
 use crate::compose::{self, RenderOptions, Rendered, ServerStatus};
 use crate::error::{Error, ExitStatus, Result};
-use crate::files::{WriteOptions, WriteOutcome, write_atomic};
+use crate::files::{WriteOptions, WriteOutcome, read_optional, write_atomic};
 use crate::labels;
 use crate::output;
 use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
-use crate::source::SourceFile;
 
 use super::{Context, env_file};
 
@@ -154,22 +153,11 @@ fn write(
 /// An existing file must parse, and must not hold services of someone else
 /// unless `--force`: generate replaces the whole file, sync edits it in place.
 fn guard_existing(target: &Path, profile: &str, force: bool) -> Result<()> {
-    let text = match std::fs::read_to_string(target) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(Error::io("read", target, err)),
+    let Some(text) = read_optional(target)? else {
+        return Ok(());
     };
-    let document: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).map_err(|err| {
-        let source = SourceFile::plain(target, text.clone());
-        let location = err
-            .location()
-            .map(|loc| source.locate(loc.index()..loc.index()));
-        Error::invalid(format!(
-            "{} is not valid YAML, so it was left untouched: {err}",
-            target.display()
-        ))
-        .at(location)
-        .hint("fix the file or move it away, then run generate again")
+    let document = compose::parse_yaml(target, &text).map_err(|err| {
+        err.hint("the file was left untouched; fix it or move it away, then run generate again")
     })?;
     if force {
         return Ok(());

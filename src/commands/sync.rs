@@ -12,10 +12,9 @@ use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
 use crate::compose::{self, RenderOptions};
 use crate::error::{Error, ExitStatus, Result};
-use crate::files::{WriteOptions, lock_beside, write_atomic};
+use crate::files::{WriteOptions, lock_beside, read_optional, write_atomic};
 use crate::output;
 use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
-use crate::source::SourceFile;
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
@@ -24,7 +23,7 @@ use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
-    let profile_text_now = read(&profile_path)?.ok_or_else(|| {
+    let profile_text_now = read_optional(&profile_path)?.ok_or_else(|| {
         Error::invalid(format!("profile {} does not exist", profile_path.display()))
     })?;
     // The profile names the compose file; then both are (re)read under the
@@ -35,13 +34,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .clone()
         .unwrap_or_else(|| loaded.compose_file());
     let mut lock = lock_beside(&compose_path)?;
-    let profile_now = read(&profile_path)?.unwrap_or_default();
+    let profile_now = read_optional(&profile_path)?.unwrap_or_default();
     let loaded = if profile_now == profile_text_now {
         loaded
     } else {
         load_profile_text(&profile_path, profile_now)?
     };
-    let compose_now = read(&compose_path)?;
+    let compose_now = read_optional(&compose_path)?;
     let key = cache_key(context, &args, &profile_path, &compose_path)?;
     let deploy_after = !args.no_deploy
         && (args.deploy || loaded.profile.docker.auto_deploy)
@@ -289,7 +288,7 @@ fn cache_key(context: &Context, args: &SyncArgs, profile: &Path, compose: &Path)
     ] {
         material.extend_from_slice(path.to_string_lossy().as_bytes());
         material.push(0);
-        material.extend_from_slice(read(&path)?.unwrap_or_default().as_bytes());
+        material.extend_from_slice(read_optional(&path)?.unwrap_or_default().as_bytes());
         material.push(0);
     }
     Ok(format!(
@@ -298,27 +297,10 @@ fn cache_key(context: &Context, args: &SyncArgs, profile: &Path, compose: &Path)
     ))
 }
 
-fn read(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::io("read", path, err)),
-    }
-}
-
 /// Parses the compose file; a file that does not parse stops everything.
 fn parse_compose(path: &Path, text: &str) -> Result<Value> {
-    let document: Value = serde_yaml_ng::from_str(text).map_err(|err| {
-        let source = SourceFile::plain(path, text.to_string());
-        let location = err
-            .location()
-            .map(|loc| source.locate(loc.index()..loc.index()));
-        Error::invalid(format!(
-            "{} is not valid YAML, so nothing was changed: {err}",
-            path.display()
-        ))
-        .at(location)
-        .hint("fix the file (its .bak may help), then sync again")
+    let document = compose::parse_yaml(path, text).map_err(|err| {
+        err.hint("nothing was changed; fix the file (its .bak may help), then sync again")
     })?;
     match &document {
         Value::Mapping(_) => Ok(document),

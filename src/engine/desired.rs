@@ -12,7 +12,6 @@ use serde_yaml_ng::Value;
 use crate::error::{Error, Result};
 use crate::hash::canonical_hash;
 use crate::labels;
-use crate::source::SourceFile;
 
 use super::env_file;
 use super::interpolate::{Problems, interpolate};
@@ -125,12 +124,7 @@ pub fn load_text(
     process_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Desired> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut document: Value = serde_yaml_ng::from_str(text).map_err(|err| {
-        let location = err
-            .location()
-            .map(|loc| SourceFile::plain(file, text.to_string()).locate(loc.index()..loc.index()));
-        Error::invalid(format!("{} is not valid YAML: {err}", file.display())).at(location)
-    })?;
+    let mut document = crate::compose::parse_yaml(file, text)?;
     let dotenv = read_dotenv(&dir, process_env)?;
     // The process environment wins over `.env`, as with compose.
     let lookup = |name: &str| process_env(name).or_else(|| dotenv.get(name).cloned());

@@ -93,12 +93,7 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
         }
         Err(err) => return Err(Error::io("read", &target.file, err)),
     };
-    let document: Value = serde_yaml_ng::from_str(&text).map_err(|err| {
-        Error::invalid(format!(
-            "{} is not valid YAML: {err}",
-            target.file.display()
-        ))
-    })?;
+    let document = crate::compose::parse_yaml(&target.file, &text)?;
     let services = document
         .get("services")
         .and_then(Value::as_mapping)
