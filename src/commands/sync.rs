@@ -41,7 +41,12 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         load_profile_text(&profile_path, profile_now)?
     };
     let compose_now = read_optional(&compose_path)?;
-    let key = cache_key(context, &args, &profile_path, &compose_path)?;
+    let key = cache_key(
+        context,
+        &args,
+        (&profile_path, &loaded.source.text),
+        (&compose_path, compose_now.as_deref()),
+    )?;
     let deploy_after = !args.no_deploy
         && (args.deploy || loaded.profile.docker.auto_deploy)
         && !args.dry_run
@@ -202,7 +207,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     if profile_changes {
         write_atomic(&profile_path, new_profile_text.as_bytes(), backup)?;
     }
-    if let Some(text) = new_compose_text.filter(|_| compose_changes) {
+    if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
         write_atomic(&compose_path, text.as_bytes(), backup)?;
     }
     env_file::write_secrets(context, &compose_path, &final_rendered)?;
@@ -210,7 +215,18 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .iter()
         .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
     {
-        lock.set_note(&cache_key(context, &args, &profile_path, &compose_path)?);
+        // What is on disk now: the new texts where they were written.
+        let compose_on_disk = if compose_changes {
+            new_compose_text.as_deref()
+        } else {
+            compose_now.as_deref()
+        };
+        lock.set_note(&cache_key(
+            context,
+            &args,
+            (&profile_path, &new_profile_text),
+            (&compose_path, compose_on_disk),
+        )?);
     }
     report(
         context,
@@ -267,7 +283,12 @@ fn hand_over(
 /// the catalog, both files, the `.env` and the flags. Equal to the key stored
 /// after a sync that left everything in step, it means there is nothing to do.
 /// Only a shortcut: without it, sync reaches the same answer the long way.
-fn cache_key(context: &Context, args: &SyncArgs, profile: &Path, compose: &Path) -> Result<String> {
+fn cache_key(
+    context: &Context,
+    args: &SyncArgs,
+    (profile, profile_text): (&Path, &str),
+    (compose, compose_text): (&Path, Option<&str>),
+) -> Result<String> {
     let build = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|meta| format!("{}:{:?}", meta.len(), meta.modified().ok()))
@@ -281,14 +302,17 @@ fn cache_key(context: &Context, args: &SyncArgs, profile: &Path, compose: &Path)
         args.no_import,
     )
     .into_bytes();
-    for path in [
-        profile.to_path_buf(),
-        compose.to_path_buf(),
-        env_file::env_path(compose),
+    // Both files as sync read (or wrote) them; only `.env` is read here.
+    let env_path = env_file::env_path(compose);
+    let env_text = read_optional(&env_path)?;
+    for (path, text) in [
+        (profile, Some(profile_text)),
+        (compose, compose_text),
+        (env_path.as_path(), env_text.as_deref()),
     ] {
         material.extend_from_slice(path.to_string_lossy().as_bytes());
         material.push(0);
-        material.extend_from_slice(read_optional(&path)?.unwrap_or_default().as_bytes());
+        material.extend_from_slice(text.unwrap_or_default().as_bytes());
         material.push(0);
     }
     Ok(format!(

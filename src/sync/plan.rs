@@ -152,8 +152,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
     names
         .into_iter()
         .map(|name| {
-            let desired = input.desired.get(name.as_str()).and_then(Value::as_mapping);
-            let compose = input.compose.get(name.as_str()).and_then(Value::as_mapping);
+            let (desired, compose) = sides(input, &name);
             let owned = compose.is_some_and(|service| owned_by(service, profile_name));
             let base_entry = input.base.and_then(|base| base.entries.get(&name));
             let change = classify(&Sides {
@@ -184,16 +183,16 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<ServerPlan> {
         .collect()
 }
 
+/// A server's service as the profile renders it, and as the file has it.
+fn sides<'a>(input: &PlanInput<'a>, name: &str) -> (Option<&'a Mapping>, Option<&'a Mapping>) {
+    let desired = input.desired.get(name).and_then(Value::as_mapping);
+    let compose = input.compose.get(name).and_then(Value::as_mapping);
+    (desired, compose)
+}
+
 /// Applies a resolver's choice to a pending server.
 pub fn resolve(input: &PlanInput<'_>, server: &mut ServerPlan, choice: Choice) {
-    let desired = input
-        .desired
-        .get(server.name.as_str())
-        .and_then(Value::as_mapping);
-    let compose = input
-        .compose
-        .get(server.name.as_str())
-        .and_then(Value::as_mapping);
+    let (desired, compose) = sides(input, &server.name);
     let action = match choice {
         Choice::KeepProfile => keep_profile(desired),
         Choice::KeepDocker => keep_docker(compose),
@@ -211,14 +210,7 @@ pub fn resolve_fields(
     server: &mut ServerPlan,
     choices: &[(String, Choice)],
 ) {
-    let desired = input
-        .desired
-        .get(server.name.as_str())
-        .and_then(Value::as_mapping);
-    let compose = input
-        .compose
-        .get(server.name.as_str())
-        .and_then(Value::as_mapping);
+    let (desired, compose) = sides(input, &server.name);
     let base = input
         .base
         .and_then(|b| b.entries.get(&server.name))
