@@ -114,6 +114,11 @@ fn semantic_errors_point_at_their_value() {
             "invalid profile",
             ":3:",
         ),
+        (
+            "name = \"x\"\n[servers.a]\ncommand = \"uvx\"\nargs = [\"p\"]\nunset = [\"read_only\", \"image\"]\n",
+            "cannot leave out",
+            ":5:23",
+        ),
     ];
     for (index, (text, message, location)) in cases.iter().enumerate() {
         let profile = write_profile(dir.path(), &format!("case{index}.toml"), text);

@@ -537,3 +537,41 @@ fn status_shows_the_same_sync_state_as_sync() {
     assert_eq!(state("new"), "only-profile");
     assert_eq!(report["engine"]["reachable"], false);
 }
+
+#[test]
+fn a_file_that_is_not_a_compose_mapping_or_a_missing_profile_is_refused() {
+    let dir = Dir::new(PROFILE);
+    dir.write("compose.yaml", "- just\n- a list\n");
+    dir.sync(&[])
+        .code(2)
+        .stderr(predicate::str::contains("not a compose file"));
+    assert_eq!(dir.read("compose.yaml"), "- just\n- a list\n");
+    mcpm(dir.dir.path())
+        .args(["docker", "sync"])
+        .arg(dir.path("missing.toml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.toml"));
+}
+
+#[test]
+fn a_cached_in_sync_answer_never_hides_a_catalog_change() {
+    let dir = Dir::new(PROFILE);
+    dir.sync(&[]).success();
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+    // A template override in the config dir renders fetch differently.
+    fs::create_dir_all(dir.path("templates")).unwrap();
+    dir.write(
+        "templates/fetch.toml",
+        "name = \"fetch\"\npypi = [\"mcp-server-fetch\"]\nneeds_network = true\nread_only = true\n[service]\nimage = \"registry.local/fetch:pinned\"\n",
+    );
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("fetch: profile → compose"));
+    assert_eq!(
+        dir.compose()["services"]["fetch"]["image"],
+        Value::from("registry.local/fetch:pinned")
+    );
+}
