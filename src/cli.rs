@@ -129,6 +129,11 @@ pub struct SyncArgs {
     /// Do not deploy, even with `[docker] auto_deploy = true`.
     #[arg(long)]
     pub no_deploy: bool,
+
+    /// Wait at most this long for another mcpm run on the same files; then
+    /// exit 1 naming the lock file and the pid holding it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +165,11 @@ pub struct GenerateArgs {
     /// Overwrite FILE even when it holds services mcpm does not own.
     #[arg(long)]
     pub force: bool,
+
+    /// Wait at most this long for another mcpm run on the same files; then
+    /// exit 1 naming the lock file and the pid holding it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

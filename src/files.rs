@@ -1,11 +1,25 @@
 //! Writing users' files safely: atomically (a temp file in the same directory,
 //! then rename), with a backup of what was there, and only when the content
 //! really changes, so an unchanged file keeps its bytes and its mtime.
+//!
+//! The one writer of the tool. Modelled on cargo-util's `paths::write_atomic`:
+//! a symlinked destination is followed to its target, which is replaced (the
+//! link stays a link), and only the target's rwx permission bits carry over.
+//! Backups (`<target>.bak`) are written the same way: a fresh temp name
+//! created with `O_EXCL`, owner-only from the first byte, then renamed over
+//! the old backup, so a link planted at the backup's name is replaced, never
+//! followed, and a kill leaves either the old backup or the whole new one.
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+mod lock;
+#[cfg(test)]
+mod tests;
+
+pub use lock::{FileLock, LockMode, lock_files};
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,25 +32,59 @@ pub enum WriteOutcome {
 /// Options for [`write_atomic`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
-    /// Unix permission bits for the new file (e.g. 0o600 for `.env`).
+    /// Unix permission bits for the file (e.g. 0o600 for `.env`); they also
+    /// cap the backup's. Without it an existing file keeps its rwx bits and a
+    /// new one gets 0644.
     pub mode: Option<u32>,
     /// Keep the previous version as `<file>.bak`.
     pub backup: bool,
 }
 
-/// Writes `contents` to `path` atomically.
+/// The permission bits a written file may carry: rwx for user, group and
+/// other, never setuid, setgid or sticky.
+const RWX: u32 = 0o777;
+
+/// Writes `contents` to `path` atomically. A symlink at `path` is followed
+/// and its target replaced.
 pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Result<WriteOutcome> {
-    let previous = match fs::read(path) {
+    let target = resolve_target(path)?;
+    let previous = match fs::read(&target) {
         Ok(bytes) => Some(bytes),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => return Err(Error::io("read", path, err)),
+        Err(err) => return Err(Error::io("read", &target, err)),
     };
+    let old_mode = previous.as_ref().and_then(|_| existing_mode(&target));
     if previous.as_deref() == Some(contents) {
-        if let Some(mode) = options.mode {
-            set_mode(path, mode)?;
+        if let Some(mode) = options.mode
+            && old_mode != Some(mode & RWX)
+        {
+            set_mode(&target, mode & RWX)?;
         }
         return Ok(WriteOutcome::Unchanged);
     }
+    let mode = options.mode.or(old_mode).unwrap_or(0o644) & RWX;
+    if options.backup
+        && let Some(previous) = &previous
+    {
+        // The old content keeps its old readers and no more: the original's
+        // bits, narrowed by an explicit mode (a 0644 `.env` being tightened
+        // must not leave a 0644 copy of its secrets behind).
+        let backup_mode = old_mode.unwrap_or(0o600) & options.mode.unwrap_or(RWX) & RWX;
+        replace(&backup_path(&target), previous, backup_mode)?;
+    }
+    replace(&target, contents, mode)?;
+    debug_point("after-write");
+    Ok(if previous.is_some() {
+        WriteOutcome::Updated
+    } else {
+        WriteOutcome::Created
+    })
+}
+
+/// Puts `contents` at `path` (not a link: a link there is replaced) through a
+/// temp file in the same directory: created new (`O_EXCL`, mode 0600), filled,
+/// flushed, given `mode`, renamed.
+fn replace(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(|err| Error::io("create directory", &dir, err))?;
     let mut temp = tempfile::Builder::new()
@@ -44,34 +92,47 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|err| Error::io("create a temporary file in", &dir, err))?;
-    // An explicit mode wins; else an existing file keeps its own, and a new one
-    // gets the usual 0644 (a temp file starts out as 0600).
-    let mode = options
-        .mode
-        .or_else(|| existing_mode(path))
-        .unwrap_or(0o644);
-    set_mode(temp.path(), mode)?;
     temp.write_all(contents)
         .map_err(|err| Error::io("write", temp.path(), err))?;
     temp.as_file()
         .sync_all()
         .map_err(|err| Error::io("flush", temp.path(), err))?;
-    if options.backup
-        && let Some(previous) = &previous
-    {
-        let backup = backup_path(path);
-        fs::write(&backup, previous).map_err(|err| Error::io("write backup", &backup, err))?;
-        if let Some(mode) = options.mode {
-            set_mode(&backup, mode)?;
-        }
-    }
+    // Through the open handle (fchmod): the umask does not apply, and no
+    // other name can be swapped in between.
+    set_file_mode(temp.as_file(), mode)
+        .map_err(|err| Error::io("set permissions on", temp.path(), err))?;
+    debug_point("before-rename");
     temp.persist(path)
         .map_err(|err| Error::io("replace", path, err.error))?;
-    Ok(if previous.is_some() {
-        WriteOutcome::Updated
-    } else {
-        WriteOutcome::Created
-    })
+    Ok(())
+}
+
+/// Where a write to `path` lands: `path` itself, or the file its symlinks
+/// lead to (which may not exist yet). A relative link is read from the
+/// link's own directory, as the system does.
+pub fn resolve_target(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // The limit the kernel uses for nested links (ELOOP).
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs::read_link(&current)
+                    .map_err(|err| Error::io("read the link", &current, err))?;
+                current = if link.is_absolute() {
+                    link
+                } else {
+                    parent_dir(&current).join(link)
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(Error::io("inspect", &current, err)),
+        }
+    }
+    Err(Error::runtime(format!(
+        "cannot write {}: too many levels of symbolic links",
+        path.display()
+    )))
 }
 
 /// Reads a text file that may not exist yet: `None` when it does not.
@@ -83,63 +144,40 @@ pub fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Holds an exclusive lock on a lock file beside `path` until dropped, so two
-/// runs on the same files never interleave (the second waits).
-pub struct FileLock {
-    file: fs::File,
-}
-
-impl FileLock {
-    /// The note kept in the lock file (mcpm keeps a cache key there).
-    pub fn note(&mut self) -> String {
-        use std::io::{Read, Seek};
-        let mut text = String::new();
-        let _ = self
-            .file
-            .rewind()
-            .and_then(|()| self.file.read_to_string(&mut text));
-        text
-    }
-
-    /// Replaces the note; a failure only costs the cache, so it is ignored.
-    pub fn set_note(&mut self, note: &str) {
-        use std::io::Seek;
-        let _ = self
-            .file
-            .set_len(0)
-            .and_then(|()| self.file.rewind())
-            .and_then(|()| self.file.write_all(note.as_bytes()));
-    }
-}
-
-/// Locks `path`'s lock file (`.NAME.mcpm-lock` in the same directory).
-pub fn lock_beside(path: &Path) -> Result<FileLock> {
-    let dir = parent_dir(path);
-    fs::create_dir_all(&dir).map_err(|err| Error::io("create directory", &dir, err))?;
-    let lock_path = dir.join(format!(".{}.mcpm-lock", file_name(path)));
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|err| Error::io("open lock file", &lock_path, err))?;
-    if file.try_lock().is_err() {
-        eprintln!(
-            "waiting for another mcpm run on {} to finish…",
-            path.display()
-        );
-        file.lock()
-            .map_err(|err| Error::io("lock", &lock_path, err))?;
-    }
-    Ok(FileLock { file })
-}
-
 /// `compose.yaml` → `compose.yaml.bak`.
 pub fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".bak");
     PathBuf::from(name)
+}
+
+/// A named point in a write sequence where tests can stop the process.
+/// Debug builds only: `MCPM_TEST_CRASH_AT=NAME` (or `NAME#N`, the Nth time
+/// there) aborts there, as a kill -9 would: no destructor runs, temp files
+/// stay. `MCPM_TEST_PAUSE_AT=NAME:MS` sleeps there. Release builds compile
+/// it to nothing.
+pub fn debug_point(name: &str) {
+    #[cfg(debug_assertions)]
+    {
+        static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        if let Ok(at) = std::env::var("MCPM_TEST_CRASH_AT") {
+            let (at, nth) = at.split_once('#').unwrap_or((&at, "1"));
+            if at == name
+                && PASSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+                    == nth.parse().unwrap_or(1)
+            {
+                std::process::abort();
+            }
+        }
+        if let Ok(pause) = std::env::var("MCPM_TEST_PAUSE_AT")
+            && let Some((at, ms)) = pause.split_once(':')
+            && at == name
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms.parse().unwrap_or(0)));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -160,7 +198,7 @@ fn existing_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path)
         .ok()
-        .map(|meta| meta.permissions().mode() & 0o7777)
+        .map(|meta| meta.permissions().mode() & RWX)
 }
 
 #[cfg(not(unix))]
@@ -180,58 +218,13 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[cfg(unix)]
+fn set_file_mode(file: &fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
 
-    #[test]
-    fn writes_backs_up_and_skips_unchanged() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.yaml");
-        let options = WriteOptions {
-            backup: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            write_atomic(&path, b"one", options).unwrap(),
-            WriteOutcome::Created
-        );
-        assert_eq!(
-            write_atomic(&path, b"one", options).unwrap(),
-            WriteOutcome::Unchanged
-        );
-        assert_eq!(
-            write_atomic(&path, b"two", options).unwrap(),
-            WriteOutcome::Updated
-        );
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::read(backup_path(&path)).unwrap(), b"one");
-        let leftovers: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn mode_is_applied() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".env");
-        write_atomic(
-            &path,
-            b"A=1\n",
-            WriteOptions {
-                mode: Some(0o600),
-                backup: false,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+#[cfg(not(unix))]
+fn set_file_mode(_file: &fs::File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }

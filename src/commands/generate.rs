@@ -9,7 +9,7 @@ use crate::catalog::Catalog;
 use crate::cli::GenerateArgs;
 use crate::compose::{self, RenderOptions, Rendered, ServerStatus};
 use crate::error::{Error, ExitStatus, Result};
-use crate::files::{WriteOptions, WriteOutcome, read_optional, write_atomic};
+use crate::files::{LockMode, WriteOptions, WriteOutcome, lock_files, read_optional, write_atomic};
 use crate::labels;
 use crate::output;
 use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
@@ -18,6 +18,18 @@ use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     let path = resolve_profile_path(&args.profile, &context.config)?;
+    // Writing takes the same locks as sync (profile and compose file), and
+    // reads the profile under them; `--check` shares them and creates nothing.
+    let timeout = std::time::Duration::from_secs(args.lock_timeout);
+    let target = match &args.output {
+        Some(target) => target.clone(),
+        None => load_profile(&path)?.compose_file(),
+    };
+    let _locks = match (&args.output, args.check) {
+        (_, true) => Some(lock_files(&[&path, &target], LockMode::Shared, timeout)?),
+        (Some(_), false) => Some(lock_files(&[&path, &target], LockMode::Exclusive, timeout)?),
+        (None, false) => None,
+    };
     let loaded = load_profile(&path)?;
     let catalog = Catalog::load(Some(&context.config.templates()))?;
     let rendered = compose::render(
@@ -29,7 +41,6 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     )?;
 
     if args.check {
-        let target = args.output.clone().unwrap_or_else(|| loaded.compose_file());
         return check(context, &target, &rendered);
     }
     for warning in &rendered.warnings {

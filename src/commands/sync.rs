@@ -12,8 +12,11 @@ use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
 use crate::compose::{self, RenderOptions};
 use crate::error::{Error, ExitStatus, Result};
-use crate::files::{WriteOptions, lock_beside, read_optional, write_atomic};
+use crate::files::{
+    FileLock, LockMode, WriteOptions, debug_point, lock_files, read_optional, write_atomic,
+};
 use crate::output;
+use crate::profile::LoadedProfile;
 use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
@@ -23,23 +26,8 @@ use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
-    let profile_text_now = read_optional(&profile_path)?.ok_or_else(|| {
-        Error::invalid(format!("profile {} does not exist", profile_path.display()))
-    })?;
-    // The profile names the compose file; then both are (re)read under the
-    // lock, so what is decided is what is on disk.
-    let loaded = load_profile_text(&profile_path, profile_text_now.clone())?;
-    let compose_path = args
-        .compose_file
-        .clone()
-        .unwrap_or_else(|| loaded.compose_file());
-    let mut lock = lock_beside(&compose_path)?;
-    let profile_now = read_optional(&profile_path)?.unwrap_or_default();
-    let loaded = if profile_now == profile_text_now {
-        loaded
-    } else {
-        load_profile_text(&profile_path, profile_now)?
-    };
+    let (loaded, compose_path, mut locks) = lock_and_load(&args, &profile_path)?;
+    let lock = &mut locks[1];
     let compose_now = read_optional(&compose_path)?;
     let key = cache_key(
         context,
@@ -61,7 +49,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             &compose_path,
             String::new(),
         )?;
-        drop(lock);
+        drop(locks);
         return hand_over(context, &args, deploy_after, &profile_path, &compose_path);
     }
     // Parsing the file and rendering the profile are independent and both
@@ -200,6 +188,14 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             context.warn(warning);
         }
     }
+    // The order makes every crash point one the next sync repairs: `.env`
+    // first (extra variables harm nobody), then the profile (the side edits
+    // are taken from), then the compose file. Cut off after the profile, the
+    // two sides agree and only the file's base and hash labels are stale,
+    // which the next sync records.
+    debug_point("sync-writes");
+    env_file::write_secrets(context, &compose_path, &final_rendered)?;
+    debug_point("sync-after-env");
     let backup = WriteOptions {
         backup: true,
         mode: None,
@@ -207,10 +203,11 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     if profile_changes {
         write_atomic(&profile_path, new_profile_text.as_bytes(), backup)?;
     }
+    debug_point("sync-after-profile");
     if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
         write_atomic(&compose_path, text.as_bytes(), backup)?;
     }
-    env_file::write_secrets(context, &compose_path, &final_rendered)?;
+    debug_point("sync-after-compose");
     if plans
         .iter()
         .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
@@ -243,8 +240,53 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     {
         context.warn("some conflicts were skipped and stay unsynced");
     }
-    drop(lock);
+    drop(locks);
     hand_over(context, &args, deploy_after, &profile_path, &compose_path)
+}
+
+/// Reads the profile, locks it and its compose file (both: two syncs of one
+/// profile with different compose files must not lose each other's profile
+/// edits), and reads the profile again under the lock, so what is decided is
+/// what is on disk. A read-only run (`--check`, `--dry-run`) shares the locks
+/// and creates nothing. Returns the profile, the compose file's path and the
+/// locks (profile's, compose file's).
+fn lock_and_load(
+    args: &SyncArgs,
+    profile_path: &Path,
+) -> Result<(LoadedProfile, std::path::PathBuf, Vec<FileLock>)> {
+    let mode = if args.dry_run || args.check {
+        LockMode::Shared
+    } else {
+        LockMode::Exclusive
+    };
+    let timeout = std::time::Duration::from_secs(args.lock_timeout);
+    let read = || {
+        read_optional(profile_path)?.ok_or_else(|| {
+            Error::invalid(format!("profile {} does not exist", profile_path.display()))
+        })
+    };
+    let mut text = read()?;
+    let mut loaded = load_profile_text(profile_path, text.clone())?;
+    loop {
+        // The profile names its compose file, so it is read once before locking.
+        let compose_path = args
+            .compose_file
+            .clone()
+            .unwrap_or_else(|| loaded.compose_file());
+        let locks = lock_files(&[profile_path, &compose_path], mode, timeout)?;
+        let now = read()?;
+        if now == text {
+            return Ok((loaded, compose_path, locks));
+        }
+        loaded = load_profile_text(profile_path, now.clone())?;
+        text = now;
+        let same_file = args.compose_file.is_some() || loaded.compose_file() == compose_path;
+        if same_file {
+            return Ok((loaded, compose_path, locks));
+        }
+        // Another run pointed the profile at another compose file meanwhile:
+        // lock that one instead.
+    }
 }
 
 /// `--deploy` / `auto_deploy`: after a successful sync, deploy the file just

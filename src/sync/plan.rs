@@ -242,6 +242,10 @@ fn decide(
     base_entry: Option<&BaseEntry>,
 ) -> Action {
     match server.change {
+        // Both sides agree, but the file's hash labels may not (the same edit
+        // made on both sides, or a sync cut off after writing the profile):
+        // record the base and labels, so `generate --check` agrees too.
+        Change::InSync if stale_hash_labels(desired, compose) => Action::RecordBase,
         Change::InSync => Action::Nothing,
         Change::Unrecorded { identical: true } => Action::RecordBase,
         Change::ProfileChanged | Change::Added => Action::ToCompose,
@@ -283,6 +287,22 @@ fn decide(
             },
         },
     }
+}
+
+/// Whether the file's hash labels differ from the ones the profile renders.
+fn stale_hash_labels(desired: Option<&Mapping>, compose: Option<&Mapping>) -> bool {
+    let (Some(desired), Some(compose)) = (desired, compose) else {
+        return false;
+    };
+    let label = |service: &Mapping, name: &str| {
+        service
+            .get("labels")
+            .and_then(|labels| labels.get(name))
+            .cloned()
+    };
+    labels::HASH_LABELS
+        .iter()
+        .any(|name| label(desired, name) != label(compose, name))
 }
 
 /// The profile's side wins: write its service, or remove the service when the

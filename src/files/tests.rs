@@ -1,0 +1,202 @@
+//! The writer and the locks against hostile file systems: links planted at
+//! backup names, symlinked destinations, setuid bits, secrets' modes.
+use std::fs;
+use std::time::Duration;
+
+use super::*;
+
+fn backup() -> WriteOptions {
+    WriteOptions {
+        backup: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn writes_backs_up_and_skips_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.yaml");
+    assert_eq!(
+        write_atomic(&path, b"one", backup()).unwrap(),
+        WriteOutcome::Created
+    );
+    assert_eq!(
+        write_atomic(&path, b"one", backup()).unwrap(),
+        WriteOutcome::Unchanged
+    );
+    assert_eq!(
+        write_atomic(&path, b"two", backup()).unwrap(),
+        WriteOutcome::Updated
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"two");
+    assert_eq!(fs::read(backup_path(&path)).unwrap(), b"one");
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn mode_is_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        let options = WriteOptions {
+            mode: Some(0o600),
+            backup: true,
+        };
+        write_atomic(&path, b"A=1\n", options).unwrap();
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn the_backup_of_a_private_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        fs::write(&path, "API_KEY = \"sk-live-secret\"\n").unwrap();
+        chmod(&path, 0o600);
+        write_atomic(&path, b"API_KEY = \"sk-live-other\"\n", backup()).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&backup_path(&path)), 0o600);
+    }
+
+    #[test]
+    fn a_widened_env_is_tightened_and_its_backup_never_wider() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        fs::write(&path, "TOKEN=old\n").unwrap();
+        chmod(&path, 0o644);
+        let options = WriteOptions {
+            mode: Some(0o600),
+            backup: true,
+        };
+        write_atomic(&path, b"TOKEN=new\n", options).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&backup_path(&path)), 0o600);
+    }
+
+    #[test]
+    fn a_link_planted_at_the_backup_name_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "untouched").unwrap();
+        let path = dir.path().join("c.yml");
+        fs::write(&path, "secret: old\n").unwrap();
+        symlink(&victim, backup_path(&path)).unwrap();
+        write_atomic(&path, b"secret: new\n", backup()).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+        let bak = backup_path(&path);
+        assert!(!fs::symlink_metadata(&bak).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&bak).unwrap(), "secret: old\n");
+    }
+
+    #[test]
+    fn a_symlinked_destination_is_written_through_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/p.toml");
+        fs::write(&target, "old\n").unwrap();
+        chmod(&target, 0o640);
+        let link = dir.path().join("p.toml");
+        symlink("real/p.toml", &link).unwrap();
+        write_atomic(&link, b"new\n", backup()).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+        assert_eq!(mode(&target), 0o640);
+        assert_eq!(fs::read_to_string(backup_path(&target)).unwrap(), "old\n");
+        // A chain of links, and a dangling one that creates its target.
+        let chain = dir.path().join("chain");
+        symlink(&link, &chain).unwrap();
+        write_atomic(&chain, b"newer\n", backup()).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "newer\n");
+        let dangling = dir.path().join("d.yml");
+        symlink("real/d.yml", &dangling).unwrap();
+        write_atomic(&dangling, b"x\n", backup()).unwrap();
+        assert!(
+            fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("real/d.yml")).unwrap(),
+            "x\n"
+        );
+    }
+
+    #[test]
+    fn only_rwx_bits_carry_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        fs::write(&path, "old\n").unwrap();
+        chmod(&path, 0o6755);
+        write_atomic(&path, b"new\n", backup()).unwrap();
+        assert_eq!(mode(&path), 0o755);
+        assert_eq!(mode(&backup_path(&path)), 0o755);
+    }
+
+    #[test]
+    fn a_loop_of_links_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        symlink(&b, &a).unwrap();
+        symlink(&a, &b).unwrap();
+        assert!(write_atomic(&a, b"x", backup()).is_err());
+    }
+}
+
+#[test]
+fn a_shared_lock_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/c.yml");
+    let locks = lock_files(&[&path], LockMode::Shared, Duration::ZERO).unwrap();
+    assert_eq!(locks.len(), 1);
+    assert!(!dir.path().join("sub").exists());
+}
+
+#[test]
+fn a_held_lock_times_out_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.toml");
+    let b = dir.path().join("b.yml");
+    let mut held = lock_files(&[&b, &a], LockMode::Exclusive, Duration::ZERO).unwrap();
+    held[0].set_note("cache");
+    assert_eq!(held[0].note(), "cache");
+    // File locks belong to the open file, so a second open in this process
+    // waits like another process would.
+    let err = match lock_files(&[&a, &b], LockMode::Exclusive, Duration::from_millis(50)) {
+        Ok(_) => panic!("the lock was taken twice"),
+        Err(err) => err,
+    };
+    assert_eq!(err.status, crate::error::ExitStatus::Runtime);
+    assert!(
+        err.message.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains(".mcpm-lock"), "{}", err.message);
+    drop(held);
+    let mut again = lock_files(&[&a, &b], LockMode::Exclusive, Duration::ZERO).unwrap();
+    assert_eq!(again[1].note(), "cache");
+}
