@@ -8,7 +8,9 @@
 //! nothing.
 //!
 //! `MCPM_CRASH_ITERATIONS` sets the number of random kills (default 200
-//! under CI, 30 elsewhere); `MCPM_CRASH_SEED` replays a run.
+//! under CI, 30 elsewhere); `MCPM_CRASH_SEED` replays a run; `MCPM_CRASH_BIN`
+//! runs it against another build of mcpm (a release build has no named crash
+//! points, so only the random kills run).
 #![cfg(unix)]
 mod common;
 
@@ -61,7 +63,10 @@ fn restore(dir: &Path, state: &BTreeMap<String, Vec<u8>>) {
 }
 
 fn mcpm(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("mcpm"));
+    let binary = std::env::var_os("MCPM_CRASH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("mcpm"));
+    let mut command = Command::new(binary);
     command
         .args(args)
         .env("MCPM_CONFIG_DIR", dir)
@@ -333,6 +338,3 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
         killed_in_writes.lock().unwrap()
     );
 }
-
-#[allow(dead_code)]
-fn unused(_: PathBuf) {}
