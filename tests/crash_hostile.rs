@@ -298,8 +298,12 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
     };
     eprintln!("a whole sync takes {whole:?}; its writes begin at about {writes:?}");
 
-    // Random kills on two workers: a third anywhere in the run, the rest
-    // around the writes, where a kill can do harm.
+    // Random kills on two workers: a third at any time in the run, the rest
+    // at a random time after the first temp file appears, where a kill can
+    // do harm (the writes take a few milliseconds of a run of seconds).
+    let tail = whole
+        .saturating_sub(writes)
+        .clamp(Duration::from_millis(5), Duration::from_millis(60));
     let killed_in_writes = Mutex::new(0u32);
     std::thread::scope(|scope| {
         for worker in 0..2u64 {
@@ -310,24 +314,35 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
                 let mut random =
                     Random(seed.wrapping_add(worker.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
                 for i in (worker..iterations).step_by(2) {
-                    let delay = if i % 3 == 0 {
-                        Duration::from_micros(random.below(whole.as_micros() as u64))
-                    } else {
-                        let from = writes.saturating_sub(Duration::from_millis(30));
-                        let span = whole + Duration::from_millis(20) - from;
-                        from + Duration::from_micros(random.below(span.as_micros() as u64))
-                    };
                     restore(&dir, &fixture.before);
                     let mut child = mcpm(&dir, SYNC).stderr(Stdio::null()).spawn().unwrap();
-                    std::thread::sleep(delay);
+                    let started = Instant::now();
+                    if i % 3 == 0 {
+                        std::thread::sleep(Duration::from_micros(
+                            random.below(whole.as_micros() as u64),
+                        ));
+                    } else {
+                        let writing = || {
+                            fs::read_dir(&dir).unwrap().any(|e| {
+                                e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                            })
+                        };
+                        while !writing() && started.elapsed() < whole * 4 {
+                            std::thread::sleep(Duration::from_micros(500));
+                        }
+                        std::thread::sleep(Duration::from_micros(
+                            random.below(tail.as_micros() as u64),
+                        ));
+                    }
                     let _ = child.kill();
                     let status = child.wait().unwrap();
+                    let what = format!("kill {i} after {:?}", started.elapsed());
                     if !status.success()
                         && files(&dir)["crash.toml"] != fixture.before["crash.toml"]
                     {
                         *killed_in_writes.lock().unwrap() += 1;
                     }
-                    fixture.check(&dir, &format!("kill {i} after {delay:?}"));
+                    fixture.check(&dir, &what);
                 }
             });
         }

@@ -21,14 +21,19 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     // Writing takes the same locks as sync (profile and compose file), and
     // reads the profile under them; `--check` shares them and creates nothing.
     let timeout = std::time::Duration::from_secs(args.lock_timeout);
-    let target = match &args.output {
-        Some(target) => target.clone(),
-        None => load_profile(&path)?.compose_file(),
-    };
-    let _locks = match (&args.output, args.check) {
-        (_, true) => Some(lock_files(&[&path, &target], LockMode::Shared, timeout)?),
-        (Some(_), false) => Some(lock_files(&[&path, &target], LockMode::Exclusive, timeout)?),
+    let target = match (&args.output, args.check) {
+        (Some(target), _) => Some(target.clone()),
+        (None, true) => Some(load_profile(&path)?.compose_file()),
         (None, false) => None,
+    };
+    let mode = if args.check {
+        LockMode::Shared
+    } else {
+        LockMode::Exclusive
+    };
+    let _locks = match &target {
+        Some(target) => Some(lock_files(&[&path, target], mode, timeout)?),
+        None => None,
     };
     let loaded = load_profile(&path)?;
     let catalog = Catalog::load(Some(&context.config.templates()))?;
@@ -40,8 +45,8 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         },
     )?;
 
-    if args.check {
-        return check(context, &target, &rendered);
+    if let Some(target) = target.as_deref().filter(|_| args.check) {
+        return check(context, target, &rendered);
     }
     for warning in &rendered.warnings {
         context.warn(warning);
