@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 mod lock;
+mod pair;
 #[cfg(test)]
 mod tests;
 
 pub use lock::{FileLock, LockMode, lock_files};
+pub use pair::{Interrupted, finish_interrupted, write_pair};
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,15 +132,18 @@ impl Fixture {
         let compose = fs::read_to_string(dir.join("compose.yaml")).unwrap();
         let at = compose.find("  srv-0002:").unwrap();
         let level = at + compose[at..].find("LOG_LEVEL: info").unwrap();
-        fs::write(
-            dir.join("compose.yaml"),
-            format!(
-                "{}LOG_LEVEL: debug{}",
-                &compose[..level],
-                &compose[level + 15..]
-            ),
+        // ... and a service mcpm does not own, which the sync imports.
+        let compose = format!(
+            "{}LOG_LEVEL: debug{}",
+            &compose[..level],
+            &compose[level + 15..]
         )
-        .unwrap();
+        .replacen(
+            "services:\n",
+            "services:\n  redis:\n    image: redis:7\n",
+            1,
+        );
+        fs::write(dir.join("compose.yaml"), compose).unwrap();
         let before = files(&dir);
         assert_eq!(run(&dir, SYNC), 0, "the uninterrupted sync failed");
         let after = files(&dir);
@@ -176,6 +179,7 @@ impl Fixture {
             let known = KEPT.contains(&name.as_str())
                 || name.ends_with(".bak")
                 || name.ends_with(".mcpm-lock")
+                || name.ends_with(".mcpm-pending")
                 || (name.starts_with('.') && name.ends_with(".tmp"));
             assert!(known, "{what}: unexpected file {name}");
         }
@@ -189,7 +193,8 @@ impl Fixture {
                         .split(|b| *b == b'\n')
                         .skip(1)
                         .for_each(|l| l.hash(&mut hasher));
-                } else if KEPT.contains(&name.as_str()) {
+                } else if KEPT.contains(&name.as_str()) || name.ends_with(".mcpm-pending") {
+                    name.hash(&mut hasher);
                     bytes.hash(&mut hasher);
                 }
             }
@@ -257,7 +262,7 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
     eprintln!("crash suite: {iterations} kills, MCPM_CRASH_SEED={seed}");
 
     // Every named step of the write sequence, deterministically (debug
-    // builds; `files::debug_point`): six renames (three backups, three files).
+    // builds; `files::debug_point`): seven renames (the pending record, three backups, three files).
     let dir = root.path().join("steps");
     if cfg!(debug_assertions) {
         let mut points: Vec<String> = [
@@ -269,7 +274,7 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        points.extend((1..=6).map(|n| format!("before-rename#{n}")));
+        points.extend((1..=7).map(|n| format!("before-rename#{n}")));
         for point in points {
             restore(&dir, &fixture.before);
             let status = mcpm(&dir, SYNC)

@@ -349,3 +349,50 @@ fn a_sync_killed_between_profile_and_compose_file_is_repaired() {
         again
     );
 }
+
+#[test]
+fn a_sync_killed_after_importing_into_the_profile_is_finished_by_the_next() {
+    if !hooks() {
+        return;
+    }
+    let (dir, path) = synced();
+    let compose = dir.path().join("compose.yaml");
+    // A service mcpm does not own: the sync imports it into the profile and
+    // labels it in the file. Cut off between the two, the file's service is
+    // unlabelled while the profile already has the server.
+    edit(
+        &compose,
+        "services:\n",
+        "services:\n  redis:\n    image: redis:7\n",
+    );
+    let killed = mcpm(dir.path())
+        .args(["docker", "sync", "--yes"])
+        .arg(&path)
+        .env("MCPM_TEST_CRASH_AT", "sync-after-profile")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the sync was not cut off");
+    assert!(
+        fs::read_to_string(&path)
+            .unwrap()
+            .contains("[servers.redis]")
+    );
+    sync(dir.path(), &path, &["--check"]).code(4);
+    generate_check(dir.path(), &path).code(4);
+    let before = tree(dir.path());
+    sync(dir.path(), &path, &["--dry-run"]).success();
+    assert_eq!(tree(dir.path()), before, "--dry-run finished the sync");
+    mcpm(dir.path())
+        .args(["docker", "sync"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("finished an interrupted sync"));
+    sync(dir.path(), &path, &["--check"]).success();
+    generate_check(dir.path(), &path).success();
+    let leftovers: Vec<_> = tree(dir.path())
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().ends_with(".mcpm-pending"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -13,7 +13,8 @@ use crate::compose::base::SyncBase;
 use crate::compose::{self, RenderOptions};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{
-    FileLock, LockMode, WriteOptions, debug_point, lock_files, read_optional, write_atomic,
+    FileLock, Interrupted, LockMode, debug_point, finish_interrupted, lock_files, read_optional,
+    write_pair,
 };
 use crate::output;
 use crate::profile::LoadedProfile;
@@ -28,7 +29,29 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
     let (loaded, compose_path, mut locks) = lock_and_load(&args, &profile_path)?;
     let lock = &mut locks[1];
-    let compose_now = read_optional(&compose_path)?;
+    // A sync killed between its two files is finished first (read-only
+    // runs plan from the text it owes, and report the difference).
+    let read_only = args.dry_run || args.check;
+    let interrupted = finish_interrupted(&profile_path, &compose_path, read_only)?;
+    if interrupted == Interrupted::Finished {
+        context.note(&format!(
+            "finished an interrupted sync: wrote {}",
+            compose_path.display()
+        ));
+    }
+    let mut compose_now = read_optional(&compose_path)?;
+    let owed = match interrupted {
+        Interrupted::Pending(text) => Some(std::mem::replace(&mut compose_now, Some(text))),
+        _ => None,
+    };
+    // The compose file as it is on disk, which is what `--check` compares.
+    let compose_on_disk = owed.as_ref().map_or(compose_now.as_ref(), Option::as_ref);
+    if owed.is_some() {
+        context.note(&format!(
+            "an interrupted sync left {} behind its profile; a sync finishes it",
+            compose_path.display()
+        ));
+    }
     let key = cache_key(
         context,
         &args,
@@ -39,7 +62,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         && (args.deploy || loaded.profile.docker.auto_deploy)
         && !args.dry_run
         && !args.check;
-    if lock.note() == key {
+    if owed.is_none() && lock.note() == key {
         // Nothing changed since a sync that left both files in step.
         report(
             context,
@@ -140,7 +163,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_changes = new_profile_text != loaded.source.text;
     let compose_changes = new_compose_text
         .as_ref()
-        .is_some_and(|text| Some(text) != compose_now.as_ref());
+        .is_some_and(|text| Some(text) != compose_on_disk);
     let skipped = plans
         .iter()
         .filter(|p| matches!(p.action, Action::Skip { .. }))
@@ -158,7 +181,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
             diff.push_str(&output::unified_diff(
                 &compose_path.display().to_string(),
-                compose_now.as_deref().unwrap_or(""),
+                compose_on_disk.map_or("", String::as_str),
                 text,
             ));
         }
@@ -188,32 +211,30 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             context.warn(warning);
         }
     }
-    // The order makes every crash point one the next sync repairs: `.env`
-    // first (extra variables harm nobody), then the profile (the side edits
-    // are taken from), then the compose file. Cut off after the profile, the
-    // two sides agree and only the file's base and hash labels are stale,
-    // which the next sync records.
+    // `.env` first (extra variables harm nobody), then the profile and the
+    // compose file as a pair: a kill between the two is finished by the next
+    // run (files::write_pair).
     debug_point("sync-writes");
     env_file::write_secrets(context, &compose_path, &final_rendered)?;
     debug_point("sync-after-env");
-    let backup = WriteOptions {
-        backup: true,
-        mode: None,
-    };
-    if profile_changes {
-        write_atomic(&profile_path, new_profile_text.as_bytes(), backup)?;
-    }
-    debug_point("sync-after-profile");
-    if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
-        write_atomic(&compose_path, text.as_bytes(), backup)?;
-    }
+    write_pair(
+        (
+            &profile_path,
+            Some(new_profile_text.as_str()).filter(|_| profile_changes),
+        ),
+        (
+            &compose_path,
+            compose_on_disk.map(String::as_str),
+            new_compose_text.as_deref().filter(|_| compose_changes),
+        ),
+    )?;
     debug_point("sync-after-compose");
     if plans
         .iter()
         .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
     {
         // What is on disk now: the new texts where they were written.
-        let compose_on_disk = if compose_changes {
+        let compose_written = if compose_changes {
             new_compose_text.as_deref()
         } else {
             compose_now.as_deref()
@@ -222,7 +243,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             context,
             &args,
             (&profile_path, &new_profile_text),
-            (&compose_path, compose_on_disk),
+            (&compose_path, compose_written),
         )?);
     }
     report(
