@@ -41,7 +41,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     }
     let mut compose_now = read_optional(&compose_path)?;
     let owed = match interrupted {
-        Interrupted::Pending(text) => Some(std::mem::replace(&mut compose_now, Some(text))),
+        Interrupted::Pending(text) => Some(compose_now.replace(text)),
         _ => None,
     };
     // The compose file as it is on disk, which is what `--check` compares.
