@@ -200,3 +200,55 @@ fn a_held_lock_times_out_naming_the_holder() {
     let mut again = lock_files(&[&a, &b], LockMode::Exclusive, Duration::ZERO).unwrap();
     assert_eq!(again[1].note(), "cache");
 }
+
+#[test]
+fn an_interrupted_pair_write_is_finished_and_a_stale_record_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("p.toml");
+    let second = dir.path().join("c.yml");
+    let record = dir.path().join(".c.yml.mcpm-pending");
+    fs::write(&first, "p0").unwrap();
+    fs::write(&second, "c0").unwrap();
+    write_pair((&first, Some("p1")), (&second, Some("c0"), Some("c1"))).unwrap();
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c1");
+    assert!(!record.exists());
+    // Cut off after the first file: the record is what a write leaves then.
+    fs::write(
+        &record,
+        format!(
+            "mcpm-pending 1\n{}\n{}\nc2",
+            crate::hash::digest(b"p2"),
+            crate::hash::digest(b"c1")
+        ),
+    )
+    .unwrap();
+    fs::write(&first, "p2").unwrap();
+    assert_eq!(
+        finish_interrupted(&first, &second, true).unwrap(),
+        Interrupted::Pending("c2".into())
+    );
+    assert!(record.exists(), "a read-only run changed something");
+    assert_eq!(
+        finish_interrupted(&first, &second, false).unwrap(),
+        Interrupted::Finished
+    );
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c2");
+    assert_eq!(fs::read_to_string(backup_path(&second)).unwrap(), "c1");
+    assert!(!record.exists());
+    // A record whose first file was edited since is stale: dropped, nothing written.
+    fs::write(
+        &record,
+        format!(
+            "mcpm-pending 1\n{}\n{}\nc3",
+            crate::hash::digest(b"p3"),
+            crate::hash::digest(b"c2")
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        finish_interrupted(&first, &second, false).unwrap(),
+        Interrupted::None
+    );
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c2");
+    assert!(!record.exists());
+}
