@@ -17,8 +17,7 @@ use crate::files::{
     write_pair,
 };
 use crate::output;
-use crate::profile::LoadedProfile;
-use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
+use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text, resolve_profile_path};
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
