@@ -109,6 +109,35 @@ fn replace(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Removes the temp files a killed writer left for `path` (its own and its
+/// backup's: `.NAME.XXXXXX.tmp`, `.NAME.bak.XXXXXX.tmp`). Call it only while
+/// holding `path`'s lock, when no other writer of `path` can be mid-write.
+/// Best effort: a leftover that cannot be removed harms nobody.
+pub fn sweep_temps(path: &Path) {
+    let Ok(target) = resolve_target(path) else {
+        return;
+    };
+    let prefix = format!(".{}.", file_name(&target));
+    let Ok(entries) = fs::read_dir(parent_dir(&target)) else {
+        return;
+    };
+    let random = |part: &str| part.len() == 6 && part.chars().all(|c| c.is_ascii_alphanumeric());
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(middle) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let ours = random(middle) || middle.strip_prefix("bak.").is_some_and(random);
+        if ours && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Where a write to `path` lands: `path` itself, or the file its symlinks
 /// lead to (which may not exist yet). A relative link is read from the
 /// link's own directory, as the system does.

@@ -211,6 +211,14 @@ impl Fixture {
         );
         assert_eq!(run(dir, SYNC), 0, "{what}: the next sync failed");
         let repaired = files(dir);
+        let leftovers: Vec<&String> = repaired
+            .keys()
+            .filter(|n| n.ends_with(".tmp") || n.ends_with(".mcpm-pending"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "{what}: the next sync left {leftovers:?}"
+        );
         for name in KEPT {
             assert!(
                 repaired[name] == self.after[name],

@@ -18,7 +18,7 @@ use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     let path = resolve_profile_path(&args.profile, &context.config)?;
-    // Writing takes the same locks as sync (profile and compose file), and
+    // Writing takes the same locks as sync (profile, compose file, .env), and
     // reads the profile under them; `--check` shares them and creates nothing.
     let timeout = std::time::Duration::from_secs(args.lock_timeout);
     let target = match (&args.output, args.check) {
@@ -32,7 +32,10 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         LockMode::Exclusive
     };
     let _locks = match &target {
-        Some(target) => Some(lock_files(&[&path, target], mode, timeout)?),
+        Some(target) => {
+            let env = env_file::env_path(target);
+            Some(lock_files(&[&path, target, &env], mode, timeout)?)
+        }
         None => None,
     };
     let loaded = load_profile(&path)?;

@@ -14,7 +14,7 @@ use crate::compose::{self, RenderOptions};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{
     FileLock, Interrupted, LockMode, debug_point, finish_interrupted, lock_files, read_optional,
-    write_pair,
+    sweep_temps, write_pair,
 };
 use crate::output;
 use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text, resolve_profile_path};
@@ -31,6 +31,15 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     // A sync killed between its two files is finished first (read-only
     // runs plan from the text it owes, and report the difference).
     let read_only = args.dry_run || args.check;
+    if !read_only {
+        for path in [
+            &profile_path,
+            &compose_path,
+            &env_file::env_path(&compose_path),
+        ] {
+            sweep_temps(path);
+        }
+    }
     let interrupted = finish_interrupted(&profile_path, &compose_path, read_only)?;
     if interrupted == Interrupted::Finished {
         context.note(&format!(
@@ -269,7 +278,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
 /// edits), and reads the profile again under the lock, so what is decided is
 /// what is on disk. A read-only run (`--check`, `--dry-run`) shares the locks
 /// and creates nothing. Returns the profile, the compose file's path and the
-/// locks (profile's, compose file's).
+/// locks (profile's, compose file's, `.env`'s).
 fn lock_and_load(
     args: &SyncArgs,
     profile_path: &Path,
@@ -293,7 +302,9 @@ fn lock_and_load(
             .compose_file
             .clone()
             .unwrap_or_else(|| loaded.compose_file());
-        let locks = lock_files(&[profile_path, &compose_path], mode, timeout)?;
+        // `.env` too: compose files of other profiles may share its directory.
+        let env_path = env_file::env_path(&compose_path);
+        let locks = lock_files(&[profile_path, &compose_path, &env_path], mode, timeout)?;
         let now = read()?;
         if now == text {
             return Ok((loaded, compose_path, locks));

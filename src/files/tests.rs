@@ -252,3 +252,22 @@ fn an_interrupted_pair_write_is_finished_and_a_stale_record_dropped() {
     assert_eq!(fs::read_to_string(&second).unwrap(), "c2");
     assert!(!record.exists());
 }
+
+#[test]
+fn sweeping_removes_only_the_temp_files_of_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    let names = [
+        ".c.yml.aB3xZ9.tmp",
+        ".c.yml.bak.aB3xZ9.tmp",
+        ".c.yml.longer1.tmp",
+        ".d.yml.aB3xZ9.tmp",
+        "c.yml.aB3xZ9.tmp",
+    ];
+    for name in names {
+        fs::write(dir.path().join(name), "x").unwrap();
+    }
+    sweep_temps(&path);
+    let left: Vec<bool> = names.iter().map(|n| dir.path().join(n).exists()).collect();
+    assert_eq!(left, [false, false, true, true, true]);
+}
