@@ -101,23 +101,55 @@ impl Error {
             let number = location.line.to_string();
             let pad = " ".repeat(number.len());
             out.push_str(&format!("{pad}--> {location}\n"));
-            out.push_str(&format!("{pad} |\n{number} | {}\n", location.line_text));
-            let indent: String = location
-                .line_text
+            let (line_text, column, width) = masked_snippet(location);
+            out.push_str(&format!("{pad} |\n{number} | {line_text}\n"));
+            let indent: String = line_text
                 .chars()
-                .take(location.column.saturating_sub(1))
+                .take(column.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            out.push_str(&format!(
-                "{pad} | {indent}{}\n",
-                "^".repeat(location.width.max(1))
-            ));
+            out.push_str(&format!("{pad} | {indent}{}\n", "^".repeat(width.max(1))));
         }
         if let Some(hint) = &self.hint {
             out.push_str(&format!("hint: {hint}\n"));
         }
         out
     }
+}
+
+/// The snippet line with secrets masked (a parse error on a line holding a
+/// token must not print it), and the caret's column and width moved to match.
+fn masked_snippet(location: &Location) -> (String, usize, usize) {
+    let line = &location.line_text;
+    let ranges = crate::compose::secrets::secret_ranges(line, &[]);
+    if ranges.is_empty() {
+        return (line.clone(), location.column, location.width);
+    }
+    let mask = crate::compose::secrets::MASK;
+    // Columns count characters; ranges are bytes.
+    let start_byte = line
+        .char_indices()
+        .nth(location.column.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i);
+    let mut text = String::new();
+    let (mut column, mut width) = (location.column, location.width);
+    let mut last = 0;
+    for range in &ranges {
+        text.push_str(&line[last..range.start]);
+        let hidden = line[range.clone()].chars().count();
+        let shown = mask.chars().count();
+        if range.end <= start_byte {
+            column = column + shown - hidden;
+        } else if range.start <= start_byte {
+            // The caret pointed into the secret: point at the mask instead.
+            column = text.chars().count() + 1;
+            width = shown;
+        }
+        text.push_str(mask);
+        last = range.end;
+    }
+    text.push_str(&line[last..]);
+    (text, column, width)
 }
 
 impl fmt::Display for Error {

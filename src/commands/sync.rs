@@ -130,6 +130,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         }
     }
 
+    let profile_secrets = rendered.secrets.clone();
     let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
     let new_profile_text = profile_text(
         &profile_path,
@@ -159,19 +160,28 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .count();
 
     if args.dry_run {
+        // The profile's literal secrets are masked wherever they show.
+        let secrets: Vec<&str> = final_rendered
+            .secrets
+            .iter()
+            .chain(&profile_secrets)
+            .map(|s| s.value.as_str())
+            .collect();
         let mut diff = String::new();
         if profile_changes {
-            diff.push_str(&output::unified_diff(
+            diff.push_str(&output::unified_diff_hiding(
                 &profile_path.display().to_string(),
                 &loaded.source.text,
                 &new_profile_text,
+                &secrets,
             ));
         }
         if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
-            diff.push_str(&output::unified_diff(
+            diff.push_str(&output::unified_diff_hiding(
                 &compose_path.display().to_string(),
                 compose_now.as_deref().unwrap_or(""),
                 text,
+                &secrets,
             ));
         }
         report(context, &args, &plans, &profile_path, &compose_path, diff)?;

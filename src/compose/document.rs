@@ -92,7 +92,8 @@ pub fn render(
         };
         match detect(name, server, catalog) {
             Outcome::Remote => {
-                let url = server.url.clone().unwrap_or_default();
+                // The URL may carry a password: reports are printed.
+                let url = super::secrets::mask(server.url.as_deref().unwrap_or_default(), &[]);
                 reports.push(report(
                     ServerStatus::Remote,
                     format!("remote server at {url}: nothing to run"),

@@ -1,0 +1,385 @@
+//! Hostile tests for SPEC §4's "secrets never land in the compose file": URL
+//! passwords, values that only look like paths or references, secrets typed
+//! into the compose file, and every place mcpm prints (stdout, warnings,
+//! `--json`, `--explain`, diffs, error snippets). Each test ends with the
+//! secrets scanner (tests/common/secrets.rs).
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use common::secrets::SecretScan;
+use common::{mcpm, write_profile};
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    mcpm(dir).args(args).output().expect("mcpm runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const URL_PROFILE: &str = r#"name = "urls"
+[servers.postgres]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-postgres", "postgresql://readonly:hunter2-url@warehouse:5432/analytics"]
+
+[servers.my]
+command = "uvx"
+args = ["some-mcp", "--db=mysql://root:s3cretpass-flag@db/x", "mysql://u:second-pw-9@db/y", "mysql://v:third-pw-9@db/z"]
+
+[servers.remote]
+url = "https://user:remote-pw-7@example.com/mcp"
+"#;
+
+const URL_SECRETS: &[&str] = &[
+    "hunter2-url",
+    "s3cretpass-flag",
+    "second-pw-9",
+    "third-pw-9",
+    "remote-pw-7",
+    // Parts of the old value-derived names: never a variable name either.
+    "HUNTER2",
+    "S3CRETPASS",
+];
+
+#[test]
+fn url_passwords_are_named_by_server_and_flag_never_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(dir.path(), "urls.toml", URL_PROFILE);
+    let compose = dir.path().join("compose.yaml");
+    let (p, c) = (profile.to_str().unwrap(), compose.to_str().unwrap());
+    let mut scan = SecretScan::new(dir.path(), URL_SECRETS).user_file(&profile);
+
+    let written = run(dir.path(), &["docker", "generate", p, "-o", c]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    scan.output("generate -o", &written);
+    let yaml = fs::read_to_string(&compose).unwrap();
+    assert!(
+        yaml.contains("postgresql://readonly:${POSTGRES_URL_PASSWORD}@warehouse:5432/analytics"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("--db=mysql://root:${MY_DB_PASSWORD}@db/x"),
+        "{yaml}"
+    );
+    // A second and third URL in the same server: distinct, numbered names.
+    assert!(yaml.contains("mysql://u:${MY_URL_PASSWORD}@db/y"), "{yaml}");
+    assert!(
+        yaml.contains("mysql://v:${MY_URL_PASSWORD_2}@db/z"),
+        "{yaml}"
+    );
+    let env = fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(env.contains("POSTGRES_URL_PASSWORD='hunter2-url'"), "{env}");
+    assert!(env.contains("MY_DB_PASSWORD='s3cretpass-flag'"), "{env}");
+    assert!(env.contains("MY_URL_PASSWORD_2='third-pw-9'"), "{env}");
+
+    for args in [
+        &["docker", "generate", p][..],
+        &["docker", "generate", p, "--json"],
+        &["docker", "generate", p, "--explain"],
+        &["docker", "generate", p, "-o", c, "--check"],
+    ] {
+        let out = run(dir.path(), args);
+        scan.output(&args.join(" "), &out);
+    }
+    let json = text(&run(dir.path(), &["docker", "generate", p, "--json"]).stdout);
+    assert!(json.contains("https://user:****@example.com/mcp"), "{json}");
+    // The same names on a second run (deterministic).
+    run(dir.path(), &["docker", "generate", p, "-o", c]);
+    assert_eq!(fs::read_to_string(&compose).unwrap(), yaml);
+    scan.assert_contained();
+}
+
+#[test]
+fn a_literal_typed_into_the_compose_file_is_masked_in_check_diffs() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n",
+    );
+    let compose = dir.path().join("docker-compose.yml");
+    let (p, c) = (profile.to_str().unwrap(), compose.to_str().unwrap());
+    run(dir.path(), &["docker", "generate", p, "-o", c]);
+    let yaml = fs::read_to_string(&compose).unwrap();
+    let edited = yaml.replacen(
+        "    image: mcp/time\n",
+        "    image: mcp/time\n    environment:\n      OPENAI_API_KEY: sk-proj-typed-1\n      DATABASE_URL: \"postgres://app:typed-pw-2@db/app\"\n",
+        1,
+    );
+    assert_ne!(edited, yaml, "the edit applies");
+    fs::write(&compose, edited).unwrap();
+    let out = run(dir.path(), &["docker", "generate", p, "-o", c, "--check"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(diff.contains("OPENAI_API_KEY: ****"), "{diff}");
+    assert!(diff.contains("postgres://app:****@db/app"), "{diff}");
+    SecretScan::new(dir.path(), &["sk-proj-typed-1", "typed-pw-2"])
+        .user_file(&compose)
+        .output("generate --check", &out)
+        .assert_contained();
+}
+
+#[test]
+fn sync_dry_run_masks_the_profiles_literals_in_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        r#"name = "p"
+[servers.slack]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-slack"]
+env = { SLACK_BOT_TOKEN = "xoxb-dry-run-secret", SLACK_TEAM_ID = "T0001" }
+
+[servers.api]
+command = "uvx"
+args = ["some-mcp",
+  "--api-key",
+  "sk-multi-line-secret",
+  "--team", "T0001"]
+"#,
+    );
+    let p = profile.to_str().unwrap();
+    let first = run(dir.path(), &["docker", "sync", p, "--yes"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // Edits in the compose file go into the profile, next to its literals:
+    // the profile's side of the diff shows those lines.
+    let compose = dir.path().join("docker-compose.yml");
+    let edited = fs::read_to_string(&compose)
+        .unwrap()
+        .replace("T0001", "T0002");
+    fs::write(&compose, edited).unwrap();
+    let dry = run(dir.path(), &["docker", "sync", p, "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let diff = text(&dry.stdout);
+    assert!(
+        diff.contains("+env = { SLACK_BOT_TOKEN = \"****\", SLACK_TEAM_ID = \"T0002\" }"),
+        "{diff}"
+    );
+    assert!(diff.contains("  \"****\","), "{diff}");
+    let json = run(dir.path(), &["docker", "sync", p, "--dry-run", "--json"]);
+    SecretScan::new(dir.path(), &["xoxb-dry-run-secret", "sk-multi-line-secret"])
+        .user_file(&profile)
+        .output("sync --yes", &first)
+        .output("sync --dry-run", &dry)
+        .output("sync --dry-run --json", &json)
+        .assert_contained();
+}
+
+#[test]
+fn sync_dry_run_masks_a_profile_edit_that_reaches_the_compose_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.slack]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-slack\"]\nenv = { SLACK_TEAM_ID = \"T1\" }\n",
+    );
+    let p = profile.to_str().unwrap();
+    run(dir.path(), &["docker", "sync", p, "--yes"]);
+    fs::write(
+        &profile,
+        "name = \"p\"\n[servers.slack]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-slack\"]\nenv = { SLACK_TEAM_ID = \"T1\" }\n[servers.pg]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-postgres\", \"postgresql://a:pg-pw-in-diff@db/x\"]\n",
+    )
+    .unwrap();
+    let dry = run(dir.path(), &["docker", "sync", p, "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(text(&dry.stdout).contains("${PG_URL_PASSWORD}"));
+    SecretScan::new(dir.path(), &["pg-pw-in-diff"])
+        .user_file(&profile)
+        .output("sync --dry-run", &dry)
+        .assert_contained();
+}
+
+#[test]
+fn parse_error_snippets_never_echo_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    // TOML: the syntax error is on the line holding the token.
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.a]\ncommand = \"uvx\"\nargs = [\"x\"]\nenv = { API_KEY = \"sk-snippet-secret-1\", DEBUG = }\n",
+    );
+    let out = run(
+        dir.path(),
+        &["docker", "generate", profile.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("API_KEY = \"****\""), "{err}");
+    assert!(err.contains('^'), "the caret is still there: {err}");
+    // An args line: a flag and its value.
+    let args = write_profile(
+        dir.path(),
+        "q.toml",
+        "name = \"q\"\n[servers.a]\ncommand = \"uvx\"\nargs = [\"x\", \"--api-key\", \"sk-snippet-secret-2\" 1]\n",
+    );
+    let out_args = run(dir.path(), &["docker", "generate", args.to_str().unwrap()]);
+    assert_eq!(out_args.status.code(), Some(2));
+
+    // YAML: a broken compose file line with a password in a URL and a token.
+    let synced = write_profile(
+        dir.path(),
+        "r.toml",
+        "name = \"r\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n",
+    );
+    let r = synced.to_str().unwrap();
+    run(dir.path(), &["docker", "sync", r, "--yes"]);
+    let compose = dir.path().join("docker-compose.yml");
+    let broken = fs::read_to_string(&compose).unwrap().replacen(
+        "    image: mcp/time\n",
+        "    image: mcp/time\n    environment: { DB: \"postgres://u:yaml-pw-3@db/x\", GITHUB_TOKEN: ghp_yamlsecret4 ]\n",
+        1,
+    );
+    fs::write(&compose, broken).unwrap();
+    let out_yaml = run(dir.path(), &["docker", "sync", r]);
+    assert_eq!(
+        out_yaml.status.code(),
+        Some(2),
+        "{}",
+        text(&out_yaml.stderr)
+    );
+    SecretScan::new(
+        dir.path(),
+        &[
+            "sk-snippet-secret-1",
+            "sk-snippet-secret-2",
+            "yaml-pw-3",
+            "ghp_yamlsecret4",
+        ],
+    )
+    .user_file(&profile)
+    .user_file(&args)
+    .user_file(&compose)
+    .output("toml error", &out)
+    .output("args error", &out_args)
+    .output("yaml error", &out_yaml)
+    .assert_contained();
+}
+
+#[test]
+fn a_secret_value_starting_with_a_slash_is_still_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        r#"name = "p"
+[servers.a]
+command = "uvx"
+args = ["some-mcp"]
+env = { API_KEY = "/9j4AAQSkZJRgABAQ+base64==", GOOGLE_APPLICATION_CREDENTIALS = "/run/secrets/sa.json", AUTHORIZATION = "Bearer ${TOKEN}", OTHER_TOKEN = "${OTHER:-x}" }
+"#,
+    );
+    let compose = dir.path().join("compose.yaml");
+    let out = run(
+        dir.path(),
+        &[
+            "docker",
+            "generate",
+            profile.to_str().unwrap(),
+            "-o",
+            compose.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml = fs::read_to_string(&compose).unwrap();
+    assert!(yaml.contains("API_KEY: \"${API_KEY}\""), "{yaml}");
+    // A path for a key that holds a path, and whole references, stay.
+    assert!(
+        yaml.contains("GOOGLE_APPLICATION_CREDENTIALS: /run/secrets/sa.json"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("AUTHORIZATION: \"Bearer ${TOKEN}\""),
+        "{yaml}"
+    );
+    assert!(yaml.contains("OTHER_TOKEN: \"${OTHER:-x}\""), "{yaml}");
+    SecretScan::new(dir.path(), &["/9j4AAQSkZJRgABAQ+base64=="])
+        .user_file(&profile)
+        .output("generate", &out)
+        .assert_contained();
+}
+
+#[test]
+fn a_literal_with_an_embedded_reference_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.a]\ncommand = \"uvx\"\nargs = [\"some-mcp\"]\nenv = { STRIPE_API_KEY = \"sk_live_abc${SUFFIX}\" }\n",
+    );
+    let compose = dir.path().join("compose.yaml");
+    let out = run(
+        dir.path(),
+        &[
+            "docker",
+            "generate",
+            profile.to_str().unwrap(),
+            "-o",
+            compose.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("mixes literal text with a `$` reference"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    assert!(!compose.exists(), "nothing is written");
+    SecretScan::new(dir.path(), &["sk_live_abc"])
+        .user_file(&profile)
+        .output("generate", &out)
+        .assert_contained();
+}
+
+#[test]
+fn list_form_docker_environment_keeps_pass_through_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\n[servers.fetch.docker]\nenvironment = [\"DEBUG\", \"A=1\", \"API_TOKEN=tok-in-list-5\"]\n",
+    );
+    let p = profile.to_str().unwrap();
+    let first = run(dir.path(), &["docker", "sync", p, "--yes"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let compose = dir.path().join("docker-compose.yml");
+    let yaml = fs::read_to_string(&compose).unwrap();
+    let document: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    let environment = &document["services"]["fetch"]["environment"];
+    assert!(
+        environment
+            .as_mapping()
+            .is_some_and(|m| m.contains_key("DEBUG")),
+        "{yaml}"
+    );
+    assert!(environment["DEBUG"].is_null(), "passed through: {yaml}");
+    assert_eq!(environment["A"].as_str(), Some("1"));
+    assert_eq!(environment["API_TOKEN"].as_str(), Some("${API_TOKEN}"));
+    // Stable: a second sync and both checks find nothing to do.
+    let again = run(dir.path(), &["docker", "sync", p]);
+    assert!(again.status.success());
+    assert_eq!(fs::read_to_string(&compose).unwrap(), yaml);
+    let check = run(dir.path(), &["docker", "sync", p, "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let generate_check = run(
+        dir.path(),
+        &[
+            "docker",
+            "generate",
+            p,
+            "-o",
+            compose.to_str().unwrap(),
+            "--check",
+        ],
+    );
+    assert_eq!(generate_check.status.code(), Some(0));
+    SecretScan::new(dir.path(), &["tok-in-list-5"])
+        .user_file(&profile)
+        .output("sync", &first)
+        .output("sync again", &again)
+        .assert_contained();
+}
