@@ -383,3 +383,187 @@ fn list_form_docker_environment_keeps_pass_through_entries() {
         .output("sync again", &again)
         .assert_contained();
 }
+
+/// Syncs `profile` once, then types `lines` into `server`'s environment in the
+/// compose file (after its `image:` line).
+fn synced_then_typed(dir: &Path, profile: &Path, image: &str, lines: &str) -> std::path::PathBuf {
+    let first = run(dir, &["docker", "sync", profile.to_str().unwrap(), "--yes"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let compose = dir.join("docker-compose.yml");
+    let yaml = fs::read_to_string(&compose).unwrap();
+    let anchor = format!("    image: {image}\n    environment:\n");
+    let edited = if yaml.contains(&anchor) {
+        yaml.replacen(&anchor, &format!("{anchor}{lines}"), 1)
+    } else {
+        let image_line = format!("    image: {image}\n");
+        yaml.replacen(
+            &image_line,
+            &format!("{image_line}    environment:\n{lines}"),
+            1,
+        )
+    };
+    assert_ne!(edited, yaml, "the edit applies");
+    fs::write(&compose, edited).unwrap();
+    compose
+}
+
+#[test]
+fn a_secret_typed_into_the_compose_file_moves_to_env_and_the_profile_gets_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        r#"name = "p"
+[servers.slack]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-slack"]
+env = { SLACK_BOT_TOKEN = "xoxb-profile-literal-1", SLACK_TEAM_ID = "T0001" }
+"#,
+    );
+    let p = profile.to_str().unwrap();
+    let compose = synced_then_typed(
+        dir.path(),
+        &profile,
+        "mcp/slack",
+        "      OPENAI_API_KEY: sk-proj-typed-secret-2\n      DATABASE_URL: \"postgres://app:typed-db-pw-3@db/app\"\n",
+    );
+    let status = run(dir.path(), &["docker", "status", p, "--json"]);
+    assert!(
+        text(&status.stdout).contains("compose-changed"),
+        "{}",
+        text(&status.stdout)
+    );
+    // The checks agree with status: there is something to sync.
+    let check = run(dir.path(), &["docker", "sync", p, "--check"]);
+    assert_eq!(check.status.code(), Some(4), "{}", text(&check.stderr));
+    let json = run(dir.path(), &["docker", "sync", p, "--dry-run", "--json"]);
+    assert!(text(&json.stdout).contains("\"status\": \"changed\""));
+    let dry = run(dir.path(), &["docker", "sync", p, "--dry-run"]);
+    assert!(dry.status.success());
+
+    let synced = run(dir.path(), &["docker", "sync", p]);
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let yaml = fs::read_to_string(&compose).unwrap();
+    assert!(
+        yaml.contains("OPENAI_API_KEY: \"${OPENAI_API_KEY}\""),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("postgres://app:${DATABASE_URL_PASSWORD}@db/app"),
+        "{yaml}"
+    );
+    let toml = fs::read_to_string(&profile).unwrap();
+    assert!(
+        toml.contains("OPENAI_API_KEY = \"${OPENAI_API_KEY}\""),
+        "{toml}"
+    );
+    let env = fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(
+        env.contains("OPENAI_API_KEY='sk-proj-typed-secret-2'"),
+        "{env}"
+    );
+    assert!(
+        env.contains("DATABASE_URL_PASSWORD='typed-db-pw-3'"),
+        "{env}"
+    );
+    assert!(
+        text(&synced.stderr).contains("services.slack.environment.OPENAI_API_KEY"),
+        "a warning says where the literal went: {}",
+        text(&synced.stderr)
+    );
+    // Then everything is in step, by every account.
+    let again = run(dir.path(), &["docker", "sync", p, "--check"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let status = run(dir.path(), &["docker", "status", p, "--json"]);
+    assert!(!text(&status.stdout).contains("compose-changed"));
+    let gen_check = run(
+        dir.path(),
+        &[
+            "docker",
+            "generate",
+            p,
+            "-o",
+            compose.to_str().unwrap(),
+            "--check",
+        ],
+    );
+    assert_eq!(
+        gen_check.status.code(),
+        Some(0),
+        "{}",
+        text(&gen_check.stdout)
+    );
+    // The compose file's backup holds the user's own edit, as they typed it.
+    let compose_backup = dir.path().join("docker-compose.yml.bak");
+    SecretScan::new(
+        dir.path(),
+        &[
+            "xoxb-profile-literal-1",
+            "sk-proj-typed-secret-2",
+            "typed-db-pw-3",
+        ],
+    )
+    .user_file(&profile)
+    .user_file(&compose)
+    .output("status", &status)
+    .output("sync --check", &check)
+    .output("sync --dry-run --json", &json)
+    .output("sync --dry-run", &dry)
+    .output("sync", &synced)
+    .output("sync --check again", &again)
+    .output("generate --check", &gen_check)
+    .assert_contained();
+    let profile_now = fs::read_to_string(&profile).unwrap();
+    assert!(!profile_now.contains("sk-proj-typed-secret-2"));
+    assert!(!profile_now.contains("typed-db-pw-3"));
+    assert!(compose_backup.exists());
+}
+
+#[test]
+fn a_compose_edit_that_cannot_reach_the_profile_is_unresolved_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n",
+    );
+    let p = profile.to_str().unwrap();
+    // A literal around a reference can be neither kept nor moved.
+    let compose = synced_then_typed(
+        dir.path(),
+        &profile,
+        "mcp/time",
+        "      STRIPE_API_KEY: \"sk_live_mixed4${SUFFIX}\"\n",
+    );
+    let before = fs::read_to_string(&profile).unwrap();
+    let check = run(dir.path(), &["docker", "sync", p, "--check"]);
+    assert_eq!(check.status.code(), Some(3), "{}", text(&check.stderr));
+    let json = run(dir.path(), &["docker", "sync", p, "--json"]);
+    assert_eq!(json.status.code(), Some(3));
+    assert!(
+        text(&json.stdout).contains("\"status\": \"unresolved\""),
+        "{}",
+        text(&json.stdout)
+    );
+    let synced = run(dir.path(), &["docker", "sync", p]);
+    assert_eq!(synced.status.code(), Some(3), "{}", text(&synced.stderr));
+    assert!(
+        text(&synced.stderr).contains("unresolved"),
+        "{}",
+        text(&synced.stderr)
+    );
+    assert_eq!(fs::read_to_string(&profile).unwrap(), before);
+    assert!(
+        fs::read_to_string(&compose)
+            .unwrap()
+            .contains("sk_live_mixed4")
+    );
+    let status = run(dir.path(), &["docker", "status", p]);
+    assert!(text(&status.stdout).contains("compose-changed"));
+    SecretScan::new(dir.path(), &["sk_live_mixed4"])
+        .user_file(&compose)
+        .output("sync --check", &check)
+        .output("sync --json", &json)
+        .output("sync", &synced)
+        .assert_contained();
+}

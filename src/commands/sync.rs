@@ -10,11 +10,13 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::catalog::Catalog;
 use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
-use crate::compose::{self, RenderOptions};
+use crate::compose::secrets::SecretVar;
+use crate::compose::{self, RenderOptions, dotenv};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, lock_beside, read_optional, write_atomic};
 use crate::output;
 use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
+use crate::sync::seal::seal_targets;
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
@@ -131,6 +133,14 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     }
 
     let profile_secrets = rendered.secrets.clone();
+    // Literals typed into the compose file go to `.env`, never the profile.
+    let env_now = read_optional(&env_file::env_path(&compose_path))?.unwrap_or_default();
+    let adopted = seal_targets(&mut plans, &|name, value| {
+        profile_secrets
+            .iter()
+            .any(|s| s.name == name && s.value != value)
+            || dotenv::holds_other(&env_now, name, value)
+    });
     let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
     let new_profile_text = profile_text(
         &profile_path,
@@ -140,12 +150,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     )
     .map_err(|why| internal(&profile_path, &why))?;
     // An unchanged profile renders as it did a moment ago.
-    let final_rendered = if updates.is_empty() {
+    let mut final_rendered = if updates.is_empty() {
         rendered
     } else {
         let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
         compose::render(&final_loaded, &catalog, RenderOptions::default())?
     };
+    adopt_secrets(&mut final_rendered, adopted, &plans);
     let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
         .map_err(|why| internal(&compose_path, &why))?;
@@ -185,7 +196,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             ));
         }
         report(context, &args, &plans, &profile_path, &compose_path, diff)?;
-        return Ok(ExitStatus::Ok);
+        return left_unresolved(&plans);
     }
     if args.check {
         report(
@@ -196,6 +207,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             &compose_path,
             String::new(),
         )?;
+        left_unresolved(&plans)?;
         if profile_changes || compose_changes {
             return Err(
                 Error::new(ExitStatus::Drift, "a sync would change the files")
@@ -210,6 +222,10 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             context.warn(warning);
         }
     }
+    // `.env` first: a crash after it leaves an extra variable, never a file
+    // referring to a secret that exists nowhere (a literal moved out of the
+    // compose file is only in `.env` once that file is rewritten).
+    env_file::write_secrets(context, &compose_path, &final_rendered)?;
     let backup = WriteOptions {
         backup: true,
         mode: None,
@@ -220,11 +236,12 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
         write_atomic(&compose_path, text.as_bytes(), backup)?;
     }
-    env_file::write_secrets(context, &compose_path, &final_rendered)?;
-    if plans
-        .iter()
-        .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
-    {
+    if plans.iter().all(|p| {
+        !matches!(
+            p.action,
+            Action::Skip { .. } | Action::Unresolved { .. } | Action::Pending
+        )
+    }) {
         // What is on disk now: the new texts where they were written.
         let compose_on_disk = if compose_changes {
             new_compose_text.as_deref()
@@ -254,7 +271,52 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         context.warn("some conflicts were skipped and stay unsynced");
     }
     drop(lock);
+    left_unresolved(&plans)?;
     hand_over(context, &args, deploy_after, &profile_path, &compose_path)
+}
+
+/// Adds the literals sealed out of the compose file to the secrets written to
+/// `.env` — only for servers whose edit is taken into the profile.
+fn adopt_secrets(
+    rendered: &mut compose::Rendered,
+    adopted: Vec<(String, SecretVar)>,
+    plans: &[ServerPlan],
+) {
+    let taken_across = |server: &str| {
+        plans
+            .iter()
+            .any(|p| p.name == server && p.action.writes_profile())
+    };
+    for (_, secret) in adopted
+        .into_iter()
+        .filter(|(server, _)| taken_across(server))
+    {
+        if !rendered.secrets.iter().any(|s| s.name == secret.name) {
+            rendered.secrets.push(secret);
+        }
+    }
+    rendered.secrets.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// Exit 3 when a compose-side edit could not be brought into the profile: it
+/// stays in the file, and saying "synced" would hide that it is not.
+fn left_unresolved(plans: &[ServerPlan]) -> Result<ExitStatus> {
+    let names: Vec<&str> = plans
+        .iter()
+        .filter(|p| matches!(p.action, Action::Unresolved { .. }))
+        .map(|p| p.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Ok(ExitStatus::Ok);
+    }
+    Err(Error::new(
+        ExitStatus::Conflict,
+        format!(
+            "compose-file edits of {} could not be written into the profile",
+            names.join(", ")
+        ),
+    )
+    .hint("make the same change in the profile (or undo it in the compose file), then sync again"))
 }
 
 /// `--deploy` / `auto_deploy`: after a successful sync, deploy the file just
@@ -451,7 +513,13 @@ fn report(
             .filter(|p| p.change != Change::InSync && p.change != Change::Idle)
             .collect();
         let report = json!({
-            "status": if changed.iter().any(|p| p.changes_anything()) { "changed" } else { "in-sync" },
+            "status": if changed.iter().any(|p| matches!(p.action, Action::Unresolved { .. })) {
+                "unresolved"
+            } else if changed.iter().any(|p| p.changes_anything()) {
+                "changed"
+            } else {
+                "in-sync"
+            },
             "profile": profile_path.display().to_string(),
             "compose_file": compose_path.display().to_string(),
             "dry_run": args.dry_run,
@@ -481,6 +549,7 @@ fn report(
             Action::Disable => "deleted from the compose file: disabled in the profile".into(),
             Action::DropBase => "gone from both: forgotten".into(),
             Action::Skip { reason } => format!("skipped: {reason}"),
+            Action::Unresolved { reason } => format!("unresolved: {reason}"),
         };
         lines.push(format!("  {}: {line}", server.name));
     }
