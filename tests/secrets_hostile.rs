@@ -567,3 +567,98 @@ fn a_compose_edit_that_cannot_reach_the_profile_is_unresolved_not_dropped() {
         .output("sync", &synced)
         .assert_contained();
 }
+
+#[test]
+fn conflict_listings_and_strategies_never_show_or_keep_a_typed_literal() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n",
+    );
+    let p = profile.to_str().unwrap();
+    let compose = synced_then_typed(
+        dir.path(),
+        &profile,
+        "mcp/time",
+        "      OPENAI_API_KEY: sk-conflict-secret-5\n",
+    );
+    // Both sides changed: the profile too.
+    fs::write(
+        &profile,
+        "name = \"p\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\nenv = { LOG_LEVEL = \"debug\" }\n",
+    )
+    .unwrap();
+    let listed = run(dir.path(), &["docker", "sync", p]);
+    assert_eq!(listed.status.code(), Some(3), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("****"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let json = run(dir.path(), &["docker", "sync", p, "--json"]);
+    assert_eq!(json.status.code(), Some(3));
+    // The compose side wins: its literal still goes to .env, not the profile.
+    let won = run(
+        dir.path(),
+        &["docker", "sync", p, "--strategy", "docker_wins"],
+    );
+    assert!(won.status.success(), "{}", text(&won.stderr));
+    let toml = fs::read_to_string(&profile).unwrap();
+    assert!(
+        toml.contains("OPENAI_API_KEY = \"${OPENAI_API_KEY}\""),
+        "{toml}"
+    );
+    let env = fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(
+        env.contains("OPENAI_API_KEY='sk-conflict-secret-5'"),
+        "{env}"
+    );
+    SecretScan::new(dir.path(), &["sk-conflict-secret-5"])
+        .user_file(&compose)
+        .output("sync (conflicts)", &listed)
+        .output("sync --json (conflicts)", &json)
+        .output("sync --strategy docker_wins", &won)
+        .assert_contained();
+}
+
+#[test]
+fn a_secret_typed_into_the_compose_command_reaches_the_profile_as_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.api]\ncommand = \"uvx\"\nargs = [\"some-mcp\"]\n",
+    );
+    let p = profile.to_str().unwrap();
+    let first = run(dir.path(), &["docker", "sync", p, "--yes"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let compose = dir.path().join("docker-compose.yml");
+    let yaml = fs::read_to_string(&compose).unwrap();
+    let edited = yaml.replacen(
+        "      - some-mcp\n",
+        "      - some-mcp\n      - \"--api-key\"\n      - sk-cmd-secret-6\n      - \"--conn=postgres://u:cmd-pw-7@db/x\"\n",
+        1,
+    );
+    assert_ne!(edited, yaml);
+    fs::write(&compose, edited).unwrap();
+    let synced = run(dir.path(), &["docker", "sync", p]);
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let toml = fs::read_to_string(&profile).unwrap();
+    assert!(
+        toml.contains(
+            "\"--api-key\", \"${API_KEY}\", \"--conn=postgres://u:${API_CONN_PASSWORD}@db/x\""
+        ),
+        "{toml}"
+    );
+    let env = fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(env.contains("API_KEY='sk-cmd-secret-6'"), "{env}");
+    assert!(env.contains("API_CONN_PASSWORD='cmd-pw-7'"), "{env}");
+    let again = run(dir.path(), &["docker", "sync", p, "--check"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    SecretScan::new(dir.path(), &["sk-cmd-secret-6", "cmd-pw-7"])
+        .user_file(&compose)
+        .output("sync", &synced)
+        .output("sync --check", &again)
+        .assert_contained();
+}

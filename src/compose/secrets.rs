@@ -115,6 +115,14 @@ pub fn is_secret_key(key: &str) -> bool {
             .any(|word| upper.replace(['_', '-'], "").contains(word))
 }
 
+/// The variable key a flag's secret is named after: `--api-key` → `API_KEY`;
+/// `GITHUB_TOKEN` stays.
+pub fn flag_key(flag: &str) -> String {
+    flag.trim_start_matches('-')
+        .replace('-', "_")
+        .to_ascii_uppercase()
+}
+
 /// The password of a `scheme://user:password@host` URL: its byte range in `text`.
 pub fn url_password(text: &str) -> Option<std::ops::Range<usize>> {
     let scheme_end = text.find("://")? + 3;
@@ -467,6 +475,12 @@ mod tests {
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
+    }
+
+    #[test]
+    fn flag_keys() {
+        assert_eq!(flag_key("--api-key"), "API_KEY");
+        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
     }
 
     #[test]

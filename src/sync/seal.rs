@@ -1,13 +1,17 @@
 //! Literal secrets typed into the compose file (SPEC §4): before a compose-side
 //! edit is fitted into the profile, each literal in the service's
-//! `environment` — the value of a secret-looking key, or a URL's password — is
-//! replaced by a `${VAR}` reference and handed back to be written to `.env`.
+//! `environment` (the value of a secret-looking key, or a URL's password) and
+//! `command` (the value of a secret-looking flag, or a URL's password) is
+//! replaced by a `${VAR}` reference, named as the renderer names it, and
+//! handed back to be written to `.env`.
 //! The profile then receives the reference, never the literal, and the compose
 //! file is rewritten with it.
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::compose::interpolation::variable_name_for;
-use crate::compose::secrets::{SecretValue, SecretVar, is_secret_key, secret_value, url_password};
+use crate::compose::secrets::{
+    SecretValue, SecretVar, flag_key, is_secret_key, secret_value, url_password,
+};
 
 use super::plan::{Action, ServerPlan};
 
@@ -38,6 +42,9 @@ struct Sealer<'a> {
 
 impl Sealer<'_> {
     fn service(&mut self, server: &str, service: &mut Mapping) {
+        if let Some(Value::Sequence(command)) = service.get_mut("command") {
+            self.command(server, command);
+        }
         let Some(environment) = service.get_mut("environment") else {
             return;
         };
@@ -71,16 +78,80 @@ impl Sealer<'_> {
         }
     }
 
-    /// The sealed compose text for one value, when it held a literal secret.
-    fn value(&mut self, server: &str, key: &str, text: &str, origin: String) -> Option<String> {
-        if is_secret_key(key) && secret_value(key, text) == SecretValue::Literal {
-            // Compose reads `$$` as `$`: `.env` gets the value compose would use.
-            let name = self.adopt(server, key, &text.replace("$$", "$"), origin);
-            return Some(format!("${{{name}}}"));
+    /// `--api-key sk-…`, `--api-key=sk-…`, `--db=mysql://u:pw@…` and bare URLs.
+    fn command(&mut self, server: &str, command: &mut [Value]) {
+        let origin =
+            |index: usize| format!("the compose file's services.{server}.command[{index}]");
+        let mut secret_flag: Option<String> = None;
+        for (index, item) in command.iter_mut().enumerate() {
+            let Some(arg) = item.as_str().map(str::to_string) else {
+                secret_flag = None;
+                continue;
+            };
+            if let Some(flag) = secret_flag.take()
+                && !arg.starts_with('-')
+            {
+                if secret_value(&flag, &arg) == SecretValue::Literal {
+                    let name = self.adopt(
+                        server,
+                        &flag_key(&flag),
+                        &unescape(&arg),
+                        origin(index),
+                        false,
+                    );
+                    *item = Value::String(format!("${{{name}}}"));
+                }
+                continue;
+            }
+            if let Some((flag, value)) = arg.split_once('=')
+                && flag.starts_with('-')
+            {
+                if is_secret_key(flag) && secret_value(flag, value) == SecretValue::Literal {
+                    let name = self.adopt(
+                        server,
+                        &flag_key(flag),
+                        &unescape(value),
+                        origin(index),
+                        false,
+                    );
+                    *item = Value::String(format!("{flag}=${{{name}}}"));
+                } else if let Some(sealed) = self.url(
+                    server,
+                    &format!("{}_PASSWORD", flag_key(flag)),
+                    &arg,
+                    origin(index),
+                    true,
+                ) {
+                    *item = Value::String(sealed);
+                }
+                continue;
+            }
+            if arg.starts_with("--") && is_secret_key(&arg) {
+                secret_flag = Some(arg.clone());
+            }
+            if let Some(sealed) = self.url(server, "URL_PASSWORD", &arg, origin(index), true) {
+                *item = Value::String(sealed);
+            }
         }
+    }
+
+    /// `text` with its URL's literal password replaced by a reference.
+    fn url(
+        &mut self,
+        server: &str,
+        key: &str,
+        text: &str,
+        origin: String,
+        positional: bool,
+    ) -> Option<String> {
         let range = url_password(text)?;
-        let password = text[range.clone()].replace("$$", "$");
-        let name = self.adopt(server, &format!("{key}_PASSWORD"), &password, origin);
+        let name = self.adopt(
+            server,
+            key,
+            &unescape(&text[range.clone()]),
+            origin,
+            positional,
+        );
         Some(format!(
             "{}${{{name}}}{}",
             &text[..range.start],
@@ -88,11 +159,30 @@ impl Sealer<'_> {
         ))
     }
 
-    /// A name for `value`: the key's own, else `SERVER_KEY`, `SERVER_KEY_2`, …
-    fn adopt(&mut self, server: &str, key: &str, value: &str, origin: String) -> String {
+    /// The sealed compose text for one value, when it held a literal secret.
+    fn value(&mut self, server: &str, key: &str, text: &str, origin: String) -> Option<String> {
+        if is_secret_key(key) && secret_value(key, text) == SecretValue::Literal {
+            let name = self.adopt(server, key, &unescape(text), origin, false);
+            return Some(format!("${{{name}}}"));
+        }
+        self.url(server, &format!("{key}_PASSWORD"), text, origin, false)
+    }
+
+    /// A name for `value`: the key's own (unless `positional`), else
+    /// `SERVER_KEY`, `SERVER_KEY_2`, … — as the renderer names them.
+    fn adopt(
+        &mut self,
+        server: &str,
+        key: &str,
+        value: &str,
+        origin: String,
+        positional: bool,
+    ) -> String {
         let base = variable_name_for(key);
         let qualified = variable_name_for(&format!("{}_{key}", server.to_ascii_uppercase()));
-        let candidates = std::iter::once(base)
+        let candidates = (!positional)
+            .then_some(base)
+            .into_iter()
             .chain(std::iter::once(qualified.clone()))
             .chain((2..).map(|n| format!("{qualified}_{n}")));
         for name in candidates {
@@ -113,6 +203,11 @@ impl Sealer<'_> {
         }
         unreachable!("the candidate names never run out")
     }
+}
+
+/// Compose reads `$$` as `$`: `.env` gets the value compose would use.
+fn unescape(text: &str) -> String {
+    text.replace("$$", "$")
 }
 
 #[cfg(test)]
@@ -183,5 +278,19 @@ mod tests {
         assert!(text.contains("- DEBUG"), "{text}");
         assert_eq!(secrets.len(), 1);
         assert_eq!(secrets[0].1.name, "API_OPENAI_API_KEY");
+    }
+
+    #[test]
+    fn command_flags_and_urls_are_sealed_as_the_renderer_names_them() {
+        let mut plans = [plan_for(
+            "{image: x, command: [run, --api-key, sk-3, '--token=t-4', '--db=mysql://r:pw5@db/x', 'pg://u:pw6@h/d', --api-key, '${K}', --port, '1']}",
+        )];
+        let secrets = seal_targets(&mut plans, &|_, _| false);
+        let text = target(&plans[0]);
+        assert_eq!(
+            text,
+            "image: x\ncommand:\n- run\n- --api-key\n- ${API_KEY}\n- --token=${TOKEN}\n- --db=mysql://r:${API_DB_PASSWORD}@db/x\n- pg://u:${API_URL_PASSWORD}@h/d\n- --api-key\n- ${K}\n- --port\n- '1'\n"
+        );
+        assert_eq!(secrets.len(), 4);
     }
 }

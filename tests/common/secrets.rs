@@ -11,6 +11,7 @@ pub struct SecretScan {
     dir: PathBuf,
     secrets: Vec<String>,
     user_files: Vec<PathBuf>,
+    private_files: Vec<PathBuf>,
     outputs: Vec<(String, Vec<u8>)>,
 }
 
@@ -20,6 +21,7 @@ impl SecretScan {
             dir: dir.to_path_buf(),
             secrets: secrets.iter().map(|s| s.to_string()).collect(),
             user_files: Vec::new(),
+            private_files: Vec::new(),
             outputs: Vec::new(),
         }
     }
@@ -28,6 +30,13 @@ impl SecretScan {
     /// compose file): it and its backups may keep holding it.
     pub fn user_file(mut self, path: &Path) -> Self {
         self.user_files.push(path.to_path_buf());
+        self
+    }
+
+    /// A file mcpm wrote a literal into on purpose (a profile `profile import`
+    /// wrote): allowed only with mode 0600, and so are its backups.
+    pub fn private_file(mut self, path: &Path) -> Self {
+        self.private_files.push(path.to_path_buf());
         self
     }
 
@@ -74,7 +83,12 @@ impl SecretScan {
 
     fn check_allowed(&self, path: &Path, secret: &str) {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name == ".env" || name == ".env.bak" {
+        let backup_of = |file: &PathBuf| PathBuf::from(format!("{}.bak", file.display()));
+        let private = self
+            .private_files
+            .iter()
+            .any(|file| path == file || path == backup_of(file));
+        if name == ".env" || name == ".env.bak" || private {
             assert_eq!(
                 mode(path),
                 0o600,

@@ -10,7 +10,7 @@ use crate::source::Segment;
 
 use super::super::host::mount_host_path;
 use super::super::interpolation::{to_compose, variable_name_for};
-use super::super::secrets::{SecretValue, is_secret_key, secret_value, url_password};
+use super::super::secrets::{SecretValue, flag_key, is_secret_key, secret_value, url_password};
 use super::{BuildError, Builder};
 
 impl Builder<'_, '_> {
@@ -206,13 +206,6 @@ enum UrlSecret<'a> {
     Positional(&'a str),
 }
 
-/// `--api-key` → `API_KEY`; `GITHUB_TOKEN` stays.
-pub(super) fn flag_key(flag: &str) -> String {
-    flag.trim_start_matches('-')
-        .replace('-', "_")
-        .to_ascii_uppercase()
-}
-
 pub(super) fn describe_path(path: &[Segment]) -> String {
     path.iter()
         .skip(2)
@@ -222,15 +215,4 @@ pub(super) fn describe_path(path: &[Segment]) -> String {
         })
         .collect::<Vec<_>>()
         .join(".")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flag_keys() {
-        assert_eq!(flag_key("--api-key"), "API_KEY");
-        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
-    }
 }
