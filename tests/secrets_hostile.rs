@@ -31,6 +31,10 @@ args = ["some-mcp", "--db=mysql://root:s3cretpass-flag@db/x", "mysql://u:second-
 
 [servers.remote]
 url = "https://user:remote-pw-7@example.com/mcp"
+
+[servers.deno]
+command = "deno"
+args = ["run", "https://u:deno-pw-8@example.com/mod.ts"]
 "#;
 
 const URL_SECRETS: &[&str] = &[
@@ -39,6 +43,7 @@ const URL_SECRETS: &[&str] = &[
     "second-pw-9",
     "third-pw-9",
     "remote-pw-7",
+    "deno-pw-8",
     // Parts of the old value-derived names: never a variable name either.
     "HUNTER2",
     "S3CRETPASS",

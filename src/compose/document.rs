@@ -92,8 +92,7 @@ pub fn render(
         };
         match detect(name, server, catalog) {
             Outcome::Remote => {
-                // The URL may carry a password: reports are printed.
-                let url = super::secrets::mask(server.url.as_deref().unwrap_or_default(), &[]);
+                let url = server.url.clone().unwrap_or_default();
                 reports.push(report(
                     ServerStatus::Remote,
                     format!("remote server at {url}: nothing to run"),
@@ -152,6 +151,15 @@ pub fn render(
     }
 
     let secrets = secrets.into_vars();
+    // Reasons and notes quote the user's arguments (a script, a URL): they are
+    // printed, so the profile's literals are masked in them.
+    let known: Vec<&str> = secrets.iter().map(|s| s.value.as_str()).collect();
+    let hide = |text: &str| super::secrets::mask(text, &known);
+    for report in &mut reports {
+        report.reason = hide(&report.reason);
+        report.notes = report.notes.iter().map(|note| hide(note)).collect();
+    }
+    let warnings: Vec<String> = warnings.iter().map(|w| hide(w)).collect();
 
     let mut document = Mapping::new();
     document.insert("name".into(), loaded.project().into());
