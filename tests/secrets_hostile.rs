@@ -667,3 +667,36 @@ fn a_secret_typed_into_the_compose_command_reaches_the_profile_as_a_reference() 
         .output("sync --check", &again)
         .assert_contained();
 }
+
+#[test]
+fn an_imported_foreign_service_brings_its_literal_to_env_not_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        "p.toml",
+        "name = \"p\"\n[servers.time]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n",
+    );
+    let p = profile.to_str().unwrap();
+    let first = run(dir.path(), &["docker", "sync", p, "--yes"]);
+    assert!(first.status.success());
+    let compose = dir.path().join("docker-compose.yml");
+    let yaml = fs::read_to_string(&compose).unwrap().replacen(
+        "services:\n",
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: foreign-pw-9\n",
+        1,
+    );
+    fs::write(&compose, yaml).unwrap();
+    let synced = run(dir.path(), &["docker", "sync", p]);
+    assert!(synced.status.success(), "{}", text(&synced.stderr));
+    let toml = fs::read_to_string(&profile).unwrap();
+    assert!(
+        toml.contains("POSTGRES_PASSWORD = \"${POSTGRES_PASSWORD}\""),
+        "{toml}"
+    );
+    let env = fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(env.contains("POSTGRES_PASSWORD='foreign-pw-9'"), "{env}");
+    SecretScan::new(dir.path(), &["foreign-pw-9"])
+        .user_file(&compose)
+        .output("sync", &synced)
+        .assert_contained();
+}

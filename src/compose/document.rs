@@ -152,14 +152,27 @@ pub fn render(
 
     let secrets = secrets.into_vars();
     // Reasons and notes quote the user's arguments (a script, a URL): they are
-    // printed, so the profile's literals are masked in them.
-    let known: Vec<&str> = secrets.iter().map(|s| s.value.as_str()).collect();
-    let hide = |text: &str| super::secrets::mask(text, &known);
+    // printed, so each server's literals are masked in them.
     for report in &mut reports {
-        report.reason = hide(&report.reason);
-        report.notes = report.notes.iter().map(|note| hide(note)).collect();
+        let prefix = format!("servers.{}.", report.name);
+        let own: Vec<&str> = secrets
+            .iter()
+            .filter(|s| s.origin.starts_with(&prefix))
+            .map(|s| s.value.as_str())
+            .collect();
+        report.reason = super::secrets::mask(&report.reason, &own);
+        report.notes = report
+            .notes
+            .iter()
+            .map(|note| super::secrets::mask(note, &own))
+            .collect();
     }
-    let warnings: Vec<String> = warnings.iter().map(|w| hide(w)).collect();
+    // Warnings name their server but not always where: every literal counts.
+    let all: Vec<&str> = secrets.iter().map(|s| s.value.as_str()).collect();
+    let warnings: Vec<String> = warnings
+        .iter()
+        .map(|w| super::secrets::mask(w, &all))
+        .collect();
 
     let mut document = Mapping::new();
     document.insert("name".into(), loaded.project().into());
