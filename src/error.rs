@@ -163,3 +163,76 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: &str, column: usize, width: usize) -> Error {
+        Error::invalid("bad").at(Some(Location {
+            path: PathBuf::from("p.toml"),
+            line: 3,
+            column,
+            line_text: line.into(),
+            width,
+        }))
+    }
+
+    #[test]
+    fn snippets_mask_secrets_and_keep_the_caret_on_its_spot() {
+        // The caret after the secret moves left with the shorter text.
+        let line = "é = 1, API_KEY = \"sk-long-secret\", BAD = ";
+        let column = line.chars().count() + 1;
+        let out = at(line, column, 1).render();
+        assert!(
+            out.contains("3 | é = 1, API_KEY = \"****\", BAD = \n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("  | {}^\n", " ".repeat(column - 1 - 10))),
+            "{out}"
+        );
+        // A caret inside the secret points at the mask.
+        let out = at("TOKEN = \"ghp_x\"", 10, 5).render();
+        assert!(out.contains("3 | TOKEN = \"****\"\n"), "{out}");
+        assert!(out.contains("  |          ^^^^\n"), "{out}");
+        assert!(!out.contains("ghp_x"));
+    }
+
+    #[test]
+    fn masking_never_panics_on_odd_lines() {
+        let pieces = [
+            "KEY",
+            "=",
+            ":",
+            " ",
+            "\"",
+            "'",
+            "é",
+            "://",
+            "@",
+            "--api-key",
+            ",",
+            "${",
+            "}",
+            "\\",
+            "#",
+            "a:b",
+            "\t",
+            "🦀",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..5000 {
+            let mut line = String::new();
+            for _ in 0..8 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                line.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let width = line.chars().count();
+            let _ = at(&line, (seed as usize % (width + 2)) + 1, 2).render();
+            let _ = crate::compose::secrets::mask(&line, &["a:b", "é"]);
+        }
+    }
+}
