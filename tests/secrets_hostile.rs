@@ -700,3 +700,45 @@ fn an_imported_foreign_service_brings_its_literal_to_env_not_the_profile() {
         .output("sync", &synced)
         .assert_contained();
 }
+
+#[test]
+fn profile_import_counts_every_literal_and_quotes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("claude_desktop_config.json");
+    fs::write(
+        &config,
+        r#"{"mcpServers": {
+  "a": {"command": "uvx", "args": ["some-mcp"], "env": {"API_KEY": "/slash-secret+b64=="}},
+  "b": {"command": "uvx", "args": ["other-mcp"], "env": {"OTHER_TOKEN": "sk_live_mixed${SUFFIX}"}}
+}}"#,
+    )
+    .unwrap();
+    let profile = dir.path().join("p.toml");
+    let out = run(
+        dir.path(),
+        &[
+            "profile",
+            "import",
+            config.to_str().unwrap(),
+            "-o",
+            profile.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("2 literal secret(s) (servers.a.env.API_KEY, servers.b.env.OTHER_TOKEN)"),
+        "{err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&profile).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a profile holding a literal is private");
+    }
+    SecretScan::new(dir.path(), &["/slash-secret+b64==", "sk_live_mixed"])
+        .user_file(&config)
+        .private_file(&profile)
+        .output("profile import", &out)
+        .assert_contained();
+}
