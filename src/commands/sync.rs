@@ -10,13 +10,12 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::catalog::Catalog;
 use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
-use crate::compose::secrets::SecretVar;
 use crate::compose::{self, RenderOptions, dotenv};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, lock_beside, read_optional, write_atomic};
 use crate::output;
 use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
-use crate::sync::seal::seal_targets;
+use crate::sync::seal::{adopt, seal_targets};
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
@@ -156,7 +155,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
         compose::render(&final_loaded, &catalog, RenderOptions::default())?
     };
-    adopt_secrets(&mut final_rendered, adopted, &plans);
+    adopt(&mut final_rendered.secrets, adopted, &plans);
     let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
         .map_err(|why| internal(&compose_path, &why))?;
@@ -273,29 +272,6 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     drop(lock);
     left_unresolved(&plans)?;
     hand_over(context, &args, deploy_after, &profile_path, &compose_path)
-}
-
-/// Adds the literals sealed out of the compose file to the secrets written to
-/// `.env` — only for servers whose edit is taken into the profile.
-fn adopt_secrets(
-    rendered: &mut compose::Rendered,
-    adopted: Vec<(String, SecretVar)>,
-    plans: &[ServerPlan],
-) {
-    let taken_across = |server: &str| {
-        plans
-            .iter()
-            .any(|p| p.name == server && p.action.writes_profile())
-    };
-    for (_, secret) in adopted
-        .into_iter()
-        .filter(|(server, _)| taken_across(server))
-    {
-        if !rendered.secrets.iter().any(|s| s.name == secret.name) {
-            rendered.secrets.push(secret);
-        }
-    }
-    rendered.secrets.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 /// Exit 3 when a compose-side edit could not be brought into the profile: it

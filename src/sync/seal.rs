@@ -35,6 +35,30 @@ pub fn seal_targets(
     sealer.found
 }
 
+/// Adds the literals sealed out of the compose file to `secrets` (what goes to
+/// `.env`), only for servers whose edit is taken into the profile: a server
+/// left unresolved keeps its literal where the user typed it.
+pub fn adopt(
+    secrets: &mut Vec<SecretVar>,
+    adopted: Vec<(String, SecretVar)>,
+    plans: &[ServerPlan],
+) {
+    let taken_across = |server: &str| {
+        plans
+            .iter()
+            .any(|p| p.name == server && p.action.writes_profile())
+    };
+    for (_, secret) in adopted
+        .into_iter()
+        .filter(|(server, _)| taken_across(server))
+    {
+        if !secrets.iter().any(|s| s.name == secret.name) {
+            secrets.push(secret);
+        }
+    }
+    secrets.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
 struct Sealer<'a> {
     taken: &'a dyn Fn(&str, &str) -> bool,
     found: Vec<(String, SecretVar)>,
