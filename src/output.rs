@@ -14,11 +14,19 @@ pub fn stdout(text: &str) -> Result<()> {
     }
 }
 
-/// A unified diff of `old` and `new`, labelled with `path`.
+/// A unified diff of `old` and `new`, labelled with `path`, secrets masked.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
+    unified_diff_hiding(path, old, new, &[])
+}
+
+/// A unified diff with the literal `secrets` (and anything else that looks
+/// like one: a secret-looking key's value, a URL's password) shown as `****`:
+/// the files diffed may hold literals that must not reach a terminal or a log.
+pub fn unified_diff_hiding(path: &str, old: &str, new: &str, secrets: &[&str]) -> String {
+    let diff = similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("{path} (current)"), &format!("{path} (generated)"))
-        .to_string()
+        .to_string();
+    crate::compose::secrets::mask(&diff, secrets)
 }

@@ -211,6 +211,13 @@ args = ["some-mcp", "--api-key", "sk-flag-secret-9"]
         .unwrap()
         .stdout;
     assert!(!String::from_utf8_lossy(&stdout).contains("xoxb-literal-token-123"));
+    common::secrets::SecretScan::new(
+        dir.path(),
+        &["xoxb-literal-token-123", "hunter2-pw", "sk-flag-secret-9"],
+    )
+    .user_file(&profile)
+    .text("generate (stdout)", &stdout)
+    .assert_contained();
 }
 
 #[test]

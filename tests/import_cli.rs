@@ -127,7 +127,12 @@ fn claude_config_round_trips_into_a_valid_compose_file() {
         "${GITHUB_PERSONAL_ACCESS_TOKEN}",
         "the literal token never reaches the compose file"
     );
-    assert!(!String::from_utf8_lossy(&generated.stdout).contains("ghp_0123456789abcdef"));
+    common::secrets::SecretScan::new(dir.path(), &["ghp_0123456789abcdef"])
+        .user_file(&config)
+        .private_file(&profile)
+        .output("profile import", &output)
+        .output("generate", &generated)
+        .assert_contained();
     if let Some(validator) = compose_validator() {
         let errors: Vec<String> = validator
             .iter_errors(&yaml)
@@ -216,6 +221,10 @@ fn a_profile_with_literal_secrets_is_private() {
         .stderr(predicate::str::contains("mode 0600"));
     let mode = fs::metadata(&profile).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    common::secrets::SecretScan::new(dir.path(), &["ghp_0123456789abcdef"])
+        .user_file(&config)
+        .private_file(&profile)
+        .assert_contained();
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::catalog::Catalog;
 use crate::cli::SyncArgs;
 use crate::compose::base::SyncBase;
-use crate::compose::{self, RenderOptions};
+use crate::compose::{self, RenderOptions, dotenv};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{
     FileLock, Interrupted, LockMode, debug_point, finish_interrupted, lock_files, read_optional,
@@ -18,6 +18,7 @@ use crate::files::{
 };
 use crate::output;
 use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text, resolve_profile_path};
+use crate::sync::seal::{adopt, seal_targets};
 use crate::sync::write::{compose_text, profile_text, profile_updates};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
@@ -149,6 +150,15 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         }
     }
 
+    let profile_secrets = rendered.secrets.clone();
+    // Literals typed into the compose file go to `.env`, never the profile.
+    let env_now = read_optional(&env_file::env_path(&compose_path))?.unwrap_or_default();
+    let adopted = seal_targets(&mut plans, &|name, value| {
+        profile_secrets
+            .iter()
+            .any(|s| s.name == name && s.value != value)
+            || dotenv::holds_other(&env_now, name, value)
+    });
     let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
     let new_profile_text = profile_text(
         &profile_path,
@@ -158,12 +168,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     )
     .map_err(|why| internal(&profile_path, &why))?;
     // An unchanged profile renders as it did a moment ago.
-    let final_rendered = if updates.is_empty() {
+    let mut final_rendered = if updates.is_empty() {
         rendered
     } else {
         let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
         compose::render(&final_loaded, &catalog, RenderOptions::default())?
     };
+    adopt(&mut final_rendered.secrets, adopted, &plans);
     let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
         .map_err(|why| internal(&compose_path, &why))?;
@@ -178,23 +189,32 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .count();
 
     if args.dry_run {
+        // The profile's literal secrets are masked wherever they show.
+        let secrets: Vec<&str> = final_rendered
+            .secrets
+            .iter()
+            .chain(&profile_secrets)
+            .map(|s| s.value.as_str())
+            .collect();
         let mut diff = String::new();
         if profile_changes {
-            diff.push_str(&output::unified_diff(
+            diff.push_str(&output::unified_diff_hiding(
                 &profile_path.display().to_string(),
                 &loaded.source.text,
                 &new_profile_text,
+                &secrets,
             ));
         }
         if let Some(text) = new_compose_text.as_ref().filter(|_| compose_changes) {
-            diff.push_str(&output::unified_diff(
+            diff.push_str(&output::unified_diff_hiding(
                 &compose_path.display().to_string(),
                 compose_on_disk.map_or("", String::as_str),
                 text,
+                &secrets,
             ));
         }
         report(context, &args, &plans, &profile_path, &compose_path, diff)?;
-        return Ok(ExitStatus::Ok);
+        return left_unresolved(&plans);
     }
     if args.check {
         report(
@@ -205,6 +225,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             &compose_path,
             String::new(),
         )?;
+        left_unresolved(&plans)?;
         if profile_changes || compose_changes {
             return Err(
                 Error::new(ExitStatus::Drift, "a sync would change the files")
@@ -239,7 +260,10 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     debug_point("sync-after-compose");
     if plans
         .iter()
-        .all(|p| !matches!(p.action, Action::Skip { .. } | Action::Pending))
+        .all(|p| !matches!(
+            p.action,
+            Action::Skip { .. } | Action::Unresolved { .. } | Action::Pending
+        ))
     {
         // What is on disk now: the new texts where they were written.
         let compose_written = if compose_changes {
@@ -270,6 +294,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         context.warn("some conflicts were skipped and stay unsynced");
     }
     drop(locks);
+    left_unresolved(&plans)?;
     hand_over(context, &args, deploy_after, &profile_path, &compose_path)
 }
 
@@ -318,6 +343,27 @@ fn lock_and_load(
         // Another run pointed the profile at another compose file meanwhile:
         // lock that one instead.
     }
+}
+
+/// Exit 3 when a compose-side edit could not be brought into the profile: it
+/// stays in the file, and saying "synced" would hide that it is not.
+fn left_unresolved(plans: &[ServerPlan]) -> Result<ExitStatus> {
+    let names: Vec<&str> = plans
+        .iter()
+        .filter(|p| matches!(p.action, Action::Unresolved { .. }))
+        .map(|p| p.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return Ok(ExitStatus::Ok);
+    }
+    Err(Error::new(
+        ExitStatus::Conflict,
+        format!(
+            "compose-file edits of {} could not be written into the profile",
+            names.join(", ")
+        ),
+    )
+    .hint("make the same change in the profile (or undo it in the compose file), then sync again"))
 }
 
 /// `--deploy` / `auto_deploy`: after a successful sync, deploy the file just
@@ -514,7 +560,13 @@ fn report(
             .filter(|p| p.change != Change::InSync && p.change != Change::Idle)
             .collect();
         let report = json!({
-            "status": if changed.iter().any(|p| p.changes_anything()) { "changed" } else { "in-sync" },
+            "status": if changed.iter().any(|p| matches!(p.action, Action::Unresolved { .. })) {
+                "unresolved"
+            } else if changed.iter().any(|p| p.changes_anything()) {
+                "changed"
+            } else {
+                "in-sync"
+            },
             "profile": profile_path.display().to_string(),
             "compose_file": compose_path.display().to_string(),
             "dry_run": args.dry_run,
@@ -544,6 +596,7 @@ fn report(
             Action::Disable => "deleted from the compose file: disabled in the profile".into(),
             Action::DropBase => "gone from both: forgotten".into(),
             Action::Skip { reason } => format!("skipped: {reason}"),
+            Action::Unresolved { reason } => format!("unresolved: {reason}"),
         };
         lines.push(format!("  {}: {line}", server.name));
     }

@@ -151,6 +151,28 @@ pub fn render(
     }
 
     let secrets = secrets.into_vars();
+    // Reasons and notes quote the user's arguments (a script, a URL): they are
+    // printed, so each server's literals are masked in them.
+    for report in &mut reports {
+        let prefix = format!("servers.{}.", report.name);
+        let own: Vec<&str> = secrets
+            .iter()
+            .filter(|s| s.origin.starts_with(&prefix))
+            .map(|s| s.value.as_str())
+            .collect();
+        report.reason = super::secrets::mask(&report.reason, &own);
+        report.notes = report
+            .notes
+            .iter()
+            .map(|note| super::secrets::mask(note, &own))
+            .collect();
+    }
+    // Warnings name their server but not always where: every literal counts.
+    let all: Vec<&str> = secrets.iter().map(|s| s.value.as_str()).collect();
+    let warnings: Vec<String> = warnings
+        .iter()
+        .map(|w| super::secrets::mask(w, &all))
+        .collect();
 
     let mut document = Mapping::new();
     document.insert("name".into(), loaded.project().into());

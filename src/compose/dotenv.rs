@@ -39,6 +39,13 @@ pub fn pending(existing: &str, vars: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Whether `existing` assigns `name` a value other than `value` (so `name`
+/// cannot be used for `value` without changing what others read).
+pub fn holds_other(existing: &str, name: &str, value: &str) -> bool {
+    let wanted = format!("{name}={}", quote(value));
+    existing.lines().any(|line| defines(line, name)) && !existing.lines().any(|line| line == wanted)
+}
+
 /// Whether a `.env` line assigns `name` (`NAME=…` or `export NAME=…`).
 fn defines(line: &str, name: &str) -> bool {
     let line = line.trim_start();

@@ -21,7 +21,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::compose::interpolation::to_compose;
-use crate::compose::secrets::{is_secret_key, url_password};
+use crate::compose::secrets::{MASK, SecretValue, is_secret_key, mask, secret_value, url_password};
 use crate::error::{Error, Result};
 use crate::profile::{DockerSettings, EnvValue, Profile, ServerSpec, load_profile_text};
 
@@ -346,34 +346,42 @@ fn check_values(servers: &[ImportedServer], warnings: &mut Vec<String>) -> Vec<S
     let mut secrets = Vec::new();
     for server in servers {
         let spec = &server.spec;
-        let mut values: Vec<(String, &str, bool)> = Vec::new();
+        // Each value with the secret-looking key it belongs to, if any.
+        let mut values: Vec<(String, &str, Option<&str>)> = Vec::new();
         if let Some(command) = &spec.command {
-            values.push(("command".into(), command, false));
+            values.push(("command".into(), command, None));
         }
         for (i, arg) in spec.args.iter().enumerate() {
-            values.push((format!("args[{i}]"), arg, false));
+            values.push((format!("args[{i}]"), arg, None));
         }
         for (key, value) in &spec.env {
             if let EnvValue::Text(text) = value {
-                values.push((format!("env.{key}"), text, is_secret_key(key)));
+                values.push((format!("env.{key}"), text, Some(key.as_str())));
             }
         }
         if let Some(url) = &spec.url {
-            values.push(("url".into(), url, false));
+            values.push(("url".into(), url, None));
         }
         for (key, value) in &spec.headers {
-            values.push((format!("headers.{key}"), value, is_secret_key(key)));
+            values.push((format!("headers.{key}"), value, Some(key.as_str())));
         }
-        for (field, value, secret_key) in values {
+        for (field, value, key) in values {
             let place = format!("servers.{}.{field}", server.name);
+            // The warning quotes the value: never a secret one.
+            let shown = match key {
+                Some(key) if is_secret_key(key) => MASK.to_string(),
+                _ => mask(value, &[]),
+            };
             match to_compose(value) {
                 Err(err) => warnings.push(format!(
-                    "server `{}`: `{field}` holds `{value}`, which `mcpm docker generate` will reject: {} ({})",
+                    "server `{}`: `{field}` holds `{shown}`, which `mcpm docker generate` will reject: {} ({})",
                     server.name, err.message, err.hint
                 )),
-                Ok(text) => {
-                    let literal_secret =
-                        secret_key && !text.interpolates && !value.trim().is_empty();
+                Ok(_) => {
+                    // Any literal part counts: the same rule generate applies.
+                    let literal_secret = key.is_some_and(|key| {
+                        is_secret_key(key) && secret_value(key, value.trim()) != SecretValue::Kept
+                    });
                     if literal_secret || url_password(value).is_some() {
                         secrets.push(place);
                     }

@@ -14,8 +14,11 @@ use crate::labels;
 pub struct FieldDiff {
     pub field: String,
     /// The value the profile renders (`None`: the profile leaves it out).
+    /// Printed with its secrets masked, like every value shown.
+    #[serde(serialize_with = "crate::compose::secrets::serialize_masked")]
     pub profile: Option<Value>,
     /// The value in the compose file (`None`: absent there).
+    #[serde(serialize_with = "crate::compose::secrets::serialize_masked")]
     pub compose: Option<Value>,
 }
 

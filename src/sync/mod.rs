@@ -4,6 +4,7 @@
 pub mod fit;
 pub mod merge;
 pub mod plan;
+pub mod seal;
 pub mod state;
 
 pub use plan::{Action, Choice, Direction, PlanInput, ServerPlan, plan, resolve, resolve_fields};

@@ -51,6 +51,9 @@ pub enum Action {
     DropBase,
     /// Left as it is, with the reason.
     Skip { reason: String },
+    /// A compose-side edit no profile entry reproduces: nothing of it is
+    /// written, and sync exits 3 so the edit is not silently lost.
+    Unresolved { reason: String },
     /// A conflict waiting for a resolver.
     Pending,
 }
@@ -90,7 +93,7 @@ impl ServerPlan {
     pub fn changes_anything(&self) -> bool {
         !matches!(
             self.action,
-            Action::Nothing | Action::Skip { .. } | Action::Pending
+            Action::Nothing | Action::Skip { .. } | Action::Unresolved { .. } | Action::Pending
         )
     }
 }

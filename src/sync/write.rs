@@ -17,7 +17,7 @@ use super::fit::{FitContext, fit, skeleton};
 use super::plan::{Action, ServerPlan, fit_start};
 
 /// Fits the profile entries that take the compose side's version. A server
-/// that cannot be fitted is turned into a skip with the reason.
+/// that cannot be fitted is left unresolved, with the reason.
 pub fn profile_updates(
     plans: &mut [ServerPlan],
     profile: &Profile,
@@ -53,8 +53,13 @@ pub fn profile_updates(
                 updates.insert(server.name.clone(), spec);
             }
             Err(reason) => {
-                server.action = Action::Skip {
-                    reason: format!("cannot be written into the profile: {reason}"),
+                let reason = format!("cannot be written into the profile: {reason}");
+                // An edit to a server of the profile must not vanish; a
+                // service mcpm merely could not import is left alone.
+                server.action = if matches!(server.action, Action::Import { .. }) {
+                    Action::Skip { reason }
+                } else {
+                    Action::Unresolved { reason }
                 };
             }
         }
@@ -274,7 +279,7 @@ fn entry_after<'a>(
         | Action::ToCompose
         | Action::ToProfile { .. }
         | Action::Import { .. } => fresh.entries.get(&server.name).or(old),
-        Action::Skip { .. } | Action::Pending => old,
+        Action::Skip { .. } | Action::Unresolved { .. } | Action::Pending => old,
         Action::RemoveService | Action::Disable | Action::DropBase => None,
     }
 }

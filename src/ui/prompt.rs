@@ -44,7 +44,9 @@ fn ask(prompt: &str) -> Result<Choice> {
 /// Two lines per field: what the profile says, what the file says.
 pub fn describe(diff: &FieldDiff) -> String {
     let show = |value: &Option<serde_yaml_ng::Value>| match value {
-        Some(value) => serde_json::to_string(value).unwrap_or_default(),
+        Some(value) => {
+            serde_json::to_string(&crate::compose::secrets::mask_value(value)).unwrap_or_default()
+        }
         None => "(absent)".into(),
     };
     format!(

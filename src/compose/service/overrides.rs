@@ -57,18 +57,23 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
+    /// `[servers.X.docker] environment`, as a mapping or a list: a list entry
+    /// without `=` (`"DEBUG"`) passes the variable through from the environment
+    /// mcpm deploys from, as compose reads it, and becomes `DEBUG: null`.
     pub(super) fn docker_environment(&mut self, value: Value) -> Result<Value, BuildError> {
-        let pairs: Vec<(String, String)> = match &value {
+        let pairs: Vec<(String, Option<String>)> = match &value {
             Value::Mapping(map) => map
                 .iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar_text(v)?)))
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), Some(scalar_text(v)?))))
                 .collect(),
             Value::Sequence(items) => items
                 .iter()
                 .filter_map(|item| {
-                    item.as_str()?
-                        .split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                    let item = item.as_str()?;
+                    Some(match item.split_once('=') {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (item.to_string(), None),
+                    })
                 })
                 .collect(),
             _ => return Ok(value),
@@ -76,12 +81,12 @@ impl Builder<'_, '_> {
         let mut map = Mapping::new();
         for (key, text) in pairs {
             let path = self.path(&["docker", "environment", &key]);
-            let text = if is_secret_key(&key) {
-                self.secret_or_text(&key, &text, path)?
-            } else {
-                text
+            let value = match text {
+                Some(text) if is_secret_key(&key) => self.secret_or_text(&key, &text, path)?.into(),
+                Some(text) => text.into(),
+                None => Value::Null,
             };
-            map.insert(key.into(), text.into());
+            map.insert(key.into(), value);
         }
         Ok(Value::Mapping(map))
     }

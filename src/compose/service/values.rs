@@ -10,7 +10,7 @@ use crate::source::Segment;
 
 use super::super::host::mount_host_path;
 use super::super::interpolation::{to_compose, variable_name_for};
-use super::super::secrets::{is_secret_key, url_password};
+use super::super::secrets::{SecretValue, flag_key, is_secret_key, secret_value, url_password};
 use super::{BuildError, Builder};
 
 impl Builder<'_, '_> {
@@ -58,7 +58,7 @@ impl Builder<'_, '_> {
             if arg.starts_with("--") && is_secret_key(&arg) {
                 secret_flag = Some(arg.clone());
             }
-            out.push(self.text_with_url_secret(&arg, &flag_key(&arg), path)?);
+            out.push(self.arg_with_url_secret(&arg, path)?);
         }
         for (host, container) in mounted {
             volumes.push(format!("{host}:{container}").into());
@@ -115,40 +115,71 @@ impl Builder<'_, '_> {
         path: Vec<Segment>,
     ) -> Result<String, BuildError> {
         let converted = self.compose_text(value, path.clone())?;
-        if is_secret_key(key)
-            && !converted.is_empty()
-            && !looks_like_path(value)
-            && !to_compose(value).is_ok_and(|c| c.interpolates)
-        {
-            let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
-            let name = self
-                .secrets
-                .register(self.input.name, &flag_key(key), value, origin);
-            return Ok(format!("${{{name}}}"));
+        let class = if is_secret_key(key) {
+            secret_value(key, value)
+        } else {
+            SecretValue::Kept
+        };
+        match class {
+            SecretValue::Literal if !converted.is_empty() => {
+                let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
+                let name = self
+                    .secrets
+                    .register(self.input.name, &flag_key(key), value, origin);
+                return Ok(format!("${{{name}}}"));
+            }
+            // A URL keeps its references; only a literal password moves.
+            SecretValue::Mixed if !value.contains("://") => {
+                return Err(BuildError {
+                    path,
+                    message: format!(
+                        "in server `{}`: the value of secret-looking `{key}` mixes literal text with a `$` reference, so its literal part would land in the compose file",
+                        self.input.name
+                    ),
+                    hint: format!(
+                        "put the whole secret in one variable (`{key} = \"${{{}}}\"`, its value exported or in .env), or write `$$` for a literal `$`",
+                        variable_name_for(&flag_key(key))
+                    ),
+                });
+            }
+            _ => {}
         }
-        self.text_with_url_secret(value, &format!("{}_PASSWORD", flag_key(key)), path)
+        let key = format!("{}_PASSWORD", flag_key(key));
+        self.text_with_url_secret(value, UrlSecret::Keyed(&key), path)
+    }
+
+    /// A command argument with a URL's literal password replaced by `${VAR}`,
+    /// named after the server and the flag (`--db=URL` → `SERVER_DB_PASSWORD`)
+    /// or, for a bare URL, `SERVER_URL_PASSWORD`: never after the value.
+    fn arg_with_url_secret(&mut self, arg: &str, path: Vec<Segment>) -> Result<String, BuildError> {
+        let key = match arg.split_once('=') {
+            Some((flag, _)) if flag.starts_with('-') && !flag_key(flag).is_empty() => {
+                format!("{}_PASSWORD", flag_key(flag))
+            }
+            _ => "URL_PASSWORD".to_string(),
+        };
+        self.text_with_url_secret(arg, UrlSecret::Positional(&key), path)
     }
 
     /// Compose text with a URL's literal password replaced by `${VAR}`.
-    pub(super) fn text_with_url_secret(
+    fn text_with_url_secret(
         &mut self,
         value: &str,
-        key: &str,
+        naming: UrlSecret<'_>,
         path: Vec<Segment>,
     ) -> Result<String, BuildError> {
         let Some(range) = url_password(value) else {
             return self.compose_text(value, path);
         };
         let password = &value[range.clone()];
-        let key = if key.is_empty() {
-            "URL_PASSWORD".to_string()
-        } else {
-            key.to_string()
-        };
         let origin = format!("servers.{}.{}", self.input.name, describe_path(&path));
-        let name = self
-            .secrets
-            .register(self.input.name, &key, password, origin);
+        let server = self.input.name;
+        let name = match naming {
+            UrlSecret::Keyed(key) => self.secrets.register(server, key, password, origin),
+            UrlSecret::Positional(key) => self
+                .secrets
+                .register_for_server(server, key, password, origin),
+        };
         let before = self.compose_text(&value[..range.start], path.clone())?;
         let after = self.compose_text(&value[range.end..], path)?;
         Ok(format!("{before}${{{name}}}{after}"))
@@ -167,18 +198,12 @@ impl Builder<'_, '_> {
     }
 }
 
-/// A file path (`/run/secrets/sa.json`, `./creds.json`): a reference to a secret,
-/// not the secret itself (`GOOGLE_APPLICATION_CREDENTIALS` holds one).
-fn looks_like_path(value: &str) -> bool {
-    (value.starts_with(['/', '~']) || value.starts_with("./") || value.starts_with("../"))
-        && !value.contains(char::is_whitespace)
-}
-
-/// `--api-key` → `API_KEY`; `GITHUB_TOKEN` stays.
-pub(super) fn flag_key(flag: &str) -> String {
-    flag.trim_start_matches('-')
-        .replace('-', "_")
-        .to_ascii_uppercase()
+/// How a URL password's variable is named.
+enum UrlSecret<'a> {
+    /// After an environment key (`DATABASE_URL` → `DATABASE_URL_PASSWORD`).
+    Keyed(&'a str),
+    /// After the server and the argument's place (`SERVER_URL_PASSWORD`).
+    Positional(&'a str),
 }
 
 pub(super) fn describe_path(path: &[Segment]) -> String {
@@ -190,15 +215,4 @@ pub(super) fn describe_path(path: &[Segment]) -> String {
         })
         .collect::<Vec<_>>()
         .join(".")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flag_keys() {
-        assert_eq!(flag_key("--api-key"), "API_KEY");
-        assert_eq!(flag_key("GITHUB_TOKEN"), "GITHUB_TOKEN");
-    }
 }
