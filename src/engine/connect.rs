@@ -34,6 +34,16 @@ pub fn docker_host() -> String {
         .unwrap_or_else(|| DEFAULT_HOST.to_string())
 }
 
+/// Where the host came from, for messages: a wrong `DOCKER_HOST` left in the
+/// environment is the usual cause of an engine mcpm cannot reach.
+fn host_origin() -> &'static str {
+    if std::env::var("DOCKER_HOST").is_ok_and(|host| !host.is_empty()) {
+        "set by DOCKER_HOST"
+    } else {
+        "the default socket"
+    }
+}
+
 /// Connects to the engine and negotiates the API version.
 pub async fn connect() -> Result<Engine> {
     let host = docker_host();
@@ -80,7 +90,11 @@ pub fn unreachable(host: &str, why: &str) -> Error {
             "check that an engine listens at {host}, or unset DOCKER_HOST to use {DEFAULT_HOST}"
         )
     };
-    Error::runtime(format!("cannot reach the Docker Engine at {host}: {why}")).hint(hint)
+    Error::runtime(format!(
+        "cannot reach the Docker Engine at {host} ({}): {why}",
+        host_origin()
+    ))
+    .hint(hint)
 }
 
 /// A bollard error in a person's words: the engine's own message when it
@@ -88,6 +102,14 @@ pub fn unreachable(host: &str, why: &str) -> Error {
 pub fn describe(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match err {
+        // Something that is not a Docker Engine (a proxy, another web
+        // server) answers with a bare status and no message.
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } if message.trim().is_empty() => format!(
+            "HTTP {status_code} with an empty body: whatever answers there is not a Docker Engine API"
+        ),
         E::DockerResponseServerError { message, .. } => message.trim().to_string(),
         E::SocketNotFoundError(path) => format!("no socket at {path}"),
         E::RequestTimeoutError => "the request timed out".into(),
