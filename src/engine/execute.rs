@@ -5,17 +5,21 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use bollard::models::NetworkConnectRequest;
+use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectNetworkOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, InspectNetworkOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    RenameContainerOptions, StopContainerOptions,
 };
 use futures_util::future::join_all;
 use serde::Serialize;
 
+use crate::labels::compose as label;
+
 use super::connect::{Engine, describe, is_conflict, is_not_found};
-use super::desired::{Desired, DesiredService};
+use super::desired::{Desired, DesiredNetwork, DesiredService};
+use super::inherit::{self, VolumeMount};
 use super::model::DependencyCondition;
+use super::observe::is_anonymous_volume;
 use super::plan::{Action, OrphanStep, Plan, ServiceStep};
 use super::progress::Progress;
 use super::{pull, spec};
@@ -96,10 +100,24 @@ impl Executor<'_> {
     /// The first phase: networks, volumes, pulls and orphan removals, all at
     /// once. Returns the results and the images that failed to pull.
     pub async fn prepare(&self, plan: &Plan) -> (Vec<StepResult>, BTreeSet<String>) {
+        // Containers the plan replaces get the new network when they are
+        // created; the others are reconnected after a network is recreated.
+        let replaced: BTreeSet<String> = plan
+            .steps()
+            .filter_map(|s| match &s.action {
+                Action::Recreate { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let replaced = &replaced;
         let networks = join_all(plan.networks.iter().map(|step| async move {
             let network = &self.desired.networks[&step.key];
-            StepResult::new("network", &step.name, "create")
-                .outcome(self.create_network(network).await)
+            match &step.recreate {
+                None => StepResult::new("network", &step.name, "create")
+                    .outcome(self.create_network(network).await),
+                Some(_) => StepResult::new("network", &step.name, "recreate")
+                    .outcome(self.recreate_network(network, replaced).await),
+            }
         }));
         let volumes = join_all(plan.volumes.iter().map(|step| async move {
             let volume = &self.desired.volumes[&step.key];
@@ -163,7 +181,7 @@ impl Executor<'_> {
         results
     }
 
-    async fn create_network(&self, network: &super::desired::DesiredNetwork) -> Result<(), String> {
+    async fn create_network(&self, network: &DesiredNetwork) -> Result<(), String> {
         // Engines before 25 allow two networks with one name; a network of
         // that name made outside the project is used rather than duplicated.
         let options = InspectNetworkOptions::default();
@@ -183,6 +201,112 @@ impl Executor<'_> {
             Err(err) if is_conflict(&err) => Ok(()),
             Err(err) => Err(describe(&err)),
         }
+    }
+
+    /// Replaces a network whose config changed, as compose does: its
+    /// containers are stopped and disconnected, the network removed and
+    /// created again, and the containers (but those in `replaced`, which the
+    /// plan recreates on the new network) reconnected and, if they were
+    /// running, started again.
+    async fn recreate_network(
+        &self,
+        network: &DesiredNetwork,
+        replaced: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        let docker = &self.engine.docker;
+        let inspect = docker
+            .inspect_network(&network.name, None::<InspectNetworkOptions>)
+            .await
+            .map_err(|err| describe(&err))?;
+        let attached: Vec<String> = inspect.containers.unwrap_or_default().into_keys().collect();
+        let mut restart = BTreeSet::new();
+        let mut services = std::collections::BTreeMap::new();
+        for id in &attached {
+            let container = docker.inspect_container(id, None).await.ok();
+            let labels = container
+                .as_ref()
+                .and_then(|c| c.config.as_ref())
+                .and_then(|c| c.labels.clone())
+                .unwrap_or_default();
+            let service = (labels.get(label::PROJECT) == Some(&self.desired.project))
+                .then(|| labels.get(label::SERVICE))
+                .flatten()
+                .and_then(|name| self.desired.services.get(name));
+            if container
+                .and_then(|c| c.state)
+                .and_then(|s| s.running)
+                .unwrap_or(false)
+            {
+                restart.insert(id.clone());
+            }
+            let stop_secs = service
+                .and_then(|s| s.config.stop_grace_period)
+                .unwrap_or(DEFAULT_STOP_SECS);
+            self.stop(id, stop_secs).await?;
+            let request = NetworkDisconnectRequest {
+                container: id.clone(),
+                force: Some(true),
+            };
+            match docker.disconnect_network(&network.name, request).await {
+                Ok(()) => {}
+                Err(err) if is_not_found(&err) => {}
+                Err(err) => {
+                    return Err(format!(
+                        "cannot disconnect {} from {}: {}",
+                        short(id),
+                        network.name,
+                        describe(&err)
+                    ));
+                }
+            }
+            if let Some(service) = service {
+                services.insert(id.clone(), service);
+            }
+        }
+        match docker.remove_network(&network.name).await {
+            Ok(()) => {}
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => {
+                return Err(format!(
+                    "cannot remove {}: {}",
+                    network.name,
+                    describe(&err)
+                ));
+            }
+        }
+        let request = spec::network_request(&self.desired.project, network);
+        docker
+            .create_network(request)
+            .await
+            .map_err(|err| format!("cannot create {}: {}", network.name, describe(&err)))?;
+        for id in attached.iter().filter(|id| !replaced.contains(*id)) {
+            let endpoint_config = services.get(id).and_then(|service| {
+                let settings = service.config.networks.get(&network.key)?;
+                Some(spec::endpoint(service, settings))
+            });
+            let request = NetworkConnectRequest {
+                container: id.clone(),
+                endpoint_config,
+            };
+            docker
+                .connect_network(&network.name, request)
+                .await
+                .map_err(|err| {
+                    format!(
+                        "cannot reconnect {} to {}: {}",
+                        short(id),
+                        network.name,
+                        describe(&err)
+                    )
+                })?;
+            if restart.contains(id) {
+                docker
+                    .start_container(id, None)
+                    .await
+                    .map_err(|err| format!("cannot start {}: {}", short(id), describe(&err)))?;
+            }
+        }
+        Ok(())
     }
 
     async fn remove_orphan(&self, orphan: &OrphanStep) -> StepResult {
@@ -259,7 +383,7 @@ impl Executor<'_> {
             Action::Blocked { reason } => return Err(reason.clone()),
             Action::Keep { id } => return Ok((Some(id.clone()), false)),
             Action::Start { id } => id.clone(),
-            Action::Create => self.create(service).await?,
+            Action::Create => self.create(service, &[]).await?,
             Action::Recreate { id: old, .. } => {
                 self.stop(old, stop_secs).await?;
                 // The old container moves aside so the new one can take its
@@ -279,9 +403,23 @@ impl Executor<'_> {
                         return Err(error);
                     }
                 }
-                match self.create(service).await {
+                let old_volumes = self.anonymous_volumes(old).await;
+                let inherited = if old_volumes.is_empty() {
+                    Vec::new()
+                } else {
+                    let image_volumes = self.image_volumes(service).await;
+                    inherit::inherited(&old_volumes, &service.config, &image_volumes)
+                };
+                match self.create(service, &inherited).await {
                     Ok(id) => {
-                        self.remove(old).await?;
+                        self.remove_with_volumes(old).await?;
+                        // What the new container took over stays; what it
+                        // did not goes with the old one. The engine's own
+                        // `-v` skips volumes mounted by name, which an
+                        // inherited volume is from its second recreate on.
+                        for name in inherit::left_behind(&old_volumes, &inherited) {
+                            self.remove_volume(&name).await;
+                        }
                         id
                     }
                     Err(error) => {
@@ -308,9 +446,53 @@ impl Executor<'_> {
         Ok((Some(id), true))
     }
 
+    /// The anonymous volumes a container mounts (none if it cannot be read).
+    async fn anonymous_volumes(&self, id: &str) -> Vec<VolumeMount> {
+        let Ok(inspect) = self.engine.docker.inspect_container(id, None).await else {
+            return Vec::new();
+        };
+        inspect
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| {
+                let name = m.name.filter(|n| is_anonymous_volume(n))?;
+                Some(VolumeMount {
+                    name,
+                    target: m.destination?,
+                    read_only: m.rw == Some(false),
+                })
+            })
+            .collect()
+    }
+
+    /// The `VOLUME` paths of the service's image.
+    async fn image_volumes(&self, service: &DesiredService) -> Vec<String> {
+        let image = service.config.image.clone().unwrap_or_default();
+        match self.engine.docker.inspect_image(&image).await {
+            Ok(inspect) => inspect.config.and_then(|c| c.volumes).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Removes a volume nothing uses any more; one still in use (or gone) is
+    /// left alone.
+    async fn remove_volume(&self, name: &str) {
+        let _ = self
+            .engine
+            .docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await;
+    }
+
     /// Creates the service's container (not started) on all its networks.
-    async fn create(&self, service: &DesiredService) -> Result<String, String> {
-        let body = spec::container_request(self.desired, service);
+    async fn create(
+        &self,
+        service: &DesiredService,
+        inherited: &[VolumeMount],
+    ) -> Result<String, String> {
+        let body = spec::container_request(self.desired, service, inherited);
         let options = CreateContainerOptions {
             name: Some(service.container_name.clone()),
             ..Default::default()
@@ -363,8 +545,18 @@ impl Executor<'_> {
     }
 
     async fn remove(&self, id: &str) -> Result<(), String> {
+        self.remove_container(id, false).await
+    }
+
+    /// Removes a container and the anonymous volumes no other container uses.
+    async fn remove_with_volumes(&self, id: &str) -> Result<(), String> {
+        self.remove_container(id, true).await
+    }
+
+    async fn remove_container(&self, id: &str, volumes: bool) -> Result<(), String> {
         let options = RemoveContainerOptions {
             force: true,
+            v: volumes,
             ..Default::default()
         };
         match self.engine.docker.remove_container(id, Some(options)).await {

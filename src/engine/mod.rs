@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod desired;
 pub mod env_file;
 pub mod execute;
+pub mod inherit;
 pub mod interpolate;
 pub mod lifecycle;
 pub mod locate;

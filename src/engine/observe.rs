@@ -17,8 +17,8 @@ use super::connect::{Engine, describe, is_not_found};
 pub struct ObservedState {
     /// Service containers by service name (one-off containers are left out).
     pub containers: BTreeMap<String, Vec<ObservedContainer>>,
-    /// Engine names of the project's networks.
-    pub networks: BTreeSet<String>,
+    /// The project's networks by engine name.
+    pub networks: BTreeMap<String, ObservedNetwork>,
     /// Engine names of the project's volumes.
     pub volumes: BTreeSet<String>,
     /// Image reference → local image id, `None` when the image is not present.
@@ -39,8 +39,60 @@ pub struct ObservedContainer {
     pub image: String,
     pub image_id: Option<String>,
     pub config_hash: Option<String>,
+    /// mcpm's own hash ([`crate::labels::CONFIG_HASH`]); `None` on containers
+    /// made by compose or by mcpm before the label existed.
+    pub mcpm_hash: Option<String>,
+    /// The anonymous volumes it mounts (names), which `down --volumes`
+    /// removes with it.
+    pub anonymous_volumes: Vec<String>,
     /// Published ports as `host_ip:public->private/proto`.
     pub ports: Vec<String>,
+}
+
+impl ObservedContainer {
+    /// The mcpm hash it was created from: mcpm's own label, else (a container
+    /// from an mcpm before that label) compose's, where mcpm wrote the same.
+    pub fn recorded_hash(&self) -> Option<&str> {
+        self.mcpm_hash.as_deref().or(self.config_hash.as_deref())
+    }
+}
+
+/// One network of the project, as the engine reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedNetwork {
+    pub name: String,
+    /// mcpm's hash of the config it was created from; `None` when compose
+    /// or an older mcpm created it.
+    pub mcpm_hash: Option<String>,
+    pub driver: Option<String>,
+    pub internal: bool,
+    /// The subnets of its IPAM pools (the engine picks one when none is asked for).
+    pub subnets: Vec<String>,
+}
+
+impl ObservedNetwork {
+    fn from_engine(network: bollard::models::Network) -> Option<Self> {
+        let labels = network.labels.unwrap_or_default();
+        Some(Self {
+            name: network.name?,
+            mcpm_hash: labels.get(crate::labels::CONFIG_HASH).cloned(),
+            driver: network.driver,
+            internal: network.internal.unwrap_or(false),
+            subnets: network
+                .ipam
+                .and_then(|ipam| ipam.config)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|pool| pool.subnet)
+                .collect(),
+        })
+    }
+}
+
+/// Whether a volume name is one the engine made up for an anonymous volume
+/// (64 hex digits); named volumes are `<project>_<key>` or the user's name.
+pub fn is_anonymous_volume(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The engine's container states.
@@ -125,7 +177,12 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
             .docker
             .list_networks(Some(options))
             .await
-            .map(|list| list.into_iter().filter_map(|n| n.name).collect())
+            .map(|list| {
+                list.into_iter()
+                    .filter_map(ObservedNetwork::from_engine)
+                    .map(|n| (n.name.clone(), n))
+                    .collect()
+            })
             .map_err(|err| engine_error("list the networks of", project, &err))
     };
     let volumes = async {
@@ -252,6 +309,15 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
         image: summary.image.unwrap_or_default(),
         image_id: summary.image_id,
         config_hash: labels.get(label::CONFIG_HASH).cloned(),
+        mcpm_hash: labels.get(crate::labels::CONFIG_HASH).cloned(),
+        anonymous_volumes: summary
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| m.name)
+            .filter(|name| is_anonymous_volume(name))
+            .collect(),
         service,
         ports,
     })

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-use super::desired::{Activation, Desired, DesiredService};
+use super::desired::{Activation, Desired, DesiredNetwork, DesiredService};
 use super::model::{DependencyCondition, Mount, PullPolicy};
-use super::observe::{ContainerState, ObservedContainer, ObservedState};
+use super::observe::{ContainerState, ObservedContainer, ObservedNetwork, ObservedState};
 
 /// `--pull`: when to pull images (a service's `pull_policy` applies when the
 /// flag is not given).
@@ -53,6 +53,11 @@ pub struct ResourceStep {
     pub key: String,
     /// The engine's name.
     pub name: String,
+    /// Set when a network exists but differs from the file: why. It is then
+    /// removed and created again, its containers stopped and disconnected
+    /// first and reconnected (and restarted) after, as compose does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recreate: Option<String>,
 }
 
 /// An image to pull.
@@ -198,11 +203,18 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     let networks = desired
         .networks
         .values()
-        .filter(|n| !n.config.external && !observed.networks.contains(&n.name))
+        .filter(|n| !n.config.external)
         .filter(|n| used(&|s| s.config.networks.contains_key(&n.key)))
-        .map(|n| ResourceStep {
-            key: n.key.clone(),
-            name: n.name.clone(),
+        .filter_map(|n| {
+            let recreate = match observed.networks.get(&n.name) {
+                None => None,
+                Some(existing) => Some(network_divergence(n, existing)?),
+            };
+            Some(ResourceStep {
+                key: n.key.clone(),
+                name: n.name.clone(),
+                recreate,
+            })
         })
         .collect();
     let volumes = desired
@@ -219,6 +231,7 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
         .map(|v| ResourceStep {
             key: v.key.clone(),
             name: v.name.clone(),
+            recreate: None,
         })
         .collect();
     let orphans = observed
@@ -276,8 +289,15 @@ fn service_step(
             ) {
                 start = true;
             }
-            let reason = if container.config_hash.as_deref() != Some(service.hash.as_str()) {
-                Some("config changed".to_string())
+            let reason = if container.recorded_hash() != Some(service.hash.as_str()) {
+                Some(if container.mcpm_hash.is_some() {
+                    "config changed".to_string()
+                } else {
+                    format!(
+                        "config changed, or made by another tool (no {} label)",
+                        crate::labels::CONFIG_HASH
+                    )
+                })
             } else if image_id.is_some_and(|id| container.image_id.as_deref() != Some(id)) {
                 Some("image changed".to_string())
             } else if matches!(
@@ -324,6 +344,49 @@ fn service_step(
             .map(|(name, dependency)| (name.clone(), dependency.condition))
             .collect(),
     }
+}
+
+/// Why an existing network no longer matches the file, or `None` when it
+/// does. A network mcpm created carries its hash, so any change shows; one
+/// made by compose or an older mcpm is compared on what the engine reports
+/// (driver, internal, the subnets the file asks for), never on what the
+/// engine chose itself (the subnet of a network that asks for none).
+pub fn network_divergence(desired: &DesiredNetwork, observed: &ObservedNetwork) -> Option<String> {
+    let mut wanted: Vec<&str> = desired
+        .config
+        .ipam_config
+        .iter()
+        .filter_map(|pool| pool.subnet.as_deref())
+        .collect();
+    wanted.sort_unstable();
+    let mut have: Vec<&str> = observed.subnets.iter().map(String::as_str).collect();
+    have.sort_unstable();
+    let driver = desired.config.driver.as_deref().unwrap_or("bridge");
+    let observable = if !wanted.is_empty() && wanted != have {
+        Some(format!(
+            "subnet {} -> {}",
+            if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(",")
+            },
+            wanted.join(",")
+        ))
+    } else if let Some(current) = observed.driver.as_deref().filter(|d| *d != driver) {
+        Some(format!("driver {current} -> {driver}"))
+    } else if observed.internal != desired.config.internal {
+        Some(format!(
+            "internal {} -> {}",
+            observed.internal, desired.config.internal
+        ))
+    } else {
+        None
+    };
+    let hash_differs = observed
+        .mcpm_hash
+        .as_deref()
+        .is_some_and(|hash| hash != desired.hash);
+    observable.or_else(|| hash_differs.then(|| "config changed".to_string()))
 }
 
 /// The services to deploy, each with whether it should be started: all
