@@ -45,6 +45,8 @@ pub struct ObservedContainer {
     /// The anonymous volumes it mounts (names), which `down --volumes`
     /// removes with it.
     pub anonymous_volumes: Vec<String>,
+    /// The engine names of the networks it is connected to.
+    pub networks: BTreeSet<String>,
     /// Published ports as `host_ip:public->private/proto`.
     pub ports: Vec<String>,
 }
@@ -318,6 +320,11 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
             .filter_map(|m| m.name)
             .filter(|name| is_anonymous_volume(name))
             .collect(),
+        networks: summary
+            .network_settings
+            .and_then(|n| n.networks)
+            .map(|n| n.into_keys().collect())
+            .unwrap_or_default(),
         service,
         ports,
     })

@@ -147,6 +147,11 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     let scope = scope(desired, &options.services)?;
     let levels = levels(desired, &scope)?;
 
+    let network_names: BTreeMap<String, String> = desired
+        .networks
+        .iter()
+        .map(|(key, n)| (key.clone(), n.name.clone()))
+        .collect();
     let mut pulls: BTreeMap<String, PullStep> = BTreeMap::new();
     let mut service_levels = Vec::new();
     for level in levels {
@@ -187,6 +192,7 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
                 .unwrap_or(&[]);
             steps.push(service_step(
                 service,
+                &network_names,
                 containers,
                 scope[&name],
                 present_id.as_deref(),
@@ -257,10 +263,31 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     })
 }
 
+/// A network the service should be on that its container is not connected
+/// to (a network recreate cut short, a renamed network), as compose's
+/// `hasNetworkMismatch`. `networks` maps the file's keys to engine names.
+fn missing_network<'a>(
+    service: &DesiredService,
+    networks: &'a BTreeMap<String, String>,
+    container: &ObservedContainer,
+) -> Option<&'a str> {
+    if service.config.network_mode.is_some() {
+        return None;
+    }
+    service
+        .config
+        .networks
+        .keys()
+        .filter_map(|key| networks.get(key))
+        .find(|name| !container.networks.contains(*name))
+        .map(String::as_str)
+}
+
 /// The step for one service; `unavailable` names the image when it is
 /// neither present nor going to be pulled.
 fn service_step(
     service: &DesiredService,
+    networks: &BTreeMap<String, String>,
     containers: &[ObservedContainer],
     start: bool,
     image_id: Option<&str>,
@@ -300,6 +327,8 @@ fn service_step(
                 })
             } else if image_id.is_some_and(|id| container.image_id.as_deref() != Some(id)) {
                 Some("image changed".to_string())
+            } else if let Some(network) = missing_network(service, networks, container) {
+                Some(format!("not connected to network {network}"))
             } else if matches!(
                 container.state,
                 ContainerState::Dead | ContainerState::Removing

@@ -63,6 +63,13 @@ fn container(desired: &Desired, service: &str, state: ContainerState) -> Observe
         config_hash: Some(s.hash.clone()),
         mcpm_hash: Some(s.hash.clone()),
         anonymous_volumes: vec![],
+        networks: s
+            .config
+            .networks
+            .keys()
+            .filter(|_| s.config.network_mode.is_none())
+            .map(|key| desired.networks[key].name.clone())
+            .collect(),
         ports: vec![],
     }
 }
@@ -434,4 +441,20 @@ fn networks_without_mcpm_hash_are_compared_on_what_the_engine_reports() {
             .as_deref(),
         Some("config changed")
     );
+}
+
+#[test]
+fn a_container_missing_from_one_of_its_networks_is_recreated() {
+    let desired = desired(FILE);
+    let mut observed = deployed(&desired);
+    // A network recreate that stopped half way left `db` disconnected.
+    observed.containers.get_mut("db").unwrap()[0]
+        .networks
+        .clear();
+    let plan = plan_for(&desired, &observed);
+    assert!(
+        matches!(&step(&plan, "db").action, Action::Recreate { reason, .. } if reason == "not connected to network demo_mcp-network"),
+        "{plan:?}"
+    );
+    assert!(matches!(step(&plan, "api").action, Action::Keep { .. }));
 }

@@ -187,6 +187,7 @@ mod tests {
             config_hash: Some(hash.into()),
             mcpm_hash: Some(hash.into()),
             anonymous_volumes: vec![],
+            networks: Default::default(),
             ports: vec!["127.0.0.1:8080->80/tcp".into()],
         }
     }
