@@ -145,6 +145,24 @@ fn a_changed_subnet_recreates_the_network_and_reconnects_its_containers() {
     let tool = format!("{}-tool-1", p.name);
     let subnet_of = || p.inspect(&network, "{{range .IPAM.Config}}{{.Subnet}}{{end}}");
     assert_eq!(subnet_of(), old);
+    // A container the user attached by hand (labelled with the project only
+    // so the test's guard removes it): reconnected, never stopped.
+    let visitor = format!("{}-visitor", p.name);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        &visitor,
+        "--network",
+        &network,
+        "--label",
+        &format!("com.docker.compose.project={}", p.name),
+        &env.image,
+        "sleep",
+        "3600",
+    ]);
+    let started_at = p.inspect(&visitor, "{{.State.StartedAt}}");
     let ids = p.containers();
 
     p.write(&file(&new));
@@ -188,6 +206,19 @@ fn a_changed_subnet_recreates_the_network_and_reconnects_its_containers() {
             "{container}"
         );
     }
+    assert_eq!(
+        p.inspect(&visitor, "{{.State.Running}} {{.State.StartedAt}}"),
+        format!("true {started_at}"),
+        "a container mcpm does not own is not restarted"
+    );
+    assert_eq!(
+        p.inspect(
+            &visitor,
+            &format!("{{{{(index .NetworkSettings.Networks \"{network}\").NetworkID}}}}")
+        ),
+        docker_ok(&["network", "inspect", "--format", "{{.Id}}", &network]),
+        "and it is on the new network"
+    );
     let address = p.inspect(
         &web,
         &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),

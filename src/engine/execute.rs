@@ -232,17 +232,23 @@ impl Executor<'_> {
                 .then(|| labels.get(label::SERVICE))
                 .flatten()
                 .and_then(|name| self.desired.services.get(name));
-            if container
-                .and_then(|c| c.state)
-                .and_then(|s| s.running)
-                .unwrap_or(false)
-            {
-                restart.insert(id.clone());
+            // The project's containers stop while their network is replaced,
+            // as with compose; anything else attached (a container the user
+            // connected) is only disconnected and reconnected.
+            if let Some(service) = service {
+                if container
+                    .and_then(|c| c.state)
+                    .and_then(|s| s.running)
+                    .unwrap_or(false)
+                {
+                    restart.insert(id.clone());
+                }
+                let stop_secs = service
+                    .config
+                    .stop_grace_period
+                    .unwrap_or(DEFAULT_STOP_SECS);
+                self.stop(id, stop_secs).await?;
             }
-            let stop_secs = service
-                .and_then(|s| s.config.stop_grace_period)
-                .unwrap_or(DEFAULT_STOP_SECS);
-            self.stop(id, stop_secs).await?;
             let request = NetworkDisconnectRequest {
                 container: id.clone(),
                 force: Some(true),
