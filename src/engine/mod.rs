@@ -24,6 +24,7 @@ pub mod locate;
 pub mod logs;
 pub mod model;
 pub mod naming;
+mod network_recreate;
 pub mod observe;
 pub mod plan;
 pub mod progress;
