@@ -26,6 +26,12 @@ pub const SERVICE_HASH: &str = "io.mcpm.service-hash";
 /// mcpm each recognise their own containers; see DOCNOTES-engine.md.
 pub const CONFIG_HASH: &str = "io.mcpm.config-hash";
 
+/// The anonymous volumes a container took over from the one it replaced,
+/// comma-separated. They are mounted by name, which makes the engine's own
+/// `rm -v` keep them, so mcpm removes them itself on `down --volumes` and
+/// when nothing takes them over on the next recreate.
+pub const INHERITED_VOLUMES: &str = "io.mcpm.inherited-volumes";
+
 /// Labels that describe the other labels and so stay out of the service hash.
 pub const HASH_LABELS: &[&str] = &[PROFILE_HASH, SERVICE_HASH];
 

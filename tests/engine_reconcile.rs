@@ -324,3 +324,53 @@ fn docker_compose_and_mcpm_each_recreate_the_others_container_once() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_volume_mounted_by_name_is_never_removed_as_anonymous() {
+    let Some(env) = engine() else { return };
+    let p = Project::new("extvol");
+    // `docker volume create` with no name makes a 64-hex name, like an
+    // anonymous volume's; the user mounts it as an external volume.
+    let external = docker_ok(&["volume", "create"]);
+    let _guard = VolumeGuard(BTreeSet::from([external.clone()]));
+    docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{external}:/keep"),
+        &env.image,
+        "sh",
+        "-c",
+        "echo precious > /keep/file",
+    ]);
+    let service = |mount: &str| {
+        format!(
+            "services:\n  app:\n{}    network_mode: none\n{mount}volumes:\n  keep:\n    external: true\n    name: {external}\n",
+            sleeper(&env.image, "")
+        )
+    };
+    p.write(&service("    volumes: ['keep:/keep']\n"));
+    p.mcpm(&["deploy"]).assert().success();
+    // The service stops mounting it: recreated, and the volume stays.
+    p.write(&service("    environment: {X: '1'}\n"));
+    p.mcpm(&["deploy"]).assert().success();
+    assert!(volume_exists(&external), "an external volume was removed");
+    // Mounted again, then `down --volumes`: external volumes are not the project's.
+    p.write(&service("    volumes: ['keep:/keep']\n"));
+    p.mcpm(&["deploy"]).assert().success();
+    p.mcpm(&["down", "--volumes"]).assert().success();
+    assert!(
+        volume_exists(&external),
+        "down --volumes removed an external volume"
+    );
+    let out = docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{external}:/keep"),
+        &env.image,
+        "cat",
+        "/keep/file",
+    ]);
+    assert_eq!(out, "precious");
+}

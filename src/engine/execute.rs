@@ -17,7 +17,6 @@ use super::connect::{Engine, describe, is_conflict, is_not_found};
 use super::desired::{Desired, DesiredNetwork, DesiredService};
 use super::inherit::{self, VolumeMount};
 use super::model::DependencyCondition;
-use super::observe::is_anonymous_volume;
 use super::plan::{Action, OrphanStep, Plan, ServiceStep};
 use super::progress::Progress;
 use super::{pull, spec};
@@ -295,7 +294,7 @@ impl Executor<'_> {
                         return Err(error);
                     }
                 }
-                let old_volumes = self.anonymous_volumes(old).await;
+                let old_volumes = self.volume_mounts(old).await;
                 let inherited = if old_volumes.is_empty() {
                     Vec::new()
                 } else {
@@ -338,19 +337,40 @@ impl Executor<'_> {
         Ok((Some(id), true))
     }
 
-    /// The anonymous volumes a container mounts (none if it cannot be read).
-    async fn anonymous_volumes(&self, id: &str) -> Vec<VolumeMount> {
+    /// The volumes a container mounts, each marked anonymous or not (none if
+    /// it cannot be read).
+    async fn volume_mounts(&self, id: &str) -> Vec<VolumeMount> {
         let Ok(inspect) = self.engine.docker.inspect_container(id, None).await else {
             return Vec::new();
         };
+        let host = inspect.host_config.unwrap_or_default();
+        let named_in_spec: Vec<String> = host
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.source)
+            .chain(
+                host.binds
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|b| b.split(':').next().map(str::to_string)),
+            )
+            .collect();
+        let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+        let inherited = inherit::parse_label(
+            labels
+                .get(crate::labels::INHERITED_VOLUMES)
+                .map(String::as_str),
+        );
         inspect
             .mounts
             .unwrap_or_default()
             .into_iter()
             .filter(|m| m.typ.as_deref() == Some("volume"))
             .filter_map(|m| {
-                let name = m.name.filter(|n| is_anonymous_volume(n))?;
+                let name = m.name?;
                 Some(VolumeMount {
+                    anonymous: inherit::is_anonymous(&name, &named_in_spec, &inherited),
                     name,
                     target: m.destination?,
                     read_only: m.rw == Some(false),

@@ -14,11 +14,16 @@ pub struct VolumeMount {
     /// Where it is mounted in the container.
     pub target: String,
     pub read_only: bool,
+    /// Whether it is anonymous: made by the engine for this container (or
+    /// inherited as such). Only anonymous volumes are ever removed; a volume
+    /// the user named, even one with a 64-hex name, never is.
+    pub anonymous: bool,
 }
 
-/// Which of the old container's anonymous volumes the new container takes
-/// over: those mounted where the service still asks for an anonymous volume,
-/// and those at an image `VOLUME` path nothing in the service mounts over.
+/// Which of the old container's volumes the new container takes over: those
+/// mounted where the service still asks for an anonymous volume, and those at
+/// an image `VOLUME` path nothing in the service mounts over (compose goes by
+/// the path alone too, so a volume compose inherited by name is kept).
 /// `image_volumes` are the paths the new image declares.
 pub fn inherited(
     old: &[VolumeMount],
@@ -54,9 +59,38 @@ pub fn inherited(
 /// The old container's anonymous volumes that nothing inherits: removed with it.
 pub fn left_behind(old: &[VolumeMount], inherited: &[VolumeMount]) -> Vec<String> {
     old.iter()
-        .filter(|m| !inherited.iter().any(|i| i.name == m.name))
+        .filter(|m| m.anonymous && !inherited.iter().any(|i| i.name == m.name))
         .map(|m| m.name.clone())
         .collect()
+}
+
+/// The value of [`crate::labels::INHERITED_VOLUMES`] for a container that
+/// mounts `inherited`: the anonymous ones, `None` when there are none.
+pub fn label_value(inherited: &[VolumeMount]) -> Option<String> {
+    let names: Vec<&str> = inherited
+        .iter()
+        .filter(|m| m.anonymous)
+        .map(|m| m.name.as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// Names listed in a [`crate::labels::INHERITED_VOLUMES`] label.
+pub fn parse_label(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a volume a container mounts is anonymous: the container's own
+/// spec does not name it (the engine made it up), or it is one the container
+/// inherited as anonymous. `named_in_spec` are the sources of the
+/// container's `Mounts` and `Binds`; `inherited` its label's names.
+pub fn is_anonymous(name: &str, named_in_spec: &[String], inherited: &[String]) -> bool {
+    !named_in_spec.iter().any(|n| n == name) || inherited.iter().any(|n| n == name)
 }
 
 #[cfg(test)]
@@ -73,6 +107,7 @@ mod tests {
             name: name.into(),
             target: target.into(),
             read_only: false,
+            anonymous: true,
         }
     }
 
@@ -103,5 +138,28 @@ mod tests {
             service("image: x\nvolumes: ['named:/data', './h:/img']\ntmpfs: ['/t:size=1m']\n");
         let image = ["/img".to_string(), "/t".to_string()];
         assert!(inherited(&old, &new, &image).is_empty());
+    }
+
+    #[test]
+    fn only_anonymous_volumes_are_removed_or_labelled() {
+        let named = VolumeMount {
+            anonymous: false,
+            ..mount("ext", "/keep")
+        };
+        let old = [named.clone(), mount("a", "/data")];
+        // The service no longer mounts either: only the anonymous one goes.
+        assert_eq!(left_behind(&old, &[]), ["a"]);
+        // A named volume taken over at an anonymous path is kept, unlabelled.
+        let new = service("image: x\nvolumes: ['/keep', '/data']\n");
+        let kept = inherited(&old, &new, &[]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(label_value(&kept).as_deref(), Some("a"));
+        assert_eq!(parse_label(Some("a,b")), ["a", "b"]);
+        assert!(parse_label(None).is_empty());
+        // Anonymous: not named by the spec, or named only because inherited.
+        let spec = ["ext".to_string(), "a".to_string()];
+        assert!(!is_anonymous("ext", &spec, &[]));
+        assert!(is_anonymous("a", &spec, &["a".to_string()]));
+        assert!(is_anonymous("z", &spec, &[]));
     }
 }

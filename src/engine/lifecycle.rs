@@ -156,7 +156,7 @@ pub async fn down(
             // The engine's `-v` keeps a volume mounted by name, which an
             // anonymous volume inherited across a recreate is.
             if volumes {
-                for name in &c.anonymous_volumes {
+                for name in &c.inherited_volumes {
                     let _ = engine
                         .docker
                         .remove_volume(name, None::<RemoveVolumeOptions>)

@@ -42,9 +42,10 @@ pub struct ObservedContainer {
     /// mcpm's own hash ([`crate::labels::CONFIG_HASH`]); `None` on containers
     /// made by compose or by mcpm before the label existed.
     pub mcpm_hash: Option<String>,
-    /// The anonymous volumes it mounts (names), which `down --volumes`
-    /// removes with it.
-    pub anonymous_volumes: Vec<String>,
+    /// The anonymous volumes it inherited from the container it replaced
+    /// ([`crate::labels::INHERITED_VOLUMES`]), which `down --volumes` removes
+    /// with it (the engine's `rm -v` removes the ones it made itself).
+    pub inherited_volumes: Vec<String>,
     /// The engine names of the networks it is connected to.
     pub networks: BTreeSet<String>,
     /// Published ports as `host_ip:public->private/proto`.
@@ -89,12 +90,6 @@ impl ObservedNetwork {
                 .collect(),
         })
     }
-}
-
-/// Whether a volume name is one the engine made up for an anonymous volume
-/// (64 hex digits); named volumes are `<project>_<key>` or the user's name.
-pub fn is_anonymous_volume(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The engine's container states.
@@ -312,14 +307,11 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
         image_id: summary.image_id,
         config_hash: labels.get(label::CONFIG_HASH).cloned(),
         mcpm_hash: labels.get(crate::labels::CONFIG_HASH).cloned(),
-        anonymous_volumes: summary
-            .mounts
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m.typ.as_deref() == Some("volume"))
-            .filter_map(|m| m.name)
-            .filter(|name| is_anonymous_volume(name))
-            .collect(),
+        inherited_volumes: super::inherit::parse_label(
+            labels
+                .get(crate::labels::INHERITED_VOLUMES)
+                .map(String::as_str),
+        ),
         networks: summary
             .network_settings
             .and_then(|n| n.networks)

@@ -62,7 +62,7 @@ fn container(desired: &Desired, service: &str, state: ContainerState) -> Observe
         image_id: Some(format!("sha256:{}", s.config.image.as_deref().unwrap())),
         config_hash: Some(s.hash.clone()),
         mcpm_hash: Some(s.hash.clone()),
-        anonymous_volumes: vec![],
+        inherited_volumes: vec![],
         networks: s
             .config
             .networks

@@ -16,7 +16,11 @@ use super::inherit::VolumeMount;
 use super::model::{Mount, ServiceNetwork};
 
 /// The labels compose puts on every container of the project.
-fn container_labels(desired: &Desired, service: &DesiredService) -> HashMap<String, String> {
+fn container_labels(
+    desired: &Desired,
+    service: &DesiredService,
+    inherited: &[VolumeMount],
+) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = service
         .config
         .labels
@@ -43,6 +47,10 @@ fn container_labels(desired: &Desired, service: &DesiredService) -> HashMap<Stri
     ] {
         labels.insert(key.to_string(), value);
     }
+    match super::inherit::label_value(inherited) {
+        Some(names) => labels.insert(crate::labels::INHERITED_VOLUMES.to_string(), names),
+        None => labels.remove(crate::labels::INHERITED_VOLUMES),
+    };
     labels
 }
 
@@ -166,7 +174,7 @@ pub fn container_request(
         cmd: config.command.clone(),
         entrypoint: config.entrypoint.clone(),
         env: (!env.is_empty()).then_some(env),
-        labels: Some(container_labels(desired, service)),
+        labels: Some(container_labels(desired, service, inherited)),
         // A stdio MCP server reads its stdin: keep it open, with nothing
         // attached now and no close after the first attach detaches.
         open_stdin: Some(config.stdin_open),
@@ -480,11 +488,13 @@ mod tests {
                 name: "a".repeat(64),
                 target: "/anon".into(),
                 read_only: false,
+                anonymous: true,
             },
             VolumeMount {
                 name: "b".repeat(64),
                 target: "/image-volume".into(),
                 read_only: false,
+                anonymous: true,
             },
         ];
         let body = container_request(&d, &d.services["s"], &inherited);
@@ -498,5 +508,10 @@ mod tests {
         assert_eq!(by_target("/anon"), Some("a".repeat(64)));
         assert_eq!(by_target("/image-volume"), Some("b".repeat(64)));
         assert_eq!(mounts.len(), 2);
+        let labels = body.labels.unwrap();
+        assert_eq!(
+            labels[crate::labels::INHERITED_VOLUMES],
+            format!("{},{}", "a".repeat(64), "b".repeat(64))
+        );
     }
 }

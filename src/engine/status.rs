@@ -186,7 +186,7 @@ mod tests {
             image_id: None,
             config_hash: Some(hash.into()),
             mcpm_hash: Some(hash.into()),
-            anonymous_volumes: vec![],
+            inherited_volumes: vec![],
             networks: Default::default(),
             ports: vec!["127.0.0.1:8080->80/tcp".into()],
         }
