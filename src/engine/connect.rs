@@ -112,7 +112,7 @@ pub fn describe(err: &bollard::errors::Error) -> String {
         ),
         E::DockerResponseServerError { message, .. } => message.trim().to_string(),
         E::SocketNotFoundError(path) => format!("no socket at {path}"),
-        E::RequestTimeoutError => "the request timed out".into(),
+        E::RequestTimeoutError => format!("no answer within {REQUEST_TIMEOUT_SECS} s"),
         other => {
             // Transport errors wrap the useful part (`Connection refused`)
             // in layers of client errors: the innermost cause says it best.
@@ -155,4 +155,25 @@ pub fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Resu
         .build()
         .map_err(|err| Error::runtime(format!("cannot start the async runtime: {err}")))?;
     runtime.block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_engine_error_has_a_reason() {
+        let bare = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: String::new(),
+        };
+        assert!(describe(&bare).contains("HTTP 404"), "{}", describe(&bare));
+        let timeout = bollard::errors::Error::RequestTimeoutError;
+        assert_eq!(describe(&timeout), "no answer within 120 s");
+        let engine = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "name in use\n".into(),
+        };
+        assert_eq!(describe(&engine), "name in use");
+    }
 }
