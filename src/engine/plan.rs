@@ -1,9 +1,11 @@
 //! The planner: desired state + observed state → the operations that converge
 //! the engine. Pure (no I/O), so every decision is tested without an engine.
 //!
-//! A container is left alone when its config-hash label equals the desired
-//! hash and it runs the current image; services are grouped in dependency
-//! levels from `depends_on`, each level deployed after the one before.
+//! A container is left alone when mcpm's config-hash label
+//! (`io.mcpm.config-hash`) equals the desired hash, it runs the current image
+//! and it is on all its networks; services are grouped in dependency levels
+//! from `depends_on`, each level deployed after the one before. A network
+//! whose config changed is recreated (see [`network_divergence`]).
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
