@@ -18,6 +18,20 @@ pub const PROFILE_HASH: &str = "io.mcpm.profile-hash";
 /// compose side of the sync base.
 pub const SERVICE_HASH: &str = "io.mcpm.service-hash";
 
+/// mcpm's hash of the resolved config an engine object was created from, on
+/// the containers and networks mcpm creates. mcpm decides what to recreate by
+/// this label. It cannot compute the value compose writes in
+/// [`compose::CONFIG_HASH`] (that is a SHA-256 of Go's JSON of compose-go's
+/// normalised service, which changes with compose releases), so compose and
+/// mcpm each recognise their own containers; see DOCNOTES-engine.md.
+pub const CONFIG_HASH: &str = "io.mcpm.config-hash";
+
+/// The anonymous volumes a container took over from the one it replaced,
+/// comma-separated. They are mounted by name, which makes the engine's own
+/// `rm -v` keep them, so mcpm removes them itself on `down --volumes` and
+/// when nothing takes them over on the next recreate.
+pub const INHERITED_VOLUMES: &str = "io.mcpm.inherited-volumes";
+
 /// Labels that describe the other labels and so stay out of the service hash.
 pub const HASH_LABELS: &[&str] = &[PROFILE_HASH, SERVICE_HASH];
 
@@ -35,8 +49,11 @@ pub mod compose {
     /// "False" for service containers; "True" marks `compose run` one-offs,
     /// which deploy leaves alone.
     pub const ONEOFF: &str = "com.docker.compose.oneoff";
-    /// Hash of the service config the container was created from: equal to the
-    /// desired hash means the container is up to date.
+    /// Hash of the service config the container was created from, in compose's
+    /// own terms. mcpm writes its own hash here too (a value compose never
+    /// computes, so `docker compose up` recreates mcpm's containers once) and
+    /// reads it only for containers made by mcpm before [`super::CONFIG_HASH`]
+    /// existed.
     pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
     /// Directory of the compose file (compose resolves relative paths here).
     pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";

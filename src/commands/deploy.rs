@@ -142,7 +142,13 @@ fn render_plan(plan: &Plan, file: &str) -> String {
         ));
     }
     for network in &plan.networks {
-        out.push_str(&format!("  {:<9} network {}\n", "create", network.name));
+        match &network.recreate {
+            None => out.push_str(&format!("  {:<9} network {}\n", "create", network.name)),
+            Some(reason) => out.push_str(&format!(
+                "  {:<9} network {}: {reason} (its containers are stopped, reconnected and started again)\n",
+                "recreate", network.name
+            )),
+        }
     }
     for volume in &plan.volumes {
         out.push_str(&format!("  {:<9} volume {}\n", "create", volume.name));

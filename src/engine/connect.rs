@@ -34,6 +34,16 @@ pub fn docker_host() -> String {
         .unwrap_or_else(|| DEFAULT_HOST.to_string())
 }
 
+/// Where the host came from, for messages: a wrong `DOCKER_HOST` left in the
+/// environment is the usual cause of an engine mcpm cannot reach.
+fn host_origin() -> &'static str {
+    if std::env::var("DOCKER_HOST").is_ok_and(|host| !host.is_empty()) {
+        "set by DOCKER_HOST"
+    } else {
+        "the default socket"
+    }
+}
+
 /// Connects to the engine and negotiates the API version.
 pub async fn connect() -> Result<Engine> {
     let host = docker_host();
@@ -80,7 +90,11 @@ pub fn unreachable(host: &str, why: &str) -> Error {
             "check that an engine listens at {host}, or unset DOCKER_HOST to use {DEFAULT_HOST}"
         )
     };
-    Error::runtime(format!("cannot reach the Docker Engine at {host}: {why}")).hint(hint)
+    Error::runtime(format!(
+        "cannot reach the Docker Engine at {host} ({}): {why}",
+        host_origin()
+    ))
+    .hint(hint)
 }
 
 /// A bollard error in a person's words: the engine's own message when it
@@ -88,9 +102,17 @@ pub fn unreachable(host: &str, why: &str) -> Error {
 pub fn describe(err: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match err {
+        // Something that is not a Docker Engine (a proxy, another web
+        // server) answers with a bare status and no message.
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } if message.trim().is_empty() => format!(
+            "HTTP {status_code} with an empty body: whatever answers there is not a Docker Engine API"
+        ),
         E::DockerResponseServerError { message, .. } => message.trim().to_string(),
         E::SocketNotFoundError(path) => format!("no socket at {path}"),
-        E::RequestTimeoutError => "the request timed out".into(),
+        E::RequestTimeoutError => format!("no answer within {REQUEST_TIMEOUT_SECS} s"),
         other => {
             // Transport errors wrap the useful part (`Connection refused`)
             // in layers of client errors: the innermost cause says it best.
@@ -133,4 +155,25 @@ pub fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Resu
         .build()
         .map_err(|err| Error::runtime(format!("cannot start the async runtime: {err}")))?;
     runtime.block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_engine_error_has_a_reason() {
+        let bare = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: String::new(),
+        };
+        assert!(describe(&bare).contains("HTTP 404"), "{}", describe(&bare));
+        let timeout = bollard::errors::Error::RequestTimeoutError;
+        assert_eq!(describe(&timeout), "no answer within 120 s");
+        let engine = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "name in use\n".into(),
+        };
+        assert_eq!(describe(&engine), "name in use");
+    }
 }

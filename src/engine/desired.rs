@@ -86,6 +86,8 @@ pub struct DesiredNetwork {
     /// The engine's name.
     pub name: String,
     pub config: Network,
+    /// [`network_hash`] of `config`, written on the network it creates.
+    pub hash: String,
 }
 
 /// A named volume the project uses.
@@ -159,7 +161,16 @@ pub fn load_text(
         let config = model::parse_network(value)
             .map_err(|err| parse_error(err, &["networks", &key], &at, "network", &key))?;
         let name = naming::resource_name(&project, &key, config.name.as_deref());
-        networks.insert(key.clone(), DesiredNetwork { key, name, config });
+        let hash = network_hash(&config);
+        networks.insert(
+            key.clone(),
+            DesiredNetwork {
+                key,
+                name,
+                hash,
+                config,
+            },
+        );
     }
     let mut volumes = IndexMap::new();
     for (key, value) in entries(top.get("volumes")) {
@@ -226,6 +237,7 @@ pub fn load_text(
             DesiredNetwork {
                 key: "default".into(),
                 name: naming::resource_name(&project, "default", None),
+                hash: network_hash(&Network::default()),
                 config: Network::default(),
             },
         );
@@ -492,6 +504,13 @@ pub fn config_hash(config: &Service) -> String {
         normalized.labels.remove(*label);
     }
     let value = serde_json::to_value(&normalized).unwrap_or(serde_json::Value::Null);
+    canonical_hash(&value)
+}
+
+/// The config hash of a network: the canonical hash of its whole entry, as
+/// compose's `NetworkHash` hashes the whole network config.
+pub fn network_hash(config: &Network) -> String {
+    let value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
     canonical_hash(&value)
 }
 

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use bollard::models::NetworkConnectRequest;
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectNetworkOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, InspectNetworkOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    RenameContainerOptions, StopContainerOptions,
 };
 use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::connect::{Engine, describe, is_conflict, is_not_found};
-use super::desired::{Desired, DesiredService};
+use super::desired::{Desired, DesiredNetwork, DesiredService};
+use super::inherit::{self, VolumeMount};
 use super::model::DependencyCondition;
 use super::plan::{Action, OrphanStep, Plan, ServiceStep};
 use super::progress::Progress;
@@ -90,16 +91,30 @@ pub struct Executor<'a> {
 }
 
 /// The stop timeout compose uses when the service sets none.
-const DEFAULT_STOP_SECS: i64 = 10;
+pub(super) const DEFAULT_STOP_SECS: i64 = 10;
 
 impl Executor<'_> {
     /// The first phase: networks, volumes, pulls and orphan removals, all at
     /// once. Returns the results and the images that failed to pull.
     pub async fn prepare(&self, plan: &Plan) -> (Vec<StepResult>, BTreeSet<String>) {
+        // Containers the plan replaces get the new network when they are
+        // created; the others are reconnected after a network is recreated.
+        let replaced: BTreeSet<String> = plan
+            .steps()
+            .filter_map(|s| match &s.action {
+                Action::Recreate { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let replaced = &replaced;
         let networks = join_all(plan.networks.iter().map(|step| async move {
             let network = &self.desired.networks[&step.key];
-            StepResult::new("network", &step.name, "create")
-                .outcome(self.create_network(network).await)
+            match &step.recreate {
+                None => StepResult::new("network", &step.name, "create")
+                    .outcome(self.create_network(network).await),
+                Some(_) => StepResult::new("network", &step.name, "recreate")
+                    .outcome(self.recreate_network(network, replaced).await),
+            }
         }));
         let volumes = join_all(plan.volumes.iter().map(|step| async move {
             let volume = &self.desired.volumes[&step.key];
@@ -163,7 +178,7 @@ impl Executor<'_> {
         results
     }
 
-    async fn create_network(&self, network: &super::desired::DesiredNetwork) -> Result<(), String> {
+    async fn create_network(&self, network: &DesiredNetwork) -> Result<(), String> {
         // Engines before 25 allow two networks with one name; a network of
         // that name made outside the project is used rather than duplicated.
         let options = InspectNetworkOptions::default();
@@ -259,7 +274,7 @@ impl Executor<'_> {
             Action::Blocked { reason } => return Err(reason.clone()),
             Action::Keep { id } => return Ok((Some(id.clone()), false)),
             Action::Start { id } => id.clone(),
-            Action::Create => self.create(service).await?,
+            Action::Create => self.create(service, &[]).await?,
             Action::Recreate { id: old, .. } => {
                 self.stop(old, stop_secs).await?;
                 // The old container moves aside so the new one can take its
@@ -279,9 +294,23 @@ impl Executor<'_> {
                         return Err(error);
                     }
                 }
-                match self.create(service).await {
+                let old_volumes = self.volume_mounts(old).await;
+                let inherited = if old_volumes.is_empty() {
+                    Vec::new()
+                } else {
+                    let image_volumes = self.image_volumes(service).await;
+                    inherit::inherited(&old_volumes, &service.config, &image_volumes)
+                };
+                match self.create(service, &inherited).await {
                     Ok(id) => {
-                        self.remove(old).await?;
+                        self.remove_with_volumes(old).await?;
+                        // What the new container took over stays; what it
+                        // did not goes with the old one. The engine's own
+                        // `-v` skips volumes mounted by name, which an
+                        // inherited volume is from its second recreate on.
+                        for name in inherit::left_behind(&old_volumes, &inherited) {
+                            self.remove_volume(&name).await;
+                        }
                         id
                     }
                     Err(error) => {
@@ -308,9 +337,74 @@ impl Executor<'_> {
         Ok((Some(id), true))
     }
 
+    /// The volumes a container mounts, each marked anonymous or not (none if
+    /// it cannot be read).
+    async fn volume_mounts(&self, id: &str) -> Vec<VolumeMount> {
+        let Ok(inspect) = self.engine.docker.inspect_container(id, None).await else {
+            return Vec::new();
+        };
+        let host = inspect.host_config.unwrap_or_default();
+        let named_in_spec: Vec<String> = host
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| m.source)
+            .chain(
+                host.binds
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|b| b.split(':').next().map(str::to_string)),
+            )
+            .collect();
+        let labels = inspect.config.and_then(|c| c.labels).unwrap_or_default();
+        let inherited = inherit::parse_label(
+            labels
+                .get(crate::labels::INHERITED_VOLUMES)
+                .map(String::as_str),
+        );
+        inspect
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| {
+                let name = m.name?;
+                Some(VolumeMount {
+                    anonymous: inherit::is_anonymous(&name, &named_in_spec, &inherited),
+                    name,
+                    target: m.destination?,
+                    read_only: m.rw == Some(false),
+                })
+            })
+            .collect()
+    }
+
+    /// The `VOLUME` paths of the service's image.
+    async fn image_volumes(&self, service: &DesiredService) -> Vec<String> {
+        let image = service.config.image.clone().unwrap_or_default();
+        match self.engine.docker.inspect_image(&image).await {
+            Ok(inspect) => inspect.config.and_then(|c| c.volumes).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Removes a volume nothing uses any more; one still in use (or gone) is
+    /// left alone.
+    async fn remove_volume(&self, name: &str) {
+        let _ = self
+            .engine
+            .docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await;
+    }
+
     /// Creates the service's container (not started) on all its networks.
-    async fn create(&self, service: &DesiredService) -> Result<String, String> {
-        let body = spec::container_request(self.desired, service);
+    async fn create(
+        &self,
+        service: &DesiredService,
+        inherited: &[VolumeMount],
+    ) -> Result<String, String> {
+        let body = spec::container_request(self.desired, service, inherited);
         let options = CreateContainerOptions {
             name: Some(service.container_name.clone()),
             ..Default::default()
@@ -350,7 +444,7 @@ impl Executor<'_> {
         Ok(created.id)
     }
 
-    async fn stop(&self, id: &str, seconds: i64) -> Result<(), String> {
+    pub(super) async fn stop(&self, id: &str, seconds: i64) -> Result<(), String> {
         let options = StopContainerOptions {
             t: Some(seconds.clamp(0, i64::from(i32::MAX)) as i32),
             ..Default::default()
@@ -363,8 +457,18 @@ impl Executor<'_> {
     }
 
     async fn remove(&self, id: &str) -> Result<(), String> {
+        self.remove_container(id, false).await
+    }
+
+    /// Removes a container and the anonymous volumes no other container uses.
+    async fn remove_with_volumes(&self, id: &str) -> Result<(), String> {
+        self.remove_container(id, true).await
+    }
+
+    async fn remove_container(&self, id: &str, volumes: bool) -> Result<(), String> {
         let options = RemoveContainerOptions {
             force: true,
+            v: volumes,
             ..Default::default()
         };
         match self.engine.docker.remove_container(id, Some(options)).await {

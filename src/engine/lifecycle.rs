@@ -141,15 +141,29 @@ pub async fn down(
                     Err(err) => return Err(describe(&err)),
                 }
             }
+            // With `volumes`, the container's anonymous volumes go too, as
+            // with `docker compose down -v`.
             let options = RemoveContainerOptions {
                 force: true,
+                v: volumes,
                 ..Default::default()
             };
             match engine.docker.remove_container(&c.id, Some(options)).await {
-                Ok(()) => Ok(()),
-                Err(err) if is_not_found(&err) => Ok(()),
-                Err(err) => Err(describe(&err)),
+                Ok(()) => {}
+                Err(err) if is_not_found(&err) => {}
+                Err(err) => return Err(describe(&err)),
             }
+            // The engine's `-v` keeps a volume mounted by name, which an
+            // anonymous volume inherited across a recreate is.
+            if volumes {
+                for name in &c.inherited_volumes {
+                    let _ = engine
+                        .docker
+                        .remove_volume(name, None::<RemoveVolumeOptions>)
+                        .await;
+                }
+            }
+            Ok(())
         }
         .await;
         result(c, "remove", outcome)

@@ -17,8 +17,8 @@ use super::connect::{Engine, describe, is_not_found};
 pub struct ObservedState {
     /// Service containers by service name (one-off containers are left out).
     pub containers: BTreeMap<String, Vec<ObservedContainer>>,
-    /// Engine names of the project's networks.
-    pub networks: BTreeSet<String>,
+    /// The project's networks by engine name.
+    pub networks: BTreeMap<String, ObservedNetwork>,
     /// Engine names of the project's volumes.
     pub volumes: BTreeSet<String>,
     /// Image reference → local image id, `None` when the image is not present.
@@ -39,8 +39,57 @@ pub struct ObservedContainer {
     pub image: String,
     pub image_id: Option<String>,
     pub config_hash: Option<String>,
+    /// mcpm's own hash ([`crate::labels::CONFIG_HASH`]); `None` on containers
+    /// made by compose or by mcpm before the label existed.
+    pub mcpm_hash: Option<String>,
+    /// The anonymous volumes it inherited from the container it replaced
+    /// ([`crate::labels::INHERITED_VOLUMES`]), which `down --volumes` removes
+    /// with it (the engine's `rm -v` removes the ones it made itself).
+    pub inherited_volumes: Vec<String>,
+    /// The engine names of the networks it is connected to.
+    pub networks: BTreeSet<String>,
     /// Published ports as `host_ip:public->private/proto`.
     pub ports: Vec<String>,
+}
+
+impl ObservedContainer {
+    /// The mcpm hash it was created from: mcpm's own label, else (a container
+    /// from an mcpm before that label) compose's, where mcpm wrote the same.
+    pub fn recorded_hash(&self) -> Option<&str> {
+        self.mcpm_hash.as_deref().or(self.config_hash.as_deref())
+    }
+}
+
+/// One network of the project, as the engine reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedNetwork {
+    pub name: String,
+    /// mcpm's hash of the config it was created from; `None` when compose
+    /// or an older mcpm created it.
+    pub mcpm_hash: Option<String>,
+    pub driver: Option<String>,
+    pub internal: bool,
+    /// The subnets of its IPAM pools (the engine picks one when none is asked for).
+    pub subnets: Vec<String>,
+}
+
+impl ObservedNetwork {
+    fn from_engine(network: bollard::models::Network) -> Option<Self> {
+        let labels = network.labels.unwrap_or_default();
+        Some(Self {
+            name: network.name?,
+            mcpm_hash: labels.get(crate::labels::CONFIG_HASH).cloned(),
+            driver: network.driver,
+            internal: network.internal.unwrap_or(false),
+            subnets: network
+                .ipam
+                .and_then(|ipam| ipam.config)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|pool| pool.subnet)
+                .collect(),
+        })
+    }
 }
 
 /// The engine's container states.
@@ -125,7 +174,12 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
             .docker
             .list_networks(Some(options))
             .await
-            .map(|list| list.into_iter().filter_map(|n| n.name).collect())
+            .map(|list| {
+                list.into_iter()
+                    .filter_map(ObservedNetwork::from_engine)
+                    .map(|n| (n.name.clone(), n))
+                    .collect()
+            })
             .map_err(|err| engine_error("list the networks of", project, &err))
     };
     let volumes = async {
@@ -252,6 +306,17 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
         image: summary.image.unwrap_or_default(),
         image_id: summary.image_id,
         config_hash: labels.get(label::CONFIG_HASH).cloned(),
+        mcpm_hash: labels.get(crate::labels::CONFIG_HASH).cloned(),
+        inherited_volumes: super::inherit::parse_label(
+            labels
+                .get(crate::labels::INHERITED_VOLUMES)
+                .map(String::as_str),
+        ),
+        networks: summary
+            .network_settings
+            .and_then(|n| n.networks)
+            .map(|n| n.into_keys().collect())
+            .unwrap_or_default(),
         service,
         ports,
     })

@@ -1,18 +1,20 @@
 //! The planner: desired state + observed state → the operations that converge
 //! the engine. Pure (no I/O), so every decision is tested without an engine.
 //!
-//! A container is left alone when its config-hash label equals the desired
-//! hash and it runs the current image; services are grouped in dependency
-//! levels from `depends_on`, each level deployed after the one before.
+//! A container is left alone when mcpm's config-hash label
+//! (`io.mcpm.config-hash`) equals the desired hash, it runs the current image
+//! and it is on all its networks; services are grouped in dependency levels
+//! from `depends_on`, each level deployed after the one before. A network
+//! whose config changed is recreated (see [`network_divergence`]).
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-use super::desired::{Activation, Desired, DesiredService};
+use super::desired::{Activation, Desired, DesiredNetwork, DesiredService};
 use super::model::{DependencyCondition, Mount, PullPolicy};
-use super::observe::{ContainerState, ObservedContainer, ObservedState};
+use super::observe::{ContainerState, ObservedContainer, ObservedNetwork, ObservedState};
 
 /// `--pull`: when to pull images (a service's `pull_policy` applies when the
 /// flag is not given).
@@ -53,6 +55,11 @@ pub struct ResourceStep {
     pub key: String,
     /// The engine's name.
     pub name: String,
+    /// Set when a network exists but differs from the file: why. It is then
+    /// removed and created again, its containers stopped and disconnected
+    /// first and reconnected (and restarted) after, as compose does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recreate: Option<String>,
 }
 
 /// An image to pull.
@@ -142,6 +149,11 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     let scope = scope(desired, &options.services)?;
     let levels = levels(desired, &scope)?;
 
+    let network_names: BTreeMap<String, String> = desired
+        .networks
+        .iter()
+        .map(|(key, n)| (key.clone(), n.name.clone()))
+        .collect();
     let mut pulls: BTreeMap<String, PullStep> = BTreeMap::new();
     let mut service_levels = Vec::new();
     for level in levels {
@@ -182,6 +194,7 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
                 .unwrap_or(&[]);
             steps.push(service_step(
                 service,
+                &network_names,
                 containers,
                 scope[&name],
                 present_id.as_deref(),
@@ -198,11 +211,18 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     let networks = desired
         .networks
         .values()
-        .filter(|n| !n.config.external && !observed.networks.contains(&n.name))
+        .filter(|n| !n.config.external)
         .filter(|n| used(&|s| s.config.networks.contains_key(&n.key)))
-        .map(|n| ResourceStep {
-            key: n.key.clone(),
-            name: n.name.clone(),
+        .filter_map(|n| {
+            let recreate = match observed.networks.get(&n.name) {
+                None => None,
+                Some(existing) => Some(network_divergence(n, existing)?),
+            };
+            Some(ResourceStep {
+                key: n.key.clone(),
+                name: n.name.clone(),
+                recreate,
+            })
         })
         .collect();
     let volumes = desired
@@ -219,6 +239,7 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
         .map(|v| ResourceStep {
             key: v.key.clone(),
             name: v.name.clone(),
+            recreate: None,
         })
         .collect();
     let orphans = observed
@@ -244,10 +265,31 @@ pub fn plan(desired: &Desired, observed: &ObservedState, options: &PlanOptions) 
     })
 }
 
+/// A network the service should be on that its container is not connected
+/// to (a network recreate cut short, a renamed network), as compose's
+/// `hasNetworkMismatch`. `networks` maps the file's keys to engine names.
+fn missing_network<'a>(
+    service: &DesiredService,
+    networks: &'a BTreeMap<String, String>,
+    container: &ObservedContainer,
+) -> Option<&'a str> {
+    if service.config.network_mode.is_some() {
+        return None;
+    }
+    service
+        .config
+        .networks
+        .keys()
+        .filter_map(|key| networks.get(key))
+        .find(|name| !container.networks.contains(*name))
+        .map(String::as_str)
+}
+
 /// The step for one service; `unavailable` names the image when it is
 /// neither present nor going to be pulled.
 fn service_step(
     service: &DesiredService,
+    networks: &BTreeMap<String, String>,
     containers: &[ObservedContainer],
     start: bool,
     image_id: Option<&str>,
@@ -276,10 +318,19 @@ fn service_step(
             ) {
                 start = true;
             }
-            let reason = if container.config_hash.as_deref() != Some(service.hash.as_str()) {
-                Some("config changed".to_string())
+            let reason = if container.recorded_hash() != Some(service.hash.as_str()) {
+                Some(if container.mcpm_hash.is_some() {
+                    "config changed".to_string()
+                } else {
+                    format!(
+                        "config changed, or made by another tool (no {} label)",
+                        crate::labels::CONFIG_HASH
+                    )
+                })
             } else if image_id.is_some_and(|id| container.image_id.as_deref() != Some(id)) {
                 Some("image changed".to_string())
+            } else if let Some(network) = missing_network(service, networks, container) {
+                Some(format!("not connected to network {network}"))
             } else if matches!(
                 container.state,
                 ContainerState::Dead | ContainerState::Removing
@@ -324,6 +375,49 @@ fn service_step(
             .map(|(name, dependency)| (name.clone(), dependency.condition))
             .collect(),
     }
+}
+
+/// Why an existing network no longer matches the file, or `None` when it
+/// does. A network mcpm created carries its hash, so any change shows; one
+/// made by compose or an older mcpm is compared on what the engine reports
+/// (driver, internal, the subnets the file asks for), never on what the
+/// engine chose itself (the subnet of a network that asks for none).
+pub fn network_divergence(desired: &DesiredNetwork, observed: &ObservedNetwork) -> Option<String> {
+    let mut wanted: Vec<&str> = desired
+        .config
+        .ipam_config
+        .iter()
+        .filter_map(|pool| pool.subnet.as_deref())
+        .collect();
+    wanted.sort_unstable();
+    let mut have: Vec<&str> = observed.subnets.iter().map(String::as_str).collect();
+    have.sort_unstable();
+    let driver = desired.config.driver.as_deref().unwrap_or("bridge");
+    let observable = if !wanted.is_empty() && wanted != have {
+        Some(format!(
+            "subnet {} -> {}",
+            if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(",")
+            },
+            wanted.join(",")
+        ))
+    } else if let Some(current) = observed.driver.as_deref().filter(|d| *d != driver) {
+        Some(format!("driver {current} -> {driver}"))
+    } else if observed.internal != desired.config.internal {
+        Some(format!(
+            "internal {} -> {}",
+            observed.internal, desired.config.internal
+        ))
+    } else {
+        None
+    };
+    let hash_differs = observed
+        .mcpm_hash
+        .as_deref()
+        .is_some_and(|hash| hash != desired.hash);
+    observable.or_else(|| hash_differs.then(|| "config changed".to_string()))
 }
 
 /// The services to deploy, each with whether it should be started: all

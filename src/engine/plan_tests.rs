@@ -61,7 +61,32 @@ fn container(desired: &Desired, service: &str, state: ContainerState) -> Observe
         image: s.config.image.clone().unwrap(),
         image_id: Some(format!("sha256:{}", s.config.image.as_deref().unwrap())),
         config_hash: Some(s.hash.clone()),
+        mcpm_hash: Some(s.hash.clone()),
+        inherited_volumes: vec![],
+        networks: s
+            .config
+            .networks
+            .keys()
+            .filter(|_| s.config.network_mode.is_none())
+            .map(|key| desired.networks[key].name.clone())
+            .collect(),
         ports: vec![],
+    }
+}
+
+/// The network as mcpm would have created it from `desired`.
+fn network(desired: &crate::engine::desired::DesiredNetwork) -> ObservedNetwork {
+    ObservedNetwork {
+        name: desired.name.clone(),
+        mcpm_hash: Some(desired.hash.clone()),
+        driver: Some("bridge".into()),
+        internal: false,
+        subnets: desired
+            .config
+            .ipam_config
+            .iter()
+            .filter_map(|p| p.subnet.clone())
+            .collect(),
     }
 }
 
@@ -69,7 +94,11 @@ fn container(desired: &Desired, service: &str, state: ContainerState) -> Observe
 fn deployed(desired: &Desired) -> ObservedState {
     let mut observed = ObservedState {
         images: images(desired),
-        networks: desired.networks.values().map(|n| n.name.clone()).collect(),
+        networks: desired
+            .networks
+            .values()
+            .map(|n| (n.name.clone(), network(n)))
+            .collect(),
         volumes: desired.volumes.values().map(|v| v.name.clone()).collect(),
         ..Default::default()
     };
@@ -178,7 +207,7 @@ fn stopped_containers_start_and_on_demand_ones_stay_as_they_are() {
     assert!(matches!(step(&plan1, "tool").action, Action::Keep { .. }));
     // An on-demand server that is in use keeps running through a recreate.
     observed.containers.get_mut("tool").unwrap()[0].state = ContainerState::Running;
-    observed.containers.get_mut("tool").unwrap()[0].config_hash = Some("old".into());
+    observed.containers.get_mut("tool").unwrap()[0].mcpm_hash = Some("old".into());
     let plan2 = plan(&desired, &observed, &PlanOptions::default()).unwrap();
     assert!(matches!(
         step(&plan2, "tool").action,
@@ -308,4 +337,124 @@ fn a_shared_network_namespace_is_a_dependency() {
         .map(|l| l.iter().map(|s| s.service.as_str()).collect())
         .collect();
     assert_eq!(names, [vec!["vpn"], vec!["app"]]);
+}
+
+#[test]
+fn mcpm_decides_by_its_own_hash_label() {
+    let desired = desired(FILE);
+    let mut observed = deployed(&desired);
+    // `docker compose up` wrote its own hash in compose's label; mcpm's says
+    // the container is current.
+    observed.containers.get_mut("db").unwrap()[0].config_hash = Some("compose's".into());
+    let plan = plan(&desired, &observed, &PlanOptions::default()).unwrap();
+    assert!(plan.is_noop(), "{plan:?}");
+
+    // A container made by an mcpm before its own label: compose's label
+    // holds mcpm's hash, and that still counts.
+    let mut observed = deployed(&desired);
+    observed.containers.get_mut("db").unwrap()[0].mcpm_hash = None;
+    assert!(
+        plan_for(&desired, &observed).is_noop(),
+        "a container from an older mcpm is recreated"
+    );
+
+    // A container compose made: neither label holds mcpm's hash.
+    let db = &mut observed.containers.get_mut("db").unwrap()[0];
+    db.config_hash = Some("compose's".into());
+    let plan = plan_for(&desired, &observed);
+    assert!(
+        matches!(&step(&plan, "db").action, Action::Recreate { reason, .. } if reason.contains("io.mcpm.config-hash")),
+        "{plan:?}"
+    );
+}
+
+fn plan_for(desired: &Desired, observed: &ObservedState) -> Plan {
+    plan(desired, observed, &PlanOptions::default()).unwrap()
+}
+
+const SUBNET_FILE: &str = "name: demo
+services:
+  api:
+    image: img/api
+    networks: [mcp-network]
+networks:
+  mcp-network:
+    ipam:
+      config:
+        - subnet: 172.30.0.0/24
+";
+
+#[test]
+fn a_changed_subnet_recreates_the_network() {
+    let before = desired(SUBNET_FILE);
+    let observed = deployed(&before);
+    assert!(plan_for(&before, &observed).is_noop());
+
+    let after = desired(&SUBNET_FILE.replace("172.30.0.0/24", "172.31.0.0/24"));
+    let plan = plan_for(&after, &observed);
+    assert_eq!(plan.networks.len(), 1, "{plan:?}");
+    let network = &plan.networks[0];
+    assert_eq!(network.name, "demo_mcp-network");
+    assert_eq!(
+        network.recreate.as_deref(),
+        Some("subnet 172.30.0.0/24 -> 172.31.0.0/24")
+    );
+    // The container keeps its config: it is reconnected, not recreated.
+    assert!(matches!(step(&plan, "api").action, Action::Keep { .. }));
+    assert!(!plan.is_noop());
+}
+
+#[test]
+fn networks_without_mcpm_hash_are_compared_on_what_the_engine_reports() {
+    let before = desired(SUBNET_FILE);
+    let mut observed = deployed(&before);
+    for network in observed.networks.values_mut() {
+        network.mcpm_hash = None;
+    }
+    // Unchanged: nothing to do, even without the label.
+    assert!(plan_for(&before, &observed).is_noop());
+    // A changed subnet shows in what the engine reports.
+    let after = desired(&SUBNET_FILE.replace("172.30.0.0/24", "172.31.0.0/24"));
+    assert!(plan_for(&after, &observed).networks[0].recreate.is_some());
+    // A subnet the engine picked itself is not a difference.
+    let auto = desired(FILE);
+    let mut observed = deployed(&auto);
+    for network in observed.networks.values_mut() {
+        network.mcpm_hash = None;
+        network.subnets = vec!["172.18.0.0/16".into()];
+    }
+    assert!(plan_for(&auto, &observed).is_noop());
+    // With mcpm's label, any change of the entry shows (labels here).
+    let mut observed = deployed(&auto);
+    let relabelled = desired(&FILE.replace(
+        "networks:\n  mcp-network:\n",
+        "networks:\n  mcp-network:\n    labels: {team: a}\n",
+    ));
+    observed
+        .networks
+        .get_mut("demo_mcp-network")
+        .unwrap()
+        .mcpm_hash = Some(auto.networks["mcp-network"].hash.clone());
+    assert_eq!(
+        plan_for(&relabelled, &observed).networks[0]
+            .recreate
+            .as_deref(),
+        Some("config changed")
+    );
+}
+
+#[test]
+fn a_container_missing_from_one_of_its_networks_is_recreated() {
+    let desired = desired(FILE);
+    let mut observed = deployed(&desired);
+    // A network recreate that stopped half way left `db` disconnected.
+    observed.containers.get_mut("db").unwrap()[0]
+        .networks
+        .clear();
+    let plan = plan_for(&desired, &observed);
+    assert!(
+        matches!(&step(&plan, "db").action, Action::Recreate { reason, .. } if reason == "not connected to network demo_mcp-network"),
+        "{plan:?}"
+    );
+    assert!(matches!(step(&plan, "api").action, Action::Keep { .. }));
 }

@@ -12,10 +12,15 @@ use bollard::models::{
 use crate::labels::compose as label;
 
 use super::desired::{Desired, DesiredNetwork, DesiredService, DesiredVolume};
+use super::inherit::VolumeMount;
 use super::model::{Mount, ServiceNetwork};
 
 /// The labels compose puts on every container of the project.
-fn container_labels(desired: &Desired, service: &DesiredService) -> HashMap<String, String> {
+fn container_labels(
+    desired: &Desired,
+    service: &DesiredService,
+    inherited: &[VolumeMount],
+) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = service
         .config
         .labels
@@ -34,6 +39,7 @@ fn container_labels(desired: &Desired, service: &DesiredService) -> HashMap<Stri
         (label::CONTAINER_NUMBER, "1".to_string()),
         (label::ONEOFF, label::ONEOFF_FALSE.to_string()),
         (label::CONFIG_HASH, service.hash.clone()),
+        (crate::labels::CONFIG_HASH, service.hash.clone()),
         (label::WORKING_DIR, desired.dir.display().to_string()),
         (label::CONFIG_FILES, desired.file.display().to_string()),
         (label::VERSION, label::VERSION_VALUE.to_string()),
@@ -41,6 +47,10 @@ fn container_labels(desired: &Desired, service: &DesiredService) -> HashMap<Stri
     ] {
         labels.insert(key.to_string(), value);
     }
+    match super::inherit::label_value(inherited) {
+        Some(names) => labels.insert(crate::labels::INHERITED_VOLUMES.to_string(), names),
+        None => labels.remove(crate::labels::INHERITED_VOLUMES),
+    };
     labels
 }
 
@@ -87,12 +97,11 @@ pub fn network_request(project: &str, network: &DesiredNetwork) -> NetworkCreate
         ipam,
         options: (!config.driver_opts.is_empty())
             .then(|| config.driver_opts.clone().into_iter().collect()),
-        labels: Some(resource_labels(
-            project,
-            label::NETWORK,
-            &network.key,
-            &config.labels,
-        )),
+        labels: Some({
+            let mut labels = resource_labels(project, label::NETWORK, &network.key, &config.labels);
+            labels.insert(crate::labels::CONFIG_HASH.into(), network.hash.clone());
+            labels
+        }),
         ..Default::default()
     }
 }
@@ -116,8 +125,13 @@ pub fn volume_request(project: &str, volume: &DesiredVolume) -> VolumeCreateRequ
 
 /// The container create request, attached to the service's first network;
 /// [`extra_networks`] lists the others, connected before the start (engines
-/// before API 1.44 accept one network at create).
-pub fn container_request(desired: &Desired, service: &DesiredService) -> ContainerCreateBody {
+/// before API 1.44 accept one network at create). `inherited` are the
+/// anonymous volumes of the container it replaces, mounted again.
+pub fn container_request(
+    desired: &Desired,
+    service: &DesiredService,
+    inherited: &[VolumeMount],
+) -> ContainerCreateBody {
     let config = &service.config;
     let env: Vec<String> = config
         .environment
@@ -160,7 +174,7 @@ pub fn container_request(desired: &Desired, service: &DesiredService) -> Contain
         cmd: config.command.clone(),
         entrypoint: config.entrypoint.clone(),
         env: (!env.is_empty()).then_some(env),
-        labels: Some(container_labels(desired, service)),
+        labels: Some(container_labels(desired, service, inherited)),
         // A stdio MCP server reads its stdin: keep it open, with nothing
         // attached now and no close after the first attach detaches.
         open_stdin: Some(config.stdin_open),
@@ -175,7 +189,7 @@ pub fn container_request(desired: &Desired, service: &DesiredService) -> Contain
         healthcheck,
         stop_signal: config.stop_signal.clone(),
         stop_timeout: config.stop_grace_period,
-        host_config: Some(host_config(desired, service)),
+        host_config: Some(host_config(desired, service, inherited)),
         networking_config,
         ..Default::default()
     }
@@ -204,7 +218,7 @@ fn network_name(desired: &Desired, key: &str) -> String {
 }
 
 /// Other services reach this one by its service name on every network.
-fn endpoint(service: &DesiredService, settings: &ServiceNetwork) -> EndpointSettings {
+pub fn endpoint(service: &DesiredService, settings: &ServiceNetwork) -> EndpointSettings {
     let mut aliases = vec![service.name.clone()];
     aliases.extend(settings.aliases.iter().cloned());
     let ipam_config =
@@ -222,7 +236,11 @@ fn endpoint(service: &DesiredService, settings: &ServiceNetwork) -> EndpointSett
     }
 }
 
-fn host_config(desired: &Desired, service: &DesiredService) -> HostConfig {
+fn host_config(
+    desired: &Desired,
+    service: &DesiredService,
+    inherited: &[VolumeMount],
+) -> HostConfig {
     let config = &service.config;
     let mut binds = Vec::new();
     let mut mounts = Vec::new();
@@ -253,13 +271,19 @@ fn host_config(desired: &Desired, service: &DesiredService) -> HostConfig {
                 nocopy,
             } => mounts.push(EngineMount {
                 typ: Some(MountType::VOLUME),
-                source: source.as_ref().map(|key| {
-                    desired
-                        .volumes
-                        .get(key)
-                        .map(|v| v.name.clone())
-                        .unwrap_or_else(|| key.clone())
-                }),
+                source: match source {
+                    Some(key) => Some(
+                        desired
+                            .volumes
+                            .get(key)
+                            .map(|v| v.name.clone())
+                            .unwrap_or_else(|| key.clone()),
+                    ),
+                    None => inherited
+                        .iter()
+                        .find(|i| i.target == *target)
+                        .map(|i| i.name.clone()),
+                },
                 target: Some(target.clone()),
                 read_only: Some(*read_only),
                 volume_options: nocopy.then(|| MountVolumeOptions {
@@ -277,6 +301,19 @@ fn host_config(desired: &Desired, service: &DesiredService) -> HostConfig {
                 }),
                 ..Default::default()
             }),
+        }
+    }
+    // The old container's volumes at image `VOLUME` paths the service does
+    // not mount itself.
+    for volume in inherited {
+        if !config.volumes.iter().any(|m| m.target() == volume.target) {
+            mounts.push(EngineMount {
+                typ: Some(MountType::VOLUME),
+                source: Some(volume.name.clone()),
+                target: Some(volume.target.clone()),
+                read_only: Some(volume.read_only),
+                ..Default::default()
+            });
         }
     }
     let tmpfs: HashMap<String, String> = config
@@ -379,7 +416,7 @@ mod tests {
         let d = desired(
             "name: p\nservices:\n  echo:\n    image: e\n    stdin_open: true\n    init: true\n    read_only: true\n    cap_drop: [ALL]\n    mem_limit: 256m\n    cpus: 0.5\n    restart: unless-stopped\n    networks: [mcp-network]\nnetworks:\n  mcp-network:\n",
         );
-        let body = container_request(&d, &d.services["echo"]);
+        let body = container_request(&d, &d.services["echo"], &[]);
         assert_eq!(body.open_stdin, Some(true));
         assert_eq!(body.attach_stdin, Some(false));
         assert_eq!(body.stdin_once, Some(false));
@@ -390,6 +427,7 @@ mod tests {
         assert_eq!(labels[label::CONTAINER_NUMBER], "1");
         assert_eq!(labels[label::ONEOFF], "False");
         assert_eq!(labels[label::CONFIG_HASH], d.services["echo"].hash);
+        assert_eq!(labels[crate::labels::CONFIG_HASH], d.services["echo"].hash);
         assert_eq!(labels[label::WORKING_DIR], "/srv/p");
         assert_eq!(labels[label::CONFIG_FILES], "/srv/p/compose.yaml");
         let host = body.host_config.unwrap();
@@ -410,7 +448,7 @@ mod tests {
         let d = desired(
             "name: p\nservices:\n  s:\n    image: x\n    network_mode: none\n    ports: ['127.0.0.1:8080:80']\n    volumes: ['./w:/w:ro', 'data:/data', '/anon']\n    tmpfs: [/tmp]\nvolumes:\n  data:\n",
         );
-        let body = container_request(&d, &d.services["s"]);
+        let body = container_request(&d, &d.services["s"], &[]);
         assert_eq!(body.exposed_ports.unwrap(), ["80/tcp"]);
         let host = body.host_config.unwrap();
         assert_eq!(host.network_mode.as_deref(), Some("none"));
@@ -433,8 +471,47 @@ mod tests {
         assert_eq!(network.name, "p_default");
         let labels = network.labels.unwrap();
         assert_eq!(labels[label::NETWORK], "default");
+        assert_eq!(
+            labels[crate::labels::CONFIG_HASH],
+            d.networks["default"].hash
+        );
         assert_eq!(labels[label::PROJECT], "p");
         let volume = volume_request("p", &d.volumes["data"]);
         assert_eq!(volume.labels.unwrap()[label::VOLUME], "data");
+    }
+
+    #[test]
+    fn inherited_anonymous_volumes_are_mounted_again() {
+        let d = desired("name: p\nservices:\n  s:\n    image: x\n    volumes: ['/anon']\n");
+        let inherited = [
+            VolumeMount {
+                name: "a".repeat(64),
+                target: "/anon".into(),
+                read_only: false,
+                anonymous: true,
+            },
+            VolumeMount {
+                name: "b".repeat(64),
+                target: "/image-volume".into(),
+                read_only: false,
+                anonymous: true,
+            },
+        ];
+        let body = container_request(&d, &d.services["s"], &inherited);
+        let mounts = body.host_config.unwrap().mounts.unwrap();
+        let by_target = |t: &str| {
+            mounts
+                .iter()
+                .find(|m| m.target.as_deref() == Some(t))
+                .and_then(|m| m.source.clone())
+        };
+        assert_eq!(by_target("/anon"), Some("a".repeat(64)));
+        assert_eq!(by_target("/image-volume"), Some("b".repeat(64)));
+        assert_eq!(mounts.len(), 2);
+        let labels = body.labels.unwrap();
+        assert_eq!(
+            labels[crate::labels::INHERITED_VOLUMES],
+            format!("{},{}", "a".repeat(64), "b".repeat(64))
+        );
     }
 }

@@ -105,8 +105,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         (Some(_), None) if raw.is_some() => "missing".to_string(),
         (Some(_), None) => "-".to_string(),
         (Some(_), Some(c)) => {
-            let outdated =
-                desired.is_some_and(|d| c.config_hash.as_deref() != Some(d.hash.as_str()));
+            let outdated = desired.is_some_and(|d| c.recorded_hash() != Some(d.hash.as_str()));
             if outdated {
                 "outdated".to_string()
             } else if let Some(health) = c.health {
@@ -186,6 +185,9 @@ mod tests {
             image: "img".into(),
             image_id: None,
             config_hash: Some(hash.into()),
+            mcpm_hash: Some(hash.into()),
+            inherited_volumes: vec![],
+            networks: Default::default(),
             ports: vec!["127.0.0.1:8080->80/tcp".into()],
         }
     }

@@ -158,6 +158,17 @@ pub enum Mount {
     },
 }
 
+impl Mount {
+    /// The path in the container.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::Bind { target, .. }
+            | Self::Volume { target, .. }
+            | Self::Tmpfs { target, .. } => target,
+        }
+    }
+}
+
 /// One published or exposed port, ranges already expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortMapping {
