@@ -155,8 +155,11 @@ enum Node<'a> {
 }
 
 /// Computes a 1-based line and column (in characters) for a byte range.
+/// Offsets from any parser are accepted: one past the end, or inside a
+/// multibyte character, is moved to the nearest character boundary, so no
+/// input can make an error message panic.
 pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
-    let start = span.start.min(text.len());
+    let start = floor_boundary(text, span.start);
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[..start].matches('\n').count() + 1;
@@ -164,7 +167,7 @@ pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
     let line_text = text[line_start..line_end]
         .trim_end_matches('\r')
         .to_string();
-    let end = span.end.clamp(start, line_end);
+    let end = ceil_boundary(text, span.end.clamp(start, line_end));
     let width = text[start..end].chars().count().max(1);
     Location {
         path: path.to_path_buf(),
@@ -172,5 +175,61 @@ pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
         column,
         line_text,
         width,
+    }
+}
+
+/// The character boundary at or before `offset` (clamped to the text).
+pub fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The character boundary at or after `offset` (clamped to the text).
+fn ceil_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every start and end offset, in text mixing 2-, 3- and 4-byte
+    /// characters, tabs, CRLF and an empty last line, gives a location.
+    #[test]
+    fn any_offset_into_multibyte_text_locates_without_panicking() {
+        let text = "a\u{e9}\t\u{20ac}\r\n\u{1f600}x\u{300}\n\n\u{10ffff}\u{85}\u{2028}z";
+        let path = Path::new("f");
+        for start in 0..=text.len() + 2 {
+            for end in 0..=text.len() + 2 {
+                let location = location_in(path, text, start..end);
+                assert!(location.line >= 1 && location.column >= 1);
+                assert!(location.width >= 1);
+                assert!(!location.line_text.contains('\n'));
+            }
+        }
+    }
+
+    #[test]
+    fn an_offset_inside_a_character_points_at_that_character() {
+        let text = "{\"k\": \u{e9}\u{e9}}";
+        // Byte 8 is inside the first `é` (bytes 7..9).
+        let location = location_in(Path::new("f"), text, 8..9);
+        assert_eq!((location.line, location.column), (1, 8));
+        assert_eq!(location.width, 1);
+    }
+
+    #[test]
+    fn crlf_lines_count_once_and_lose_their_carriage_return() {
+        let text = "a = 1\r\nb = \u{e9}\r\n";
+        let location = location_in(Path::new("f"), text, 11..12);
+        assert_eq!((location.line, location.column), (2, 5));
+        assert_eq!(location.line_text, "b = \u{e9}");
     }
 }

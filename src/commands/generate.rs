@@ -118,7 +118,7 @@ fn write(
     guard_existing(target, &loaded.profile.name, force)?;
     let outcome = write_atomic(
         target,
-        rendered.yaml().as_bytes(),
+        rendered.verified_yaml()?.as_bytes(),
         WriteOptions {
             backup: true,
             mode: None,
@@ -159,6 +159,7 @@ fn guard_existing(target: &Path, profile: &str, force: bool) -> Result<()> {
     let document = compose::parse_yaml(target, &text).map_err(|err| {
         err.hint("the file was left untouched; fix it or move it away, then run generate again")
     })?;
+    compose::ensure_compose_document(target, &document)?;
     if force {
         return Ok(());
     }

@@ -321,19 +321,14 @@ fn cache_key(
     ))
 }
 
-/// Parses the compose file; a file that does not parse stops everything.
+/// Parses the compose file; a file that does not parse, or is not a compose
+/// document, stops everything.
 fn parse_compose(path: &Path, text: &str) -> Result<Value> {
-    let document = compose::parse_yaml(path, text).map_err(|err| {
+    let document = compose::parse_document(path, text).map_err(|err| {
         err.hint("nothing was changed; fix the file (its .bak may help), then sync again")
     })?;
-    match &document {
-        Value::Mapping(_) => Ok(document),
-        Value::Null => Ok(Value::Mapping(Mapping::new())),
-        _ => Err(Error::invalid(format!(
-            "{} is not a compose file: its top level is not a mapping",
-            path.display()
-        ))),
-    }
+    compose::ensure_compose_document(path, &document)?;
+    Ok(document)
 }
 
 fn services(document: Option<&Value>) -> Option<&Mapping> {

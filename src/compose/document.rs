@@ -129,6 +129,13 @@ pub fn render(
                         .at(loaded.source.locate_value_nearest(&err.path))
                         .hint(err.hint)
                 })?;
+                if let Some(key) = super::yaml::overlong_key(&built.value) {
+                    return Err(Error::invalid(format!(
+                        "server `{name}`: the key `{key}` is too long for a compose file (YAML keys stop at 1024 characters)"
+                    ))
+                    .at(loaded.source.locate_nearest(&Segment::path(["servers", name.as_str()])))
+                    .hint("shorten the key (a label or environment name) to under 1000 characters"));
+                }
                 uses_network |= built.uses_network;
                 if let Value::Mapping(service) = &built.value {
                     base.entries
@@ -191,6 +198,24 @@ impl Rendered {
     /// The compose file's text: a header comment and the document.
     pub fn yaml(&self) -> String {
         format!("{}{}", header(&self.base.profile), to_yaml(&self.document))
+    }
+
+    /// The compose file's text, proven by parsing it back: every writer of a
+    /// whole new compose file (generate `-o`, the first sync) uses this.
+    pub fn verified_yaml(&self) -> Result<String> {
+        let text = self.yaml();
+        let reparsed: Value = serde_yaml_ng::from_str(&text).map_err(|err| {
+            Error::runtime(format!(
+                "the generated compose file does not parse ({err}); nothing was written"
+            ))
+        })?;
+        if reparsed != self.document {
+            return Err(Error::runtime(
+                "the generated compose file does not read back as generated; nothing was written",
+            )
+            .hint("this is a bug in mcpm; please report it with the profile"));
+        }
+        Ok(text)
     }
 
     /// Warnings for literal secrets moved to `.env`, one per variable in `names`.

@@ -1,6 +1,7 @@
 //! The compose side: building services from servers, assembling the document,
 //! writing it as YAML, and the `.env` file that holds literal secrets.
 pub mod base;
+mod depth;
 mod document;
 pub mod dotenv;
 pub mod edit;
@@ -11,6 +12,7 @@ pub mod secrets;
 pub mod service;
 pub mod yaml;
 
+pub use depth::{MAX_DEPTH, check_depth};
 pub use document::{
     RenderOptions, Rendered, ServerReport, ServerStatus, base_entry, render, render_server,
 };
@@ -21,12 +23,69 @@ use crate::error::{Error, Result};
 use crate::source::SourceFile;
 
 /// Parses a compose file's text; a syntax error names the file, line and
-/// column. The one place that turns YAML errors into located errors.
+/// column. The one place that turns YAML errors into located errors. Text
+/// nested deeper than [`MAX_DEPTH`] is refused before the parser sees it.
 pub fn parse_yaml(path: &Path, text: &str) -> Result<serde_yaml_ng::Value> {
+    check_depth(path, text)?;
     serde_yaml_ng::from_str(text).map_err(|err| {
         let location = err
             .location()
             .map(|loc| SourceFile::plain(path, text.to_string()).locate(loc.index()..loc.index()));
         Error::invalid(format!("{} is not valid YAML: {err}", path.display())).at(location)
     })
+}
+
+/// Parses the compose file sync and generate write to: a mapping (or nothing
+/// at all, read as an empty mapping) whose `services`, `networks` and
+/// `volumes` are mappings or empty; anything else is refused with its line.
+pub fn parse_document(path: &Path, text: &str) -> Result<serde_yaml_ng::Value> {
+    use serde_yaml_ng::{Mapping, Value};
+    let document = parse_yaml(path, text)?;
+    let root = match document {
+        Value::Mapping(root) => root,
+        Value::Null => Mapping::new(),
+        _ => {
+            return Err(Error::invalid(format!(
+                "{} is not a compose file: its top level is not a mapping",
+                path.display()
+            )));
+        }
+    };
+    for key in ["services", "networks", "volumes"] {
+        if let Some(value) = root.get(key)
+            && !matches!(value, Value::Mapping(_) | Value::Null)
+        {
+            return Err(Error::invalid(format!(
+                "{}: `{key}` must be a mapping of names to definitions",
+                path.display()
+            ))
+            .at(crate::engine::locate::locate_key(path, text, &[key]))
+            .hint(format!(
+                "write `{key}:` with one `name:` entry per item, or remove the key"
+            )));
+        }
+    }
+    Ok(Value::Mapping(root))
+}
+
+/// mcpm writes a YAML file only when it already is a compose document (SPEC
+/// §5): it has a `services` or `x-mcpm` key, or no content at all. Any other
+/// YAML (settings, JSON, a CI config) merely parses; it is never rewritten.
+pub fn ensure_compose_document(path: &Path, document: &serde_yaml_ng::Value) -> Result<()> {
+    let is_compose = match document {
+        serde_yaml_ng::Value::Null => true,
+        serde_yaml_ng::Value::Mapping(root) => {
+            root.is_empty() || root.contains_key("services") || root.contains_key(base::BASE_KEY)
+        }
+        _ => false,
+    };
+    if is_compose {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "{} is not a compose file (it has no `services` or `{}` key); mcpm does not write into it",
+        path.display(),
+        base::BASE_KEY
+    ))
+    .hint("point `[docker] compose_file` or -f at a compose file (or a path where none exists yet); nothing was written"))
 }
