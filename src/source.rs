@@ -154,6 +154,29 @@ enum Node<'a> {
     Value(&'a toml_edit::Value),
 }
 
+/// Turns a file's bytes into text; bytes that are not UTF-8 are a user error
+/// (exit 2) naming the file, line, column and byte offset of the first one.
+pub fn decode(path: &Path, bytes: Vec<u8>) -> crate::error::Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let offset = err.utf8_error().valid_up_to();
+        let bytes = err.into_bytes();
+        // Locate within the valid prefix plus a stand-in for the bad byte.
+        let mut shown = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+        let line_end = bytes[offset..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| offset + i);
+        shown.push_str(&String::from_utf8_lossy(&bytes[offset..line_end]));
+        crate::error::Error::invalid(format!(
+            "{} is not UTF-8 text (invalid byte 0x{:02x} at byte offset {offset})",
+            path.display(),
+            bytes[offset]
+        ))
+        .at(Some(location_in(path, &shown, offset..offset + 1)))
+        .hint("save the file as UTF-8")
+    })
+}
+
 /// Computes a 1-based line and column (in characters) for a byte range.
 /// Offsets from any parser are accepted: one past the end, or inside a
 /// multibyte character, is moved to the nearest character boundary, so no
@@ -223,6 +246,16 @@ mod tests {
         let location = location_in(Path::new("f"), text, 8..9);
         assert_eq!((location.line, location.column), (1, 8));
         assert_eq!(location.width, 1);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_name_line_and_offset() {
+        let err = decode(Path::new("f.yaml"), b"a: 1\nb: \"caf\xe9\"\n".to_vec()).unwrap_err();
+        assert_eq!(err.status, crate::error::ExitStatus::Invalid);
+        assert!(err.message.contains("byte offset 12"), "{}", err.message);
+        let location = err.location.unwrap();
+        assert_eq!((location.line, location.column), (2, 8));
+        assert_eq!(decode(Path::new("f"), "\u{e9}".into()).unwrap(), "\u{e9}");
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     )?;
 
     if args.check {
-        let target = args.output.clone().unwrap_or_else(|| loaded.compose_file());
+        let target = args
+            .output
+            .clone()
+            .unwrap_or_else(|| loaded.compose_file(&context.config));
         return check(context, &target, &rendered);
     }
     for warning in &rendered.warnings {

@@ -15,7 +15,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, lock_beside, read_optional, write_atomic};
 use crate::output;
 use crate::profile::{ConflictStrategy, load_profile_text, resolve_profile_path};
-use crate::sync::write::{compose_text, profile_text, profile_updates};
+use crate::sync::write::{compose_text, profile_text, profile_updates, unwritable_error};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
 
@@ -32,7 +32,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let compose_path = args
         .compose_file
         .clone()
-        .unwrap_or_else(|| loaded.compose_file());
+        .unwrap_or_else(|| loaded.compose_file(&context.config));
     let mut lock = lock_beside(&compose_path)?;
     let profile_now = read_optional(&profile_path)?.unwrap_or_default();
     let loaded = if profile_now == profile_text_now {
@@ -130,7 +130,15 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         }
     }
 
-    let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
+    let updates =
+        profile_updates(&mut plans, &loaded.profile, &catalog).map_err(|(server, why)| {
+            unwritable_error(
+                &compose_path,
+                compose_now.as_deref().unwrap_or(""),
+                &server,
+                why,
+            )
+        })?;
     let new_profile_text = profile_text(
         &profile_path,
         &loaded.source.text,

@@ -10,19 +10,22 @@ use crate::catalog::Catalog;
 use crate::compose::Rendered;
 use crate::compose::base::{BASE_KEY, BaseEntry, SyncBase};
 use crate::compose::edit::ComposeEdit;
+use crate::error::Error;
 use crate::profile::edit::ProfileEdit;
 use crate::profile::{Profile, ServerSpec, load_profile_text};
 
-use super::fit::{FitContext, fit, skeleton};
+use super::fit::{FitContext, Unwritable, check_owned, fit, skeleton};
 use super::plan::{Action, ServerPlan, fit_start};
 
 /// Fits the profile entries that take the compose side's version. A server
-/// that cannot be fitted is turned into a skip with the reason.
+/// that cannot be fitted is turned into a skip with the reason; an owned
+/// service a person broke in the file (no image, a field compose does not
+/// have) is an error naming the server and field.
 pub fn profile_updates(
     plans: &mut [ServerPlan],
     profile: &Profile,
     catalog: &Catalog,
-) -> BTreeMap<String, ServerSpec> {
+) -> Result<BTreeMap<String, ServerSpec>, (String, Unwritable)> {
     let context = FitContext {
         profile: &profile.name,
         catalog,
@@ -31,6 +34,9 @@ pub fn profile_updates(
     for server in plans.iter_mut() {
         let result = match &server.action {
             Action::ToProfile { target } => match fit_start(profile, &server.name) {
+                _ if let Err(why) = check_owned(&server.name, target) => {
+                    return Err((server.name.clone(), why));
+                }
                 Some(start) => fit(&context, &server.name, &start, target),
                 None => {
                     skeleton(target).and_then(|start| fit(&context, &server.name, &start, target))
@@ -59,7 +65,17 @@ pub fn profile_updates(
             }
         }
     }
-    updates
+    Ok(updates)
+}
+
+/// The error for an owned service that cannot be written into the profile,
+/// pointing at the field (or the service, for a missing one) in the file.
+pub fn unwritable_error(path: &Path, text: &str, server: &str, why: Unwritable) -> Error {
+    let mut keys = vec!["services", server];
+    keys.extend(why.field.as_deref());
+    Error::invalid(format!("{}: {}", path.display(), why.message))
+        .at(crate::engine::locate::locate_key(path, text, &keys))
+        .hint(format!("{}; nothing was written", why.hint))
 }
 
 /// The profile's new text with `updates` applied, verified by loading it.
