@@ -76,8 +76,7 @@ args = ["mcp-server-fetch"]
 /// C1 controls, NEL, the line and paragraph separators, the non-characters,
 /// a BOM, and label keys with NEL and the separators in them.
 fn odd_profile() -> String {
-    format!(
-        r#"name = "team"
+    r#"name = "team"
 
 [docker]
 compose_file = "compose.yaml"
@@ -85,12 +84,12 @@ compose_file = "compose.yaml"
 [servers.fetch]
 command = "uvx"
 args = ["mcp-server-fetch", "--a=\u0085", "--b=\u2028\u2029", "--c=\uFFFE\uFFFF", "--d=\u0080\u009F\u001B"]
-env = {{ MODE = "a\u0085b", BOM = "\uFEFFx", ON = "on", SEP = "x\u2028y" }}
+env = { MODE = "a\u0085b", BOM = "\uFEFFx", ON = "on", SEP = "x\u2028y" }
 
 [servers.fetch.docker]
-labels = {{ "odd\u0085key" = "v\u0085", "sep\u2028key" = "\u2029" }}
+labels = { "odd\u0085key" = "v\u0085", "sep\u2028key" = "\u2029" }
 "#
-    )
+    .to_string()
 }
 
 #[test]
