@@ -187,11 +187,20 @@ pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[..start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
-    let line_text = text[line_start..line_end]
-        .trim_end_matches('\r')
-        .to_string();
     let end = ceil_boundary(text, span.end.clamp(start, line_end));
     let width = text[start..end].chars().count().max(1);
+    // A minified or hostile file can have one line of megabytes: the snippet
+    // stops a little after the marked span.
+    let shown = column - 1 + width + LINE_TAIL;
+    let mut line_text: String = text[line_start..line_end]
+        .trim_end_matches('\r')
+        .chars()
+        .take(shown + 1)
+        .collect();
+    if line_text.chars().count() > shown {
+        line_text = line_text.chars().take(shown).collect();
+        line_text.push('…');
+    }
     Location {
         path: path.to_path_buf(),
         line,
@@ -200,6 +209,9 @@ pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
         width,
     }
 }
+
+/// How many characters of a source line are shown after the marked span.
+const LINE_TAIL: usize = 80;
 
 /// The character boundary at or before `offset` (clamped to the text).
 pub fn floor_boundary(text: &str, offset: usize) -> usize {
@@ -256,6 +268,15 @@ mod tests {
         let location = err.location.unwrap();
         assert_eq!((location.line, location.column), (2, 8));
         assert_eq!(decode(Path::new("f"), "\u{e9}".into()).unwrap(), "\u{e9}");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_after_the_marked_span() {
+        let text = format!("a: {}", "[".repeat(400_000));
+        let location = location_in(Path::new("f"), &text, 80..81);
+        assert_eq!(location.column, 81);
+        assert!(location.line_text.chars().count() <= 81 + LINE_TAIL + 1);
+        assert!(location.line_text.ends_with('…'));
     }
 
     #[test]

@@ -205,13 +205,12 @@ impl Rendered {
     pub fn verified_yaml(&self) -> Result<String> {
         let text = self.yaml();
         let reparsed: Value = serde_yaml_ng::from_str(&text).map_err(|err| {
-            Error::runtime(format!(
-                "the generated compose file does not parse ({err}); nothing was written"
-            ))
+            Error::runtime(format!("the generated compose file does not parse ({err})"))
+                .hint("this is a bug in mcpm; please report it with the profile")
         })?;
         if reparsed != self.document {
             return Err(Error::runtime(
-                "the generated compose file does not read back as generated; nothing was written",
+                "the generated compose file does not read back as generated",
             )
             .hint("this is a bug in mcpm; please report it with the profile"));
         }
