@@ -93,7 +93,14 @@ pub fn check_owned(name: &str, target: &Mapping) -> Result<(), Unwritable> {
         }
     }
     for key in target.keys() {
-        let key = key.as_str().unwrap_or_default();
+        let shown;
+        let key = match key.as_str() {
+            Some(key) => key,
+            None => {
+                shown = serde_yaml_ng::to_string(key).unwrap_or_default();
+                shown.trim()
+            }
+        };
         if !crate::compose::fields::is_service_field(key) {
             let hint = match crate::compose::fields::closest_field(key) {
                 _ if key == "restart_policy" => {
