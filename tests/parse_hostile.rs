@@ -308,7 +308,11 @@ fn a_yaml_file_that_is_not_a_compose_document_is_never_written() {
         assert!(text.contains("settings.yml"), "{text}");
         assert!(text.contains("not a compose"), "{text}");
         assert_eq!(fs::read_to_string(&victim).unwrap(), content);
-        assert!(!dir.path("victim/settings.yml.bak").exists());
+        let written: Vec<_> = fs::read_dir(dir.path("victim"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(written, ["settings.yml"], "mcpm wrote beside the file");
     }
 }
 

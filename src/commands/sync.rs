@@ -33,6 +33,11 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         .compose_file
         .clone()
         .unwrap_or_else(|| loaded.compose_file(&context.config));
+    // A file that is not a compose document is refused before a lock file
+    // is put beside it: nothing is written there (SPEC §5).
+    if let Some(text) = read_optional(&compose_path)? {
+        compose::ensure_compose_text(&compose_path, &text)?;
+    }
     let mut lock = lock_beside(&compose_path)?;
     let profile_now = read_optional(&profile_path)?.unwrap_or_default();
     let loaded = if profile_now == profile_text_now {

@@ -89,3 +89,53 @@ pub fn ensure_compose_document(path: &Path, document: &serde_yaml_ng::Value) -> 
     ))
     .hint("point `[docker] compose_file` or -f at a compose file (or a path where none exists yet); nothing was written"))
 }
+
+/// [`ensure_compose_document`] for a file not parsed yet, cheap for the usual
+/// case: a top-level `services:` or `x-mcpm:` line is enough; anything else
+/// (no such line, flow style, JSON) is parsed and checked in full. Lets sync
+/// refuse a file before it takes a lock beside it (and so writes nothing
+/// there).
+pub fn ensure_compose_text(path: &Path, text: &str) -> Result<()> {
+    let top_level_key = text.lines().any(|line| {
+        let line = line.trim_start_matches(['"', '\'']);
+        [base::BASE_KEY, "services"].iter().any(|key| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start_matches(['"', '\'', ' ']).starts_with(':'))
+        })
+    });
+    if top_level_key {
+        return Ok(());
+    }
+    ensure_compose_document(path, &parse_document(path, text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_compose_documents_may_be_written() {
+        let path = Path::new("c.yml");
+        for text in [
+            "",
+            "# nothing yet\n",
+            "{}\n",
+            "services:\n  a: {image: x}\n",
+            "\"services\": {}\n",
+            "x-mcpm:\n  profile: p\n",
+            "{\"services\": {}}\n",
+            "---\n{services: {}}\n",
+        ] {
+            assert!(ensure_compose_text(path, text).is_ok(), "{text:?}");
+        }
+        for text in [
+            "theme: dark\n",
+            "{\"editor\": {\"services\": 1}}\n",
+            "volumes:\n",
+            "settings:\n  services: 1\n",
+        ] {
+            let err = ensure_compose_text(path, text).unwrap_err();
+            assert!(err.message.contains("not a compose file"), "{text:?}");
+        }
+    }
+}
