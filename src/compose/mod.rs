@@ -138,4 +138,22 @@ mod tests {
             assert!(err.message.contains("not a compose file"), "{text:?}");
         }
     }
+
+    /// A mistake at any position of a compose file full of multibyte text,
+    /// tabs and CRLF is a located error or a document, never a panic.
+    #[test]
+    fn mistakes_anywhere_in_multibyte_yaml_never_panic() {
+        let text = "services:\r\n  caf\u{e9}:\n    image: \"\u{1f600}\"\n    command: [\"\u{20ac}\", '\u{85}']\n    labels: {\u{e9}: x}\n    x-t: |\n      \u{2028}[[\n";
+        let path = Path::new("c.yml");
+        for (at, c) in text.char_indices() {
+            for stray in ["\u{e9}", "\u{1f600}", "\t", "[", "\"", ":", "\n", "{", "- "] {
+                let broken = format!("{}{stray}{}", &text[..at], &text[at + c.len_utf8()..]);
+                if let Err(err) = parse_document(path, &broken) {
+                    assert_eq!(err.status, crate::error::ExitStatus::Invalid);
+                    let _ = ensure_compose_text(path, &broken);
+                }
+            }
+            let _ = parse_document(path, &text[..at]);
+        }
+    }
 }

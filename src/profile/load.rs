@@ -222,3 +222,25 @@ fn first_key(dotted: &str) -> String {
     }
     dotted.split('.').next().unwrap_or("").trim().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mistake at any position of a profile full of multibyte text, tabs
+    /// and CRLF is an error with a location, never a panic.
+    #[test]
+    fn mistakes_anywhere_in_multibyte_text_never_panic() {
+        let text = "name = \"caf\u{e9}\"\r\n[docker]\ncompose_file = \"\u{1f600}.yaml\"\n\n[servers.\"s\u{e9}\"]\tcommand = \"uvx\"\nargs = [\"\u{20ac}\", \"\u{85}\"]\nenv = { \u{e9} = \"x\" }\n";
+        let path = Path::new("p.toml");
+        for (at, c) in text.char_indices() {
+            for stray in ["\u{e9}", "\u{1f600}", "\t", "[", "\"", "=", "\n"] {
+                let broken = format!("{}{stray}{}", &text[..at], &text[at + c.len_utf8()..]);
+                if let Err(err) = load_profile_text(path, broken) {
+                    assert_eq!(err.status, crate::error::ExitStatus::Invalid);
+                }
+            }
+            let _ = load_profile_text(path, text[..at].to_string());
+        }
+    }
+}
