@@ -412,3 +412,38 @@ fn deep_nesting_is_refused_at_once() {
         );
     }
 }
+
+#[test]
+fn non_utf8_files_read_by_status_and_generate_check_are_refused() {
+    let (dir, compose) = synced();
+    fs::write(dir.path("compose.yaml"), b"name: x\n\xc3\x28\n").unwrap();
+    let status = refused(
+        mcpm(&dir.path("config"))
+            .args(["docker", "status", "-f"])
+            .arg(dir.path("compose.yaml"))
+            .assert(),
+    );
+    assert!(
+        status.contains("UTF-8") && status.contains(":2:"),
+        "{status}"
+    );
+    let check = refused(
+        mcpm(&dir.path("config"))
+            .args(["docker", "generate", "--check"])
+            .arg(dir.path("team.toml"))
+            .assert(),
+    );
+    assert!(
+        check.contains("UTF-8") && check.contains("byte offset 8"),
+        "{check}"
+    );
+    dir.write("compose.yaml", &compose);
+    let templates = dir.path("config/templates");
+    fs::create_dir_all(&templates).unwrap();
+    fs::write(templates.join("odd.toml"), b"name = \"\xff\"\n").unwrap();
+    let template = refused(dir.sync(&[]));
+    assert!(
+        template.contains("odd.toml") && template.contains("UTF-8"),
+        "{template}"
+    );
+}

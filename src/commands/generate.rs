@@ -61,9 +61,9 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
 
 /// `--check`: exit 4 with a diff on stdout when `target` is stale.
 fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitStatus> {
-    let current = match std::fs::read_to_string(target) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+    let current = match read_optional(target)? {
+        Some(text) => text,
+        None => {
             return Err(Error::new(
                 ExitStatus::Drift,
                 format!("{} does not exist", target.display()),
@@ -73,7 +73,6 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
                 target.display()
             )));
         }
-        Err(err) => return Err(Error::io("read", target, err)),
     };
     let yaml = rendered.yaml();
     if current == yaml {
