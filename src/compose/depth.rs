@@ -81,6 +81,8 @@ fn too_deep_at(text: &str) -> Option<usize> {
             let b = line[i];
             match quote {
                 Some(b'"') if b == b'\\' => i += 1,
+                // `''` is a quote inside a single-quoted scalar.
+                Some(b'\'') if b == b'\'' && line.get(i + 1) == Some(&b'\'') => i += 1,
                 Some(q) if b == q => quote = None,
                 Some(_) => {}
                 None => match b {
@@ -130,6 +132,13 @@ mod tests {
             assert_eq!(too_deep_at(text), None, "{text}");
             let _: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
         }
+        let quoted = format!(
+            "a: 'it''s {}'\nb: \"\\\"{}\"\n",
+            "[".repeat(70),
+            "{".repeat(70)
+        );
+        assert_eq!(too_deep_at(&quoted), None);
+        let _: serde_yaml_ng::Value = serde_yaml_ng::from_str(&quoted).unwrap();
         let sixty: String = format!("a: {}{}", "[".repeat(60), "]".repeat(60));
         assert_eq!(too_deep_at(&sixty), None);
     }
