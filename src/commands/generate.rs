@@ -54,7 +54,7 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
             }
             context.warn("secrets were replaced by ${VAR} references; use -o FILE to also write their values to a .env file");
         }
-        output::stdout(&rendered.yaml())?;
+        output::stdout(&rendered.verified_yaml()?)?;
     }
     Ok(ExitStatus::Ok)
 }
