@@ -168,8 +168,8 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
 
 /// Reads a text file that may not exist yet: `None` when it does not.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
+    match fs::read(path) {
+        Ok(bytes) => crate::source::decode(path, bytes).map(Some),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::io("read", path, err)),
     }

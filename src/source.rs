@@ -154,23 +154,136 @@ enum Node<'a> {
     Value(&'a toml_edit::Value),
 }
 
+/// Turns a file's bytes into text; bytes that are not UTF-8 are a user error
+/// (exit 2) naming the file, line, column and byte offset of the first one.
+pub fn decode(path: &Path, bytes: Vec<u8>) -> crate::error::Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let offset = err.utf8_error().valid_up_to();
+        let bytes = err.into_bytes();
+        // Locate within the valid prefix plus a stand-in for the bad byte.
+        let mut shown = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+        let line_end = bytes[offset..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| offset + i);
+        shown.push_str(&String::from_utf8_lossy(&bytes[offset..line_end]));
+        crate::error::Error::invalid(format!(
+            "{} is not UTF-8 text (invalid byte 0x{:02x} at byte offset {offset})",
+            path.display(),
+            bytes[offset]
+        ))
+        .at(Some(location_in(path, &shown, offset..offset + 1)))
+        .hint("save the file as UTF-8")
+    })
+}
+
 /// Computes a 1-based line and column (in characters) for a byte range.
+/// Offsets from any parser are accepted: one past the end, or inside a
+/// multibyte character, is moved to the nearest character boundary, so no
+/// input can make an error message panic.
 pub fn location_in(path: &Path, text: &str, span: Range<usize>) -> Location {
-    let start = span.start.min(text.len());
+    let start = floor_boundary(text, span.start);
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[..start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
-    let line_text = text[line_start..line_end]
-        .trim_end_matches('\r')
-        .to_string();
-    let end = span.end.clamp(start, line_end);
+    let end = ceil_boundary(text, span.end.clamp(start, line_end));
     let width = text[start..end].chars().count().max(1);
+    // A minified or hostile file can have one line of megabytes: the snippet
+    // stops a little after the marked span.
+    let shown = column - 1 + width + LINE_TAIL;
+    let mut line_text: String = text[line_start..line_end]
+        .trim_end_matches('\r')
+        .chars()
+        .take(shown + 1)
+        .collect();
+    if line_text.chars().count() > shown {
+        line_text = line_text.chars().take(shown).collect();
+        line_text.push('…');
+    }
     Location {
         path: path.to_path_buf(),
         line,
         column,
         line_text,
         width,
+    }
+}
+
+/// How many characters of a source line are shown after the marked span.
+const LINE_TAIL: usize = 80;
+
+/// The character boundary at or before `offset` (clamped to the text).
+pub fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The character boundary at or after `offset` (clamped to the text).
+fn ceil_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every start and end offset, in text mixing 2-, 3- and 4-byte
+    /// characters, tabs, CRLF and an empty last line, gives a location.
+    #[test]
+    fn any_offset_into_multibyte_text_locates_without_panicking() {
+        let text = "a\u{e9}\t\u{20ac}\r\n\u{1f600}x\u{300}\n\n\u{10ffff}\u{85}\u{2028}z";
+        let path = Path::new("f");
+        for start in 0..=text.len() + 2 {
+            for end in 0..=text.len() + 2 {
+                let location = location_in(path, text, start..end);
+                assert!(location.line >= 1 && location.column >= 1);
+                assert!(location.width >= 1);
+                assert!(!location.line_text.contains('\n'));
+            }
+        }
+    }
+
+    #[test]
+    fn an_offset_inside_a_character_points_at_that_character() {
+        let text = "{\"k\": \u{e9}\u{e9}}";
+        // Byte 8 is inside the first `é` (bytes 7..9).
+        let location = location_in(Path::new("f"), text, 8..9);
+        assert_eq!((location.line, location.column), (1, 8));
+        assert_eq!(location.width, 1);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_name_line_and_offset() {
+        let err = decode(Path::new("f.yaml"), b"a: 1\nb: \"caf\xe9\"\n".to_vec()).unwrap_err();
+        assert_eq!(err.status, crate::error::ExitStatus::Invalid);
+        assert!(err.message.contains("byte offset 12"), "{}", err.message);
+        let location = err.location.unwrap();
+        assert_eq!((location.line, location.column), (2, 8));
+        assert_eq!(decode(Path::new("f"), "\u{e9}".into()).unwrap(), "\u{e9}");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_after_the_marked_span() {
+        let text = format!("a: {}", "[".repeat(400_000));
+        let location = location_in(Path::new("f"), &text, 80..81);
+        assert_eq!(location.column, 81);
+        assert!(location.line_text.chars().count() <= 81 + LINE_TAIL + 1);
+        assert!(location.line_text.ends_with('…'));
+    }
+
+    #[test]
+    fn crlf_lines_count_once_and_lose_their_carriage_return() {
+        let text = "a = 1\r\nb = \u{e9}\r\n";
+        let location = location_in(Path::new("f"), text, 11..12);
+        assert_eq!((location.line, location.column), (2, 5));
+        assert_eq!(location.line_text, "b = \u{e9}");
     }
 }

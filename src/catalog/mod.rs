@@ -165,8 +165,8 @@ fn load_dir(dir: &Path) -> Result<Vec<Template>> {
     paths
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .map_err(|err| Error::io("read template", path, err))?;
+            let bytes = std::fs::read(path).map_err(|err| Error::io("read template", path, err))?;
+            let text = crate::source::decode(path, bytes)?;
             parse_template(path, &text)
         })
         .collect()

@@ -23,9 +23,16 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     let timeout = std::time::Duration::from_secs(args.lock_timeout);
     let target = match (&args.output, args.check) {
         (Some(target), _) => Some(target.clone()),
-        (None, true) => Some(load_profile(&path)?.compose_file()),
+        (None, true) => Some(load_profile(&path)?.compose_file(&context.config)),
         (None, false) => None,
     };
+    // A file that is not a compose document is refused before a lock file is
+    // put beside it: nothing is written there (SPEC §5).
+    if let Some(target) = target.as_deref().filter(|_| !args.check)
+        && let Some(text) = read_optional(target)?
+    {
+        compose::ensure_compose_text(target, &text)?;
+    }
     let mode = if args.check {
         LockMode::Shared
     } else {
@@ -70,16 +77,16 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
             }
             context.warn("secrets were replaced by ${VAR} references; use -o FILE to also write their values to a .env file");
         }
-        output::stdout(&rendered.yaml())?;
+        output::stdout(&rendered.verified_yaml()?)?;
     }
     Ok(ExitStatus::Ok)
 }
 
 /// `--check`: exit 4 with a diff on stdout when `target` is stale.
 fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitStatus> {
-    let current = match std::fs::read_to_string(target) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+    let current = match read_optional(target)? {
+        Some(text) => text,
+        None => {
             return Err(Error::new(
                 ExitStatus::Drift,
                 format!("{} does not exist", target.display()),
@@ -89,7 +96,6 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
                 target.display()
             )));
         }
-        Err(err) => return Err(Error::io("read", target, err)),
     };
     let yaml = rendered.yaml();
     if current == yaml {
@@ -137,7 +143,7 @@ fn write(
     guard_existing(target, &loaded.profile.name, force)?;
     let outcome = write_atomic(
         target,
-        rendered.yaml().as_bytes(),
+        rendered.verified_yaml()?.as_bytes(),
         WriteOptions {
             backup: true,
             mode: None,
@@ -178,6 +184,7 @@ fn guard_existing(target: &Path, profile: &str, force: bool) -> Result<()> {
     let document = compose::parse_yaml(target, &text).map_err(|err| {
         err.hint("the file was left untouched; fix it or move it away, then run generate again")
     })?;
+    compose::ensure_compose_document(target, &document)?;
     if force {
         return Ok(());
     }

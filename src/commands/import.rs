@@ -49,10 +49,11 @@ pub fn exec(context: &Context, args: ImportArgs) -> Result<ExitStatus> {
 /// `mcpm profile import FILE` (or `-` for stdin).
 fn from_client_config(file: &Path, mut options: ImportOptions) -> Result<Import> {
     if file == Path::new("-") {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|err| Error::runtime(format!("cannot read standard input: {err}")))?;
+        let text = crate::source::decode(Path::new("<stdin>"), bytes)?;
         // A file name is where the default profile name comes from; stdin has none.
         options.name.get_or_insert_with(|| "imported".to_string());
         return import::from_client_config(Path::new("<stdin>"), &text, &options);
@@ -121,7 +122,8 @@ fn default_mcpm_file(context: &Context) -> Result<PathBuf> {
 }
 
 fn read(path: &Path, action: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|err| Error::io(action, path, err))
+    let bytes = std::fs::read(path).map_err(|err| Error::io(action, path, err))?;
+    crate::source::decode(path, bytes)
 }
 
 /// An import creates a profile; replacing one the user has is opt-in.

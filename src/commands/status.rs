@@ -23,16 +23,21 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
     )?;
     // Without its compose file a profile still has a status: every server is
     // only in the profile.
-    let text = match std::fs::read_to_string(&target.file) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && target.profile.is_some() => {
+    let text = match crate::files::read_optional(&target.file)? {
+        Some(text) => text,
+        None if target.profile.is_some() => {
             context.warn(&format!(
                 "{} does not exist yet; `mcpm docker generate` or `sync` writes it",
                 target.file.display()
             ));
             String::new()
         }
-        Err(err) => return Err(Error::io("read", &target.file, err)),
+        None => {
+            return Err(Error::invalid(format!(
+                "cannot read {}: no such file or directory",
+                target.file.display()
+            )));
+        }
     };
     let raw = raw_services(&text);
     let sync = sync_column(context, target.profile.as_ref(), &text);

@@ -19,7 +19,7 @@ use crate::files::{
 use crate::output;
 use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text, resolve_profile_path};
 use crate::sync::seal::{adopt, seal_targets};
-use crate::sync::write::{compose_text, profile_text, profile_updates};
+use crate::sync::write::{compose_text, profile_text, profile_updates, unwritable_error};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
 
@@ -27,7 +27,7 @@ use super::{Context, env_file};
 
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
-    let (loaded, compose_path, mut locks) = lock_and_load(&args, &profile_path)?;
+    let (loaded, compose_path, mut locks) = lock_and_load(context, &args, &profile_path)?;
     let lock = &mut locks[1];
     // A sync killed between its two files is finished first (read-only
     // runs plan from the text it owes, and report the difference).
@@ -159,7 +159,15 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             .any(|s| s.name == name && s.value != value)
             || dotenv::holds_other(&env_now, name, value)
     });
-    let updates = profile_updates(&mut plans, &loaded.profile, &catalog);
+    let updates =
+        profile_updates(&mut plans, &loaded.profile, &catalog).map_err(|(server, why)| {
+            unwritable_error(
+                &compose_path,
+                compose_now.as_deref().unwrap_or(""),
+                &server,
+                why,
+            )
+        })?;
     let new_profile_text = profile_text(
         &profile_path,
         &loaded.source.text,
@@ -258,13 +266,12 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         ),
     )?;
     debug_point("sync-after-compose");
-    if plans
-        .iter()
-        .all(|p| !matches!(
+    if plans.iter().all(|p| {
+        !matches!(
             p.action,
             Action::Skip { .. } | Action::Unresolved { .. } | Action::Pending
-        ))
-    {
+        )
+    }) {
         // What is on disk now: the new texts where they were written.
         let compose_written = if compose_changes {
             new_compose_text.as_deref()
@@ -305,6 +312,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
 /// and creates nothing. Returns the profile, the compose file's path and the
 /// locks (profile's, compose file's, `.env`'s).
 fn lock_and_load(
+    context: &Context,
     args: &SyncArgs,
     profile_path: &Path,
 ) -> Result<(LoadedProfile, std::path::PathBuf, Vec<FileLock>)> {
@@ -326,9 +334,14 @@ fn lock_and_load(
         let compose_path = args
             .compose_file
             .clone()
-            .unwrap_or_else(|| loaded.compose_file());
+            .unwrap_or_else(|| loaded.compose_file(&context.config));
         // `.env` too: compose files of other profiles may share its directory.
         let env_path = env_file::env_path(&compose_path);
+        // A file that is not a compose document is refused before a lock
+        // file is put beside it: nothing is written there (SPEC §5).
+        if let Some(text) = read_optional(&compose_path)? {
+            compose::ensure_compose_text(&compose_path, &text)?;
+        }
         let locks = lock_files(&[profile_path, &compose_path, &env_path], mode, timeout)?;
         let now = read()?;
         if now == text {
@@ -336,7 +349,8 @@ fn lock_and_load(
         }
         loaded = load_profile_text(profile_path, now.clone())?;
         text = now;
-        let same_file = args.compose_file.is_some() || loaded.compose_file() == compose_path;
+        let same_file =
+            args.compose_file.is_some() || loaded.compose_file(&context.config) == compose_path;
         if same_file {
             return Ok((loaded, compose_path, locks));
         }
@@ -440,19 +454,14 @@ fn cache_key(
     ))
 }
 
-/// Parses the compose file; a file that does not parse stops everything.
+/// Parses the compose file; a file that does not parse, or is not a compose
+/// document, stops everything.
 fn parse_compose(path: &Path, text: &str) -> Result<Value> {
-    let document = compose::parse_yaml(path, text).map_err(|err| {
+    let document = compose::parse_document(path, text).map_err(|err| {
         err.hint("nothing was changed; fix the file (its .bak may help), then sync again")
     })?;
-    match &document {
-        Value::Mapping(_) => Ok(document),
-        Value::Null => Ok(Value::Mapping(Mapping::new())),
-        _ => Err(Error::invalid(format!(
-            "{} is not a compose file: its top level is not a mapping",
-            path.display()
-        ))),
-    }
+    compose::ensure_compose_document(path, &document)?;
+    Ok(document)
 }
 
 fn services(document: Option<&Value>) -> Option<&Mapping> {

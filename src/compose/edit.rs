@@ -32,15 +32,21 @@ impl ComposeEdit {
 
     /// Makes a top-level mapping `key` hold `name: new`, editing only what
     /// differs from `old`; creates the mapping when the file has none.
-    pub fn set_entry(&self, key: &str, name: &str, old: Option<&Value>, new: &Value) {
+    pub fn set_entry(
+        &self,
+        key: &str,
+        name: &str,
+        old: Option<&Value>,
+        new: &Value,
+    ) -> Result<(), String> {
         let root = self.root();
         let Some(parent) = root.get_mapping(key) else {
             let mut map = Mapping::new();
             map.insert(name.into(), new.clone());
-            root.set(key, node(&Value::Mapping(map)));
-            return;
+            root.set(key, node(&Value::Mapping(map))?);
+            return Ok(());
         };
-        set_value(&parent, name, old, new);
+        set_value(&parent, name, old, new)
     }
 
     /// Removes `name` from the top-level mapping `key`.
@@ -51,8 +57,8 @@ impl ComposeEdit {
     }
 
     /// Sets a top-level key, editing only what differs from `old`.
-    pub fn set_top(&self, key: &str, old: Option<&Value>, new: &Value) {
-        set_value(&self.root(), key, old, new);
+    pub fn set_top(&self, key: &str, old: Option<&Value>, new: &Value) -> Result<(), String> {
+        set_value(&self.root(), key, old, new)
     }
 
     /// The edited text: the tree's tokens in order. (The `Display` impl goes
@@ -73,9 +79,14 @@ impl ComposeEdit {
 
 /// Sets `key` in `mapping` to `new`; when both old and new are mappings and the
 /// file holds a block mapping there, recurses so untouched keys stay as written.
-fn set_value(mapping: &yaml_edit::Mapping, key: &str, old: Option<&Value>, new: &Value) {
+fn set_value(
+    mapping: &yaml_edit::Mapping,
+    key: &str,
+    old: Option<&Value>,
+    new: &Value,
+) -> Result<(), String> {
     if old == Some(new) {
-        return;
+        return Ok(());
     }
     if let (Some(Value::Mapping(old_map)), Value::Mapping(new_map)) = (old, new)
         && let Some(child) = mapping.get_mapping(key)
@@ -91,24 +102,28 @@ fn set_value(mapping: &yaml_edit::Mapping, key: &str, old: Option<&Value>, new: 
         }
         for (k, v) in new_map {
             if let Some(k) = k.as_str() {
-                set_value(&child, k, old_map.get(k), v);
+                set_value(&child, k, old_map.get(k), v)?;
             }
         }
-        return;
+        return Ok(());
     }
-    mapping.set(key, node(new));
+    mapping.set(key, node(new)?);
+    Ok(())
 }
 
-/// A node for `value`, written by mcpm's emitter.
-fn node(value: &Value) -> yaml_edit::YamlNode {
+/// A node for `value`, written by mcpm's emitter. The callers verify the
+/// whole edited text afterwards; a value the lossless parser cannot take is
+/// an error here, never a panic.
+fn node(value: &Value) -> Result<yaml_edit::YamlNode, String> {
     let mut carrier = Mapping::new();
     carrier.insert(CARRIER.into(), value.clone());
     let text = to_yaml(&Value::Mapping(carrier));
-    let document = yaml_edit::Document::from_str(&text).expect("mcpm's emitter writes valid YAML");
+    let document = yaml_edit::Document::from_str(&text)
+        .map_err(|err| format!("a new value cannot be spliced into the file: {err}"))?;
     document
         .as_mapping()
         .and_then(|map| map.get(CARRIER))
-        .expect("the carrier key was just written")
+        .ok_or_else(|| "a new value cannot be spliced into the file".to_string())
 }
 
 #[cfg(test)]
@@ -129,7 +144,8 @@ mod tests {
         let new: Value = parse(
             "image: b\nenvironment:\n  KEEP: x\n  NEW: \"22:22\"\nlabels:\n  io.mcpm.profile: dev\n",
         );
-        edit.set_entry("services", "mine", Some(&old), &new);
+        edit.set_entry("services", "mine", Some(&old), &new)
+            .unwrap();
         let text = edit.text();
         assert!(text.starts_with("# my stack\nx-common: &common\n  restart: always # keep\nservices:\n  web:\n    <<: *common\n    image: nginx # pinned later\n    ports:\n      - '8080:80'\n"), "{text}");
         assert!(
@@ -145,10 +161,12 @@ mod tests {
     fn adds_and_removes_services_and_top_level_blocks() {
         let edit = ComposeEdit::parse(FILE).unwrap();
         let added: Value = parse("image: mcp/time\ncommand: [\"--local-timezone=UTC\"]\n");
-        edit.set_entry("services", "time", None, &added);
+        edit.set_entry("services", "time", None, &added).unwrap();
         edit.remove_entry("services", "mine");
-        edit.set_entry("networks", "mcp-network", None, &parse("driver: bridge"));
-        edit.set_top("x-mcpm", None, &parse("profile: dev\nbase: {}\n"));
+        edit.set_entry("networks", "mcp-network", None, &parse("driver: bridge"))
+            .unwrap();
+        edit.set_top("x-mcpm", None, &parse("profile: dev\nbase: {}\n"))
+            .unwrap();
         let after = parse(&edit.text());
         assert_eq!(after["services"]["time"], added);
         assert!(after["services"].get("mine").is_none());
@@ -163,5 +181,35 @@ mod tests {
     #[test]
     fn refuses_a_non_mapping_document() {
         assert!(ComposeEdit::parse("- a\n- b\n").is_err());
+    }
+
+    /// Odd text spliced into a user's file reads back as itself.
+    #[test]
+    fn odd_strings_splice_and_read_back() {
+        for odd in crate::compose::yaml::tests::odd_strings() {
+            if crate::compose::yaml::string(&odd).chars().count() > 1000 {
+                // Refused by `render` (see `yaml::overlong_key`).
+                continue;
+            }
+            let edit = ComposeEdit::parse(FILE).unwrap();
+            let text = Value::String(odd.clone());
+            let mut service = Mapping::new();
+            service.insert("image".into(), text.clone());
+            let mut labels = Mapping::new();
+            labels.insert(text.clone(), text.clone());
+            service.insert("labels".into(), Value::Mapping(labels));
+            let service = Value::Mapping(service);
+            edit.set_entry(
+                "services",
+                "mine",
+                Some(&parse(FILE)["services"]["mine"]),
+                &service,
+            )
+            .unwrap_or_else(|err| panic!("{odd:?}: {err}"));
+            let written = edit.text();
+            let after: Value = serde_yaml_ng::from_str(&written)
+                .unwrap_or_else(|err| panic!("{odd:?} wrote invalid YAML ({err}):\n{written}"));
+            assert_eq!(after["services"]["mine"], service, "{odd:?}:\n{written}");
+        }
     }
 }

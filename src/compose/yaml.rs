@@ -2,6 +2,10 @@
 //! same tree. Strings are quoted whenever a YAML 1.1 reader (PyYAML, and so
 //! docker-compose v1) could take them for anything but a string: `no`, `on`,
 //! `22:22` (base 60), `0755`, `1e3`. The serde YAML emitters leave those plain.
+//! Characters YAML cannot carry raw (C0 and C1 controls, NEL, the line and
+//! paragraph separators, BOM, the non-characters U+FFFE/U+FFFF) are escaped in
+//! a double-quoted scalar, and a key too long to be a YAML simple key (1024
+//! characters) is written in the explicit `? key` form.
 use serde_yaml_ng::Value;
 
 /// Renders `value` (normally a mapping) as a YAML document ending in a newline.
@@ -21,10 +25,47 @@ pub fn to_yaml(value: &Value) -> String {
 fn write_mapping(map: &serde_yaml_ng::Mapping, indent: usize, out: &mut String) {
     for (key, value) in map {
         push_indent(indent, out);
-        push_scalar(key, out);
-        out.push(':');
+        push_key(key, indent, out);
         write_child(value, indent, out);
     }
+}
+
+/// YAML readers give up on a simple (implicit) key longer than this many
+/// characters; longer keys are written as `? key` / `: value`.
+const SIMPLE_KEY_LIMIT: usize = 1024;
+
+/// The dotted path of the first mapping key in `value` too long to be a YAML
+/// simple key. Such keys are written in the explicit form by this emitter,
+/// but the lossless editor sync uses cannot splice them, so the compose side
+/// refuses them outright.
+pub fn overlong_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Mapping(map) => map.iter().find_map(|(key, child)| {
+            let name = key.as_str().map_or_else(|| scalar(key), str::to_string);
+            if string(&name).chars().count() + 2 >= SIMPLE_KEY_LIMIT {
+                let shown: String = name.chars().take(24).collect();
+                return Some(format!("{shown}… ({} characters)", name.chars().count()));
+            }
+            overlong_key(child).map(|inner| format!("{name}.{inner}"))
+        }),
+        Value::Sequence(items) => items.iter().find_map(overlong_key),
+        Value::Tagged(tagged) => overlong_key(&tagged.value),
+        _ => None,
+    }
+}
+
+/// Writes `key:`, or `? key` and `:` on the next line (at `indent`) when the
+/// key is too long for a simple key.
+fn push_key(key: &Value, indent: usize, out: &mut String) {
+    let start = out.len();
+    push_scalar(key, out);
+    // Leave room for the quotes and the colon.
+    if out[start..].chars().count() + 2 >= SIMPLE_KEY_LIMIT {
+        out.insert_str(start, "? ");
+        out.push('\n');
+        push_indent(indent, out);
+    }
+    out.push(':');
 }
 
 fn write_sequence(items: &[Value], indent: usize, out: &mut String) {
@@ -42,8 +83,7 @@ fn write_sequence(items: &[Value], indent: usize, out: &mut String) {
                     } else {
                         push_indent(indent + 2, out);
                     }
-                    push_scalar(key, out);
-                    out.push(':');
+                    push_key(key, indent + 2, out);
                     write_child(value, indent + 2, out);
                 }
             }
@@ -133,13 +173,20 @@ fn push_string(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Characters a YAML reader would not read back as themselves inside a
+/// double-quoted scalar: everything outside YAML's printable set, plus the
+/// characters YAML 1.1 treats as line breaks (NEL, LS, PS) and the BOM.
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+        | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Plain only for a conservative alphabet that starts with a letter, `/` or `_`,
@@ -164,7 +211,7 @@ fn is_plain_safe(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -202,5 +249,139 @@ mod tests {
         let value = Value::String("line1\nline2 \"q\" \\".into());
         let reparsed: Value = serde_yaml_ng::from_str(&to_yaml(&value)).unwrap();
         assert_eq!(reparsed, value);
+    }
+
+    /// Strings that have broken YAML writers: every C0 and C1 control, the
+    /// YAML 1.1 line breaks, BOM, non-characters, indicators, booleans and
+    /// numbers of YAML 1.1, spaces at either end, and keys past 1024 chars.
+    pub(crate) fn odd_strings() -> Vec<String> {
+        let mut odd: Vec<String> = (0u32..0x20)
+            .chain(0x7f..0xa1)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        odd.extend(
+            (0u32..0x20)
+                .chain(0x7f..0xa1)
+                .filter_map(char::from_u32)
+                .map(String::from),
+        );
+        for c in [
+            '\u{2028}',
+            '\u{2029}',
+            '\u{feff}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{fffd}',
+            '\u{10ffff}',
+            '\u{1fffe}',
+            '\u{e000}',
+        ] {
+            odd.push(c.to_string());
+            odd.push(format!("x{c}y"));
+        }
+        for s in [
+            "",
+            " ",
+            "  lead",
+            "trail  ",
+            "a: b",
+            "a:b",
+            "#x",
+            "x #y",
+            "- x",
+            "-",
+            "?",
+            "? x",
+            ":",
+            "[a]",
+            "{a}",
+            "*a",
+            "&a",
+            "!a",
+            "|",
+            ">",
+            "%x",
+            "@x",
+            "`x",
+            "'",
+            "\"",
+            "\\",
+            "on",
+            "No",
+            "y",
+            "Y",
+            "n",
+            "yes",
+            "off",
+            "~",
+            "null",
+            "Null",
+            "true",
+            "0x1f",
+            "0o7",
+            "0755",
+            "1e3",
+            "1_000",
+            "22:22",
+            ".inf",
+            "-.inf",
+            ".NaN",
+            "1.0",
+            "+1",
+            "2001-12-14",
+            "=",
+            "<<",
+            "${VAR}",
+            "$$x",
+            "\u{e9}t\u{e9}",
+            "\u{1f600}",
+            "\r\n",
+            "a\n\nb\n",
+            "---",
+            "...",
+            "a\u{85}\u{2028}\u{2029}b",
+        ] {
+            odd.push(s.to_string());
+        }
+        odd.push("k".repeat(1023));
+        odd.push("k".repeat(1100));
+        odd.push(format!("{}\u{85}", "\u{2028}".repeat(600)));
+        odd
+    }
+
+    /// Every odd string, as a value and as a key at each nesting the compose
+    /// file uses (environment and labels mappings, argument lists, mappings in
+    /// lists), is read back as itself.
+    #[test]
+    fn odd_strings_round_trip_as_values_and_keys() {
+        for odd in odd_strings() {
+            let text = Value::String(odd.clone());
+            let mut labels = serde_yaml_ng::Mapping::new();
+            labels.insert(text.clone(), text.clone());
+            labels.insert("plain".into(), text.clone());
+            let mut volume = serde_yaml_ng::Mapping::new();
+            volume.insert(text.clone(), text.clone());
+            volume.insert("target".into(), text.clone());
+            let mut service = serde_yaml_ng::Mapping::new();
+            service.insert(text.clone(), Value::Mapping(labels.clone()));
+            service.insert("labels".into(), Value::Mapping(labels));
+            service.insert(
+                "command".into(),
+                Value::Sequence(vec![text.clone(), Value::Sequence(vec![text.clone()])]),
+            );
+            service.insert(
+                "volumes".into(),
+                Value::Sequence(vec![Value::Mapping(volume)]),
+            );
+            let mut document = serde_yaml_ng::Mapping::new();
+            document.insert("services".into(), Value::Mapping(service));
+            let document = Value::Mapping(document);
+            let written = to_yaml(&document);
+            let reparsed: Value = serde_yaml_ng::from_str(&written)
+                .unwrap_or_else(|err| panic!("{odd:?} wrote invalid YAML ({err}):\n{written}"));
+            assert_eq!(reparsed, document, "{odd:?} changed:\n{written}");
+            assert_eq!(to_yaml(&text).trim_end_matches('\n'), string(&odd));
+        }
     }
 }

@@ -40,7 +40,7 @@ pub fn resolve(
     };
     let file = match (file, &loaded) {
         (Some(file), _) => file.to_path_buf(),
-        (None, Some(loaded)) => loaded.compose_file(),
+        (None, Some(loaded)) => loaded.compose_file(config),
         (None, None) => match DEFAULT_FILES
             .iter()
             .map(PathBuf::from)

@@ -191,11 +191,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .take(line.saturating_sub(1))
         .map(str::len)
         .sum();
-    let mut offset = (line_start + column.saturating_sub(1)).min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
+    crate::source::floor_boundary(text, line_start + column.saturating_sub(1))
 }
 
 /// Blanks out `//` and `/* */` comments and trailing commas, byte for byte
@@ -371,5 +367,24 @@ mod tests {
         let err = parse(Path::new("c.json"), "{\"mcpServers\": {").unwrap_err();
         assert!(err.hint.unwrap().contains("ends too early"));
         assert_eq!(err.location.unwrap().line, 1);
+    }
+
+    /// A syntax error at any position of multibyte text (every character
+    /// replaced in turn by a stray one, every prefix) is a located error,
+    /// never a panic.
+    #[test]
+    fn syntax_errors_anywhere_in_multibyte_text_never_panic() {
+        let text = "{\"mcpServers\": {\"caf\u{e9}\": {\"command\": \"\u{1f600}\u{20ac}\",\r\n\t\"args\": [\"\u{e9}\u{e9}\"]}}}";
+        let path = Path::new("c.json");
+        for (at, c) in text.char_indices() {
+            for stray in ["\u{e9}", "\u{1f600}", "\t", "x"] {
+                let broken = format!("{}{stray}{}", &text[..at], &text[at + c.len_utf8()..]);
+                if let Err(err) = parse(path, &broken) {
+                    let location = err.location.expect("a syntax error is located");
+                    assert!(location.line >= 1 && location.column >= 1);
+                }
+            }
+            assert!(parse(path, &text[..at]).is_err());
+        }
     }
 }

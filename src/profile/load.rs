@@ -38,16 +38,42 @@ impl LoadedProfile {
             .unwrap_or_else(|| format!("mcp-{}", self.profile.name))
     }
 
-    /// The compose file this profile syncs with: `[docker] compose_file` relative to
-    /// the profile, else `docker-compose.yml` beside it.
-    pub fn compose_file(&self) -> PathBuf {
-        let name = self
-            .profile
-            .docker
-            .compose_file
-            .as_deref()
-            .unwrap_or("docker-compose.yml");
-        self.dir().join(name)
+    /// The compose file this profile syncs with (SPEC §5): `[docker]
+    /// compose_file` relative to the profile, else `docker-compose.yml` beside
+    /// it, except for a profile kept in the config dir
+    /// (`<config dir>/profiles/NAME.toml`), whose file is
+    /// `<config dir>/compose/NAME/compose.yaml` so two profiles never share one.
+    pub fn compose_file(&self, config: &ConfigDir) -> PathBuf {
+        if let Some(name) = &self.profile.docker.compose_file {
+            return self.dir().join(name);
+        }
+        if let Some(stem) = self.in_config_dir(config) {
+            return config
+                .path()
+                .join("compose")
+                .join(stem)
+                .join("compose.yaml");
+        }
+        self.dir().join("docker-compose.yml")
+    }
+
+    /// The profile's file stem when it lives in `<config dir>/profiles/`.
+    fn in_config_dir(&self, config: &ConfigDir) -> Option<String> {
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+        let dir = self.dir();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        if !same(&dir, &config.profiles()) {
+            return None;
+        }
+        let stem = self.source.path.file_stem()?.to_str()?;
+        Some(stem.to_string())
     }
 }
 
@@ -104,7 +130,8 @@ fn known_profiles(config: &ConfigDir) -> Vec<String> {
 
 /// Reads and validates the profile at `path`.
 pub fn load_profile(path: &Path) -> Result<LoadedProfile> {
-    let text = std::fs::read_to_string(path).map_err(|err| Error::io("read profile", path, err))?;
+    let bytes = std::fs::read(path).map_err(|err| Error::io("read profile", path, err))?;
+    let text = crate::source::decode(path, bytes)?;
     load_profile_text(path, text)
 }
 
@@ -194,4 +221,26 @@ fn first_key(dotted: &str) -> String {
         }
     }
     dotted.split('.').next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mistake at any position of a profile full of multibyte text, tabs
+    /// and CRLF is an error with a location, never a panic.
+    #[test]
+    fn mistakes_anywhere_in_multibyte_text_never_panic() {
+        let text = "name = \"caf\u{e9}\"\r\n[docker]\ncompose_file = \"\u{1f600}.yaml\"\n\n[servers.\"s\u{e9}\"]\tcommand = \"uvx\"\nargs = [\"\u{20ac}\", \"\u{85}\"]\nenv = { \u{e9} = \"x\" }\n";
+        let path = Path::new("p.toml");
+        for (at, c) in text.char_indices() {
+            for stray in ["\u{e9}", "\u{1f600}", "\t", "[", "\"", "=", "\n"] {
+                let broken = format!("{}{stray}{}", &text[..at], &text[at + c.len_utf8()..]);
+                if let Err(err) = load_profile_text(path, broken) {
+                    assert_eq!(err.status, crate::error::ExitStatus::Invalid);
+                }
+            }
+            let _ = load_profile_text(path, text[..at].to_string());
+        }
+    }
 }

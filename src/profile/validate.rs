@@ -28,10 +28,27 @@ pub fn validate(profile: &Profile, source: &SourceFile) -> Result<()> {
             .at(at(&["docker", "subnet"]))
             .hint("write a CIDR block such as \"172.28.0.0/16\""));
     }
+    if let Some(file) = &profile.docker.compose_file
+        && !is_yaml_file_name(file)
+    {
+        return Err(Error::invalid(format!(
+            "`compose_file = \"{file}\"` does not name a YAML file"
+        ))
+        .at(at(&["docker", "compose_file"]))
+        .hint("the compose file's name must end in `.yml` or `.yaml` (mcpm writes only compose files)"));
+    }
     for (name, server) in &profile.servers {
         validate_server(name, server, source)?;
     }
     Ok(())
+}
+
+/// Whether `file` ends in `.yml` or `.yaml` (SPEC §5: a profile from someone
+/// else's repository must not point sync at any other kind of file).
+fn is_yaml_file_name(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    let name = lower.rsplit(['/', '\\']).next().unwrap_or_default();
+    name.len() > 4 && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
 fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Result<()> {

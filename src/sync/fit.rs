@@ -58,6 +58,67 @@ pub fn fit(
     ))
 }
 
+/// Why an owned service, as edited in the compose file, cannot be written
+/// into the profile: a person's mistake in the file, reported with the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwritable {
+    /// The field at fault, or `None` when one is missing.
+    pub field: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Checks an owned service before fitting it: it keeps an `image`, and every
+/// key is a compose service field (a profile can hold nothing else).
+pub fn check_owned(name: &str, target: &Mapping) -> Result<(), Unwritable> {
+    match target.get("image") {
+        Some(Value::String(image)) if !image.trim().is_empty() => {}
+        Some(_) => {
+            return Err(Unwritable {
+                field: Some("image".into()),
+                message: format!("service `{name}` has an `image` that is not a name"),
+                hint: "write the image as text, e.g. `image: mcp/fetch`".into(),
+            });
+        }
+        None => {
+            return Err(Unwritable {
+                field: None,
+                message: format!(
+                    "service `{name}` has no `image`; mcpm needs one for a server it owns"
+                ),
+                hint: format!(
+                    "put the `image:` line back, or delete the whole service `{name}` to remove the server"
+                ),
+            });
+        }
+    }
+    for key in target.keys() {
+        let shown;
+        let key = match key.as_str() {
+            Some(key) => key,
+            None => {
+                shown = serde_yaml_ng::to_string(key).unwrap_or_default();
+                shown.trim()
+            }
+        };
+        if !crate::compose::fields::is_service_field(key) {
+            let hint = match crate::compose::fields::closest_field(key) {
+                _ if key == "restart_policy" => {
+                    "use `restart: always` here, or put `restart_policy` under `deploy:`".into()
+                }
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "remove the key, or name it `x-…` for an extension".into(),
+            };
+            return Err(Unwritable {
+                field: Some(key.to_string()),
+                message: format!("`{key}` is not a compose service field (service `{name}`)"),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A first profile entry for a service mcpm has never seen: a `docker run` of
 /// its image, which `fit` then adjusts.
 pub fn skeleton(target: &Mapping) -> Result<ServerSpec, String> {

@@ -10,19 +10,23 @@ use crate::catalog::Catalog;
 use crate::compose::Rendered;
 use crate::compose::base::{BASE_KEY, BaseEntry, SyncBase};
 use crate::compose::edit::ComposeEdit;
+use crate::error::Error;
 use crate::profile::edit::ProfileEdit;
 use crate::profile::{Profile, ServerSpec, load_profile_text};
 
-use super::fit::{FitContext, fit, skeleton};
+use super::fit::{FitContext, Unwritable, check_owned, fit, skeleton};
 use super::plan::{Action, ServerPlan, fit_start};
 
 /// Fits the profile entries that take the compose side's version. A server
-/// that cannot be fitted is left unresolved, with the reason.
+/// that cannot be fitted is left unresolved (a service mcpm merely could not
+/// import is skipped), with the reason; an owned service a person broke in the
+/// file (no image, a field compose does not have) is an error naming the
+/// server and field.
 pub fn profile_updates(
     plans: &mut [ServerPlan],
     profile: &Profile,
     catalog: &Catalog,
-) -> BTreeMap<String, ServerSpec> {
+) -> Result<BTreeMap<String, ServerSpec>, (String, Unwritable)> {
     let context = FitContext {
         profile: &profile.name,
         catalog,
@@ -31,6 +35,9 @@ pub fn profile_updates(
     for server in plans.iter_mut() {
         let result = match &server.action {
             Action::ToProfile { target } => match fit_start(profile, &server.name) {
+                _ if let Err(why) = check_owned(&server.name, target) => {
+                    return Err((server.name.clone(), why));
+                }
                 Some(start) => fit(&context, &server.name, &start, target),
                 None => {
                     skeleton(target).and_then(|start| fit(&context, &server.name, &start, target))
@@ -64,7 +71,17 @@ pub fn profile_updates(
             }
         }
     }
-    updates
+    Ok(updates)
+}
+
+/// The error for an owned service that cannot be written into the profile,
+/// pointing at the field (or the service, for a missing one) in the file.
+pub fn unwritable_error(path: &Path, text: &str, server: &str, why: Unwritable) -> Error {
+    let mut keys = vec!["services", server];
+    keys.extend(why.field.as_deref());
+    Error::invalid(format!("{}: {}", path.display(), why.message))
+        .at(crate::engine::locate::locate_key(path, text, &keys))
+        .hint(format!("{}; nothing was written", why.hint))
 }
 
 /// The profile's new text with `updates` applied, verified by loading it.
@@ -111,12 +128,21 @@ pub fn compose_text(
         .get("services")
         .and_then(Value::as_mapping)
         .unwrap_or(&no_rendered);
+    // A file with no content yet (empty, comments, `{}`) is replaced whole.
+    let current =
+        current.filter(|(_, document)| document.as_mapping().is_none_or(|m| !m.is_empty()));
     let Some((text, document)) = current else {
         // The first sync creates the file: exactly what generate writes.
         let creates = plans
             .iter()
             .any(|p| matches!(p.action, Action::ToCompose | Action::RecordBase));
-        return Ok(creates.then(|| rendered.yaml()));
+        return match creates {
+            true => rendered
+                .verified_yaml()
+                .map(Some)
+                .map_err(|err| err.message),
+            false => Ok(None),
+        };
     };
     let edits_services = plans.iter().any(|p| {
         matches!(
@@ -151,7 +177,7 @@ pub fn compose_text(
                 let new = services
                     .get(name)
                     .ok_or_else(|| format!("the profile renders no service `{name}`"))?;
-                edit.set_entry("services", name, old_services.get(name), new);
+                edit.set_entry("services", name, old_services.get(name), new)?;
                 changes.insert(name, Some(new));
             }
             Action::RemoveService => {
@@ -186,14 +212,14 @@ pub fn compose_text(
                     .filter_map(|n| intended(n))
                     .any(|service| uses(service, key, name));
                 if document.get(key).and_then(|m| m.get(name)).is_none() && used {
-                    edit.set_entry(key, name, None, value);
+                    edit.set_entry(key, name, None, value)?;
                     additions.insert((key, name.to_string()), value);
                 }
             }
         }
     }
     let base_value = new_base.to_value();
-    edit.set_top(BASE_KEY, document.get(BASE_KEY), &base_value);
+    edit.set_top(BASE_KEY, document.get(BASE_KEY), &base_value)?;
     let new_text = edit.text();
 
     // The new text must say exactly this: every service as intended, the
@@ -208,17 +234,25 @@ pub fn compose_text(
         .as_mapping()
         .ok_or("the compose file is not a mapping")?;
     let mut faithful = old_root.keys().all(|key| root.contains_key(key));
+    // `services:` with nothing under it is an empty mapping to compose.
+    fn entries(value: &Value) -> Option<std::borrow::Cow<'_, Mapping>> {
+        match value {
+            Value::Null => Some(std::borrow::Cow::Owned(Mapping::new())),
+            other => other.as_mapping().map(std::borrow::Cow::Borrowed),
+        }
+    }
     for (key, value) in root {
         faithful &= match key.as_str() {
-            Some("services") => value.as_mapping().is_some_and(|map| {
+            Some("services") => entries(value).is_some_and(|map| {
                 map.len() == intended_names.len()
                     && map
                         .iter()
                         .all(|(name, service)| name.as_str().and_then(intended) == Some(service))
             }),
             Some(BASE_KEY) => *value == base_value,
-            Some(group @ ("networks" | "volumes")) => value.as_mapping().is_some_and(|map| {
-                let old = old_root.get(group).and_then(Value::as_mapping);
+            Some(group @ ("networks" | "volumes")) => entries(value).is_some_and(|map| {
+                let old = old_root.get(group).and_then(entries);
+                let old = old.as_deref();
                 let added = additions.keys().filter(|(k, _)| *k == group).count();
                 map.len() == old.map_or(0, Mapping::len) + added
                     && map.iter().all(|(name, entry)| {
