@@ -15,9 +15,9 @@ use crate::labels;
 
 use super::env_file;
 use super::interpolate::{Problems, interpolate};
-use super::locate::locate_key;
 use super::model::{self, Mount, Network, Service, Volume};
 use super::naming;
+use crate::compose::locate::locate_key;
 
 /// The compose profile that marks mcpm's on-demand servers.
 pub const ON_DEMAND: &str = "on-demand";
