@@ -20,9 +20,16 @@ pub fn canonical_yaml_hash(value: &serde_yaml_ng::Value) -> String {
     hex_digest(&canonical)
 }
 
-/// The hash of a server's profile entry; writing a default explicitly
-/// (`enabled = true`) hashes the same as leaving it out.
+/// The hash of a server's profile entry, literal secrets and all: only for
+/// comparisons in memory. What the compose file records is taken over the
+/// entry with its secrets redacted (`compose::secrets::profile_hash`).
 pub fn server_hash(server: &ServerSpec) -> String {
+    canonical_hash(&server_value(server))
+}
+
+/// A server's profile entry as the hashes see it: writing a default
+/// explicitly (`enabled = true`) hashes the same as leaving it out.
+pub fn server_value(server: &ServerSpec) -> serde_json::Value {
     let mut normalized = server.clone();
     if normalized.enabled == Some(true) {
         normalized.enabled = None;
@@ -30,9 +37,7 @@ pub fn server_hash(server: &ServerSpec) -> String {
     if normalized.strategy == Some(Strategy::AlwaysOn) {
         normalized.strategy = None;
     }
-    let value =
-        serde_json::to_value(&normalized).expect("a server spec is always JSON-representable");
-    canonical_hash(&value)
+    serde_json::to_value(&normalized).expect("a server spec is always JSON-representable")
 }
 
 /// The hash of a compose service, leaving out the hash labels themselves.

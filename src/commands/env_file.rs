@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compose::{Rendered, dotenv};
-use crate::error::Result;
+use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, read_optional, write_atomic};
 
 use super::Context;
@@ -17,6 +17,49 @@ pub fn env_path(compose: &Path) -> PathBuf {
         .join(".env")
 }
 
+/// The variables whose value `.env` lacks (missing, or another value): what
+/// `write_secrets` would change. A rotated literal secret in the profile
+/// changes only `.env` (the compose file holds its reference and hashes of
+/// the profile with the reference in its place), so `--check` asks this too.
+pub fn stale_secrets(compose: &Path, rendered: &Rendered) -> Result<Vec<String>> {
+    if rendered.secrets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing = read_optional(&env_path(compose))?.unwrap_or_default();
+    Ok(dotenv::pending(&existing, &secret_vars(rendered)))
+}
+
+/// `--check`'s answer when `.env` is all that is stale: exit 4 naming the
+/// variables (never their values).
+pub fn stale_error(compose: &Path, names: &[String], hint: &str) -> Error {
+    Error::new(
+        ExitStatus::Drift,
+        format!(
+            "{} lacks the current value of {}",
+            env_path(compose).display(),
+            some_names(names)
+        ),
+    )
+    .hint(hint.to_string())
+}
+
+/// Up to five variable names, else a count: a first sync of a large profile
+/// may move hundreds of secrets.
+pub fn some_names(names: &[String]) -> String {
+    match names.len() {
+        0..=5 => names.join(", "),
+        n => format!("{n} variables"),
+    }
+}
+
+fn secret_vars(rendered: &Rendered) -> Vec<(String, String)> {
+    rendered
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.value.clone()))
+        .collect()
+}
+
 /// Writes the rendered secrets into `.env`, warning once for each variable
 /// whose value is new there. Returns how many variables changed.
 pub fn write_secrets(context: &Context, compose: &Path, rendered: &Rendered) -> Result<usize> {
@@ -25,11 +68,7 @@ pub fn write_secrets(context: &Context, compose: &Path, rendered: &Rendered) -> 
     }
     let path = env_path(compose);
     let existing = read_optional(&path)?.unwrap_or_default();
-    let vars: Vec<(String, String)> = rendered
-        .secrets
-        .iter()
-        .map(|s| (s.name.clone(), s.value.clone()))
-        .collect();
+    let vars = secret_vars(rendered);
     let changed = dotenv::pending(&existing, &vars);
     for notice in rendered.secret_notices(&changed) {
         context.warn(&notice);

@@ -98,19 +98,30 @@ fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitSt
         }
     };
     let yaml = rendered.yaml();
-    if current == yaml {
-        context.note(&format!("{} is up to date", target.display()));
-        return Ok(ExitStatus::Ok);
-    }
     // Comments, quoting and key order a person (or sync) kept in the file are
     // not drift: only a different content is.
-    let same_content = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&current)
-        .is_ok_and(|document| document == rendered.document);
+    let same_content = current == yaml
+        || serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&current)
+            .is_ok_and(|document| document == rendered.document);
     if same_content {
-        context.note(&format!(
-            "{} is up to date (its formatting differs from generate's)",
-            target.display()
-        ));
+        // A rotated literal secret changes only `.env`.
+        let stale = env_file::stale_secrets(target, rendered)?;
+        if !stale.is_empty() {
+            return Err(env_file::stale_error(
+                target,
+                &stale,
+                &format!(
+                    "write it with -o {} (or `mcpm docker sync`)",
+                    target.display()
+                ),
+            ));
+        }
+        let formatting = if current == yaml {
+            ""
+        } else {
+            " (its formatting differs from generate's)"
+        };
+        context.note(&format!("{} is up to date{formatting}", target.display()));
         return Ok(ExitStatus::Ok);
     }
     output::stdout(&output::unified_diff(

@@ -76,7 +76,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         report(
             context,
             &args,
-            &[],
+            (&[], &[]),
             &profile_path,
             &compose_path,
             String::new(),
@@ -187,6 +187,9 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())
         .map_err(|why| internal(&compose_path, &why))?;
 
+    // `.env` variables this sync writes: the only change a rotated literal
+    // secret makes (the compose file holds its reference).
+    let stale_env = env_file::stale_secrets(&compose_path, &final_rendered)?;
     let profile_changes = new_profile_text != loaded.source.text;
     let compose_changes = new_compose_text
         .as_ref()
@@ -221,14 +224,21 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
                 &secrets,
             ));
         }
-        report(context, &args, &plans, &profile_path, &compose_path, diff)?;
+        report(
+            context,
+            &args,
+            (&plans, &stale_env),
+            &profile_path,
+            &compose_path,
+            diff,
+        )?;
         return left_unresolved(&plans);
     }
     if args.check {
         report(
             context,
             &args,
-            &plans,
+            (&plans, &stale_env),
             &profile_path,
             &compose_path,
             String::new(),
@@ -239,6 +249,13 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
                 Error::new(ExitStatus::Drift, "a sync would change the files")
                     .hint("run the same command without --check"),
             );
+        }
+        if !stale_env.is_empty() {
+            return Err(env_file::stale_error(
+                &compose_path,
+                &stale_env,
+                "run the same command without --check to write it",
+            ));
         }
         return Ok(ExitStatus::Ok);
     }
@@ -288,7 +305,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     report(
         context,
         &args,
-        &plans,
+        (&plans, &stale_env),
         &profile_path,
         &compose_path,
         String::new(),
@@ -555,10 +572,12 @@ fn unresolved(context: &Context, args: &SyncArgs, plans: &[ServerPlan]) -> Resul
     ))
 }
 
+/// Reports the plan; `env` names the `.env` variables written (or, read-only,
+/// that would be).
 fn report(
     context: &Context,
     args: &SyncArgs,
-    plans: &[ServerPlan],
+    (plans, env): (&[ServerPlan], &[String]),
     profile_path: &Path,
     compose_path: &Path,
     diff: String,
@@ -571,7 +590,7 @@ fn report(
         let report = json!({
             "status": if changed.iter().any(|p| matches!(p.action, Action::Unresolved { .. })) {
                 "unresolved"
-            } else if changed.iter().any(|p| p.changes_anything()) {
+            } else if changed.iter().any(|p| p.changes_anything()) || !env.is_empty() {
                 "changed"
             } else {
                 "in-sync"
@@ -580,6 +599,7 @@ fn report(
             "compose_file": compose_path.display().to_string(),
             "dry_run": args.dry_run,
             "servers": changed,
+            "env_variables": env,
         });
         output::stdout(&format!(
             "{}\n",
@@ -614,6 +634,29 @@ fn report(
     } else {
         "synced"
     };
+    let env_path = env_file::env_path(compose_path);
+    if lines.is_empty() && !env.is_empty() {
+        let verb = if args.dry_run || args.check {
+            "would get"
+        } else {
+            "got"
+        };
+        context.note(&format!(
+            "{} and {} are in step; {} {verb} the current value of {}",
+            profile_path.display(),
+            compose_path.display(),
+            env_path.display(),
+            env_file::some_names(env)
+        ));
+        return Ok(());
+    }
+    if !env.is_empty() {
+        lines.push(format!(
+            "  {}: {}",
+            env_path.display(),
+            env_file::some_names(env)
+        ));
+    }
     if lines.is_empty() {
         context.note(&format!(
             "in sync: {} and {}",

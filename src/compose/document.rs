@@ -139,7 +139,7 @@ pub fn render(
                 uses_network |= built.uses_network;
                 if let Value::Mapping(service) = &built.value {
                     base.entries
-                        .insert(name.clone(), base_entry(server, service));
+                        .insert(name.clone(), base_entry(&built.profile_hash, service));
                 }
                 named_volumes.extend(built.named_volumes);
                 warnings.extend(built.warnings);
@@ -281,9 +281,11 @@ pub fn render_server(
 }
 
 /// The base recorded for a service as written: in sync by construction.
-pub fn base_entry(server: &crate::profile::ServerSpec, service: &Mapping) -> BaseEntry {
+/// `profile_hash` is the one the renderer stamped (`BuiltService`), over the
+/// profile entry with its literal secrets redacted.
+pub fn base_entry(profile_hash: &str, service: &Mapping) -> BaseEntry {
     BaseEntry::new(
-        &crate::hash::server_hash(server),
+        profile_hash,
         &crate::hash::service_hash(service),
         crate::hash::field_hashes(service),
     )

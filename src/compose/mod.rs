@@ -8,6 +8,7 @@ pub mod edit;
 pub mod fields;
 pub mod host;
 pub mod interpolation;
+pub mod locate;
 pub mod secrets;
 pub mod service;
 pub mod yaml;
@@ -59,7 +60,7 @@ pub fn parse_document(path: &Path, text: &str) -> Result<serde_yaml_ng::Value> {
                 "{}: `{key}` must be a mapping of names to definitions",
                 path.display()
             ))
-            .at(crate::engine::locate::locate_key(path, text, &[key]))
+            .at(locate::locate_key(path, text, &[key]))
             .hint(format!(
                 "write `{key}:` with one `name:` entry per item, or remove the key"
             )));

@@ -15,9 +15,9 @@ use crate::labels;
 
 use super::env_file;
 use super::interpolate::{Problems, interpolate};
-use super::locate::locate_key;
 use super::model::{self, Mount, Network, Service, Volume};
 use super::naming;
+use crate::compose::locate::locate_key;
 
 /// The compose profile that marks mcpm's on-demand servers.
 pub const ON_DEMAND: &str = "on-demand";
@@ -109,11 +109,12 @@ pub struct LoadOptions {
 
 /// Reads and resolves the compose file at `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Desired> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    let bytes = std::fs::read(path).map_err(|err| {
         Error::io("read", path, err).hint(
             "pass the compose file with -f FILE, or a profile with --profile (run `mcpm docker generate PROFILE -o FILE` to write one)",
         )
     })?;
+    let text = crate::source::decode(path, bytes)?;
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     load_text(&file, &text, options, &|name| std::env::var(name).ok())
 }

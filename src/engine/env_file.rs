@@ -143,7 +143,8 @@ fn value_of(
 
 /// Reads and parses the file at `path`.
 pub fn read(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Assignment>> {
-    let text = std::fs::read_to_string(path).map_err(|err| Error::io("read", path, err))?;
+    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
+    let text = crate::source::decode(path, bytes)?;
     parse(path, &text, outer)
 }
 

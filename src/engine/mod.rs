@@ -20,7 +20,6 @@ pub mod execute;
 pub mod inherit;
 pub mod interpolate;
 pub mod lifecycle;
-pub mod locate;
 pub mod logs;
 pub mod model;
 pub mod naming;

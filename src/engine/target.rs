@@ -78,8 +78,8 @@ pub struct ProjectRef {
 
 /// Reads the project of `target`; a missing file is fine when `-p` names the project.
 pub fn project_ref(target: &Target) -> Result<ProjectRef> {
-    let text = match std::fs::read_to_string(&target.file) {
-        Ok(text) => text,
+    let text = match std::fs::read(&target.file) {
+        Ok(bytes) => crate::source::decode(&target.file, bytes)?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             if let Some(project) = &target.options.project {
                 return Ok(ProjectRef {

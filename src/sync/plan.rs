@@ -395,8 +395,10 @@ mod tests {
             profile: "dev".into(),
             entries: BTreeMap::new(),
         };
-        base.entries
-            .insert("s".into(), base_entry(&original, &written));
+        base.entries.insert(
+            "s".into(),
+            base_entry(&crate::hash::server_hash(&original), &written),
+        );
         let current = if profile_image == "a" {
             original
         } else {

@@ -161,7 +161,7 @@ mod tests {
     fn the_table_of_spec_section_5() {
         let server = spec("uvx");
         let written = service("image: a\n");
-        let base = base_entry(&server, &written);
+        let base = base_entry(&hash::server_hash(&server), &written);
         let p = hash::server_hash(&server);
         let changed_server = spec("npx");
         let p2 = hash::server_hash(&changed_server);

@@ -80,7 +80,7 @@ pub fn unwritable_error(path: &Path, text: &str, server: &str, why: Unwritable) 
     let mut keys = vec!["services", server];
     keys.extend(why.field.as_deref());
     Error::invalid(format!("{}: {}", path.display(), why.message))
-        .at(crate::engine::locate::locate_key(path, text, &keys))
+        .at(crate::compose::locate::locate_key(path, text, &keys))
         .hint(format!("{}; nothing was written", why.hint))
 }
 

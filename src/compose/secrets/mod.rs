@@ -1,12 +1,15 @@
 //! Keeps literal secrets out of compose files: recognises secret-looking keys,
 //! flags and URL passwords, classifies their values, hands out the `.env`
 //! variable names that replace them (SPEC §4), and masks them in all output
-//! (`mask`).
+//! (`mask`), and keeps them out of the hashes the compose file records
+//! (`redact`).
 use std::collections::BTreeMap;
 
 mod mask;
+mod redact;
 
 pub use mask::{MASK, mask, mask_value, secret_ranges, serialize_masked};
+pub use redact::{Redaction, profile_hash};
 
 use super::interpolation::{closing_brace, is_variable_name, variable_name_for};
 

@@ -19,7 +19,7 @@ use crate::source::Segment;
 
 use super::fields::write_rank;
 use super::host::{bind_to_loopback, named_volume};
-use super::secrets::SecretRegistry;
+use super::secrets::{Redaction, SecretRegistry, profile_hash};
 
 /// The network every networked MCP server joins (the RFC's name).
 pub const MCP_NETWORK: &str = "mcp-network";
@@ -35,6 +35,9 @@ pub struct BuiltService {
     pub named_volumes: BTreeSet<String>,
     pub uses_network: bool,
     pub warnings: Vec<String>,
+    /// The profile entry's hash as the service's label records it: over the
+    /// entry with its literal secrets redacted.
+    pub profile_hash: String,
 }
 
 /// A problem with one server's input, located by its key path in the profile.
@@ -63,6 +66,7 @@ pub fn build_service(
         secrets,
         warnings: Vec::new(),
         named_volumes: BTreeSet::new(),
+        redactions: Vec::new(),
     };
     builder.build()
 }
@@ -72,6 +76,8 @@ pub(super) struct Builder<'a, 'b> {
     secrets: &'b mut SecretRegistry,
     warnings: Vec<String>,
     named_volumes: BTreeSet<String>,
+    /// Each literal moved to `.env`, for the profile hash.
+    redactions: Vec<Redaction>,
 }
 
 impl Builder<'_, '_> {
@@ -233,12 +239,14 @@ impl Builder<'_, '_> {
         let mut service = sorted(service);
         let uses_network =
             service.contains_key("networks") && !service.contains_key("network_mode");
-        stamp_hashes(&mut service, server);
+        let profile_hash = profile_hash(server, &self.redactions);
+        stamp_hashes(&mut service, &profile_hash);
         Ok(BuiltService {
             value: Value::Mapping(service),
             named_volumes: std::mem::take(&mut self.named_volumes),
             uses_network,
             warnings: std::mem::take(&mut self.warnings),
+            profile_hash,
         })
     }
 
@@ -420,13 +428,11 @@ impl Builder<'_, '_> {
     }
 }
 
-/// Stamps the sync base: the profile entry's hash and the service's own.
-fn stamp_hashes(service: &mut Mapping, server: &ServerSpec) {
+/// Stamps the sync base: the profile entry's (redacted) hash and the
+/// service's own.
+fn stamp_hashes(service: &mut Mapping, profile_hash: &str) {
     if let Some(Value::Mapping(labels)) = service.get_mut("labels") {
-        labels.insert(
-            labels::PROFILE_HASH.into(),
-            hash::server_hash(server).into(),
-        );
+        labels.insert(labels::PROFILE_HASH.into(), profile_hash.into());
     }
     let service_hash = hash::service_hash(service);
     if let Some(Value::Mapping(labels)) = service.get_mut("labels") {

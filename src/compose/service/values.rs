@@ -10,7 +10,9 @@ use crate::source::Segment;
 
 use super::super::host::mount_host_path;
 use super::super::interpolation::{to_compose, variable_name_for};
-use super::super::secrets::{SecretValue, flag_key, is_secret_key, secret_value, url_password};
+use super::super::secrets::{
+    Redaction, SecretValue, flag_key, is_secret_key, secret_value, url_password,
+};
 use super::{BuildError, Builder};
 
 impl Builder<'_, '_> {
@@ -126,7 +128,13 @@ impl Builder<'_, '_> {
                 let name = self
                     .secrets
                     .register(self.input.name, &flag_key(key), value, origin);
-                return Ok(format!("${{{name}}}"));
+                let reference = format!("${{{name}}}");
+                self.redactions.push(Redaction {
+                    path,
+                    literal: value.to_string(),
+                    reference: reference.clone(),
+                });
+                return Ok(reference);
             }
             // A URL keeps its references; only a literal password moves.
             SecretValue::Mixed if !value.contains("://") => {
@@ -180,6 +188,17 @@ impl Builder<'_, '_> {
                 .secrets
                 .register_for_server(server, key, password, origin),
         };
+        // The whole value, not the password alone: the same text elsewhere
+        // in it (a user name) stays as the profile has it.
+        self.redactions.push(Redaction {
+            path: path.clone(),
+            literal: value.to_string(),
+            reference: format!(
+                "{}${{{name}}}{}",
+                &value[..range.start],
+                &value[range.end..]
+            ),
+        });
         let before = self.compose_text(&value[..range.start], path.clone())?;
         let after = self.compose_text(&value[range.end..], path)?;
         Ok(format!("{before}${{{name}}}{after}"))
