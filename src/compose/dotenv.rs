@@ -7,7 +7,8 @@ pub fn update(existing: &str, vars: &[(String, String)]) -> Option<String> {
     let mut changed = false;
     for (name, value) in vars {
         let wanted = format!("{name}={}", quote(value));
-        match lines.iter().position(|line| defines(line, name)) {
+        // Compose reads the last assignment of a name: that is the one to set.
+        match lines.iter().rposition(|line| defines(line, name)) {
             Some(index) if lines[index] == wanted => {}
             Some(index) => {
                 lines[index] = wanted;
@@ -33,7 +34,7 @@ pub fn pending(existing: &str, vars: &[(String, String)]) -> Vec<String> {
     vars.iter()
         .filter(|(name, value)| {
             let wanted = format!("{name}={}", quote(value));
-            !existing.lines().any(|line| line == wanted)
+            existing.lines().rfind(|line| defines(line, name)) != Some(wanted.as_str())
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -77,6 +78,18 @@ mod tests {
             "# mine\nOTHER=1\nTOKEN='new'\nKEY='k$1'\n"
         );
         assert_eq!(update("TOKEN='new'\nKEY='k$1'\n", &vars), None);
+    }
+
+    #[test]
+    fn a_variable_assigned_twice_is_updated_where_compose_reads_it() {
+        // Compose takes the last assignment of a name (found by fuzzing:
+        // updating the first left the old value in force).
+        let vars = vec![("TOKEN".to_string(), "new".to_string())];
+        let updated = update("TOKEN=a\nTOKEN=b\n", &vars).unwrap();
+        assert_eq!(updated, "TOKEN=a\nTOKEN='new'\n");
+        assert_eq!(update(&updated, &vars), None);
+        assert_eq!(pending("TOKEN='new'\nTOKEN=b\n", &vars), vec!["TOKEN"]);
+        assert!(pending(&updated, &vars).is_empty());
     }
 
     #[test]
