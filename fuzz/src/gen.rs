@@ -80,8 +80,7 @@ const NAMES: &[&str] = &[
     "a",
     "x-y",
     "a_b",
-    "Bad",
-    "1x",
+    "db2",
 ];
 
 const COMMANDS: &[&str] = &[
@@ -132,6 +131,24 @@ const ARGS: &[&str] = &[
     "--db=mysql://root:s3cretpass@db/x",
 ];
 
+const NPM: &[&str] = &[
+    "@modelcontextprotocol/server-filesystem",
+    "@modelcontextprotocol/server-github",
+    "@modelcontextprotocol/server-memory",
+    "@modelcontextprotocol/server-postgres",
+    "@modelcontextprotocol/server-brave-search",
+    "some-unknown-pkg",
+];
+
+const PYPI: &[&str] = &["mcp-server-fetch", "mcp-server-git", "mcp-server-time"];
+
+const IMAGES: &[&str] = &[
+    "ghcr.io/github/github-mcp-server",
+    "mcp/fetch",
+    "busybox:latest",
+    "mcp/postgres:1.0",
+];
+
 const KEYS: &[&str] = &[
     "GITHUB_TOKEN",
     "GITHUB_PERSONAL_ACCESS_TOKEN",
@@ -141,9 +158,8 @@ const KEYS: &[&str] = &[
     "DEBUG",
     "PATH",
     "LOG_LEVEL",
-    "x-y",
-    "lower",
-    "1BAD",
+    "lower_case",
+    "HTTPS_PROXY",
 ];
 
 const DOCKER_KEYS: &[&str] = &[
@@ -191,14 +207,28 @@ const FIELDS: &[&str] = &[
     "healthcheck",
 ];
 
-/// A string: from a vocabulary, hostile, raw, or glued from two.
-#[derive(Debug, Arbitrary)]
+/// A string: mostly from the field's vocabulary (so most profiles load and
+/// the fuzzer's time goes past validation), else hostile, raw, or glued.
+#[derive(Debug)]
 pub enum Word {
     Vocab(u8),
     Hostile(u8),
     Raw(String),
     Pair(u8, u8),
     Long(u8, u16),
+}
+
+impl<'a> Arbitrary<'a> for Word {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let tag: u8 = u.arbitrary()?;
+        Ok(match tag {
+            0..=179 => Word::Vocab(u.arbitrary()?),
+            180..=219 => Word::Hostile(u.arbitrary()?),
+            220..=237 => Word::Pair(u.arbitrary()?, u.arbitrary()?),
+            238..=243 => Word::Long(u.arbitrary()?, u.arbitrary()?),
+            _ => Word::Raw(u.arbitrary()?),
+        })
+    }
 }
 
 impl Word {
@@ -269,12 +299,21 @@ impl Val {
 
 #[derive(Debug, Arbitrary)]
 pub struct GenServer {
-    pub name: Word,
-    pub command: Option<Word>,
+    /// Valid names only: hostile names are the `profile` target's work.
+    pub name: u8,
+    /// Below 40: a remote server (`url`, `headers`), else a stdio one.
+    pub kind: u8,
+    pub command: Word,
     pub args: Vec<Word>,
     pub env: Vec<(Word, Val)>,
     pub url: Option<Word>,
     pub headers: Vec<(Word, Word)>,
+    /// The rarer keys, all at once or none, so half the servers are plain.
+    pub extras: Option<Box<Extras>>,
+}
+
+#[derive(Debug, Arbitrary)]
+pub struct Extras {
     pub enabled: Option<bool>,
     pub strategy: Option<u8>,
     pub volumes: Vec<Word>,
@@ -289,14 +328,73 @@ impl GenServer {
     fn table(&self) -> Table {
         let mut t = Table::new();
         let text = |w: &Word, v: &[&str]| toml::Value::String(w.text(v));
-        if let Some(c) = &self.command {
-            t.insert("command".into(), text(c, COMMANDS));
+        let no_extras = Extras {
+            enabled: None,
+            strategy: None,
+            volumes: Vec::new(),
+            ports: Vec::new(),
+            network: None,
+            resources: None,
+            docker: Vec::new(),
+            unset: Vec::new(),
+        };
+        let x = self.extras.as_deref().unwrap_or(&no_extras);
+        if let Some(e) = x.enabled {
+            t.insert("enabled".into(), toml::Value::Boolean(e));
         }
-        if !self.args.is_empty() {
+        if self.kind < 40 {
+            let url = self.url.as_ref().unwrap_or(&Word::Vocab(0));
             t.insert(
-                "args".into(),
-                toml::Value::Array(self.args.iter().map(|a| text(a, ARGS)).collect()),
+                "url".into(),
+                text(url, &["https://example.com/mcp", "http://u:pw@h/x"]),
             );
+            if !self.headers.is_empty() {
+                let h: Table = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.text(&["Authorization"]), text(v, HOSTILE)))
+                    .collect();
+                t.insert("headers".into(), toml::Value::Table(h));
+            }
+            return t;
+        }
+        // Most stdio servers follow a recipe the catalog knows, so they
+        // render to a service; the rest are free-form.
+        let extra = self.args.iter().map(|a| text(a, ARGS));
+        let pick = |list: &[&str]| list[self.kind as usize % list.len()].to_string();
+        let (command, args): (String, Vec<toml::Value>) = match self.kind {
+            40..=99 => (
+                "npx".into(),
+                ["-y".to_string(), pick(NPM)]
+                    .into_iter()
+                    .map(toml::Value::String)
+                    .chain(extra)
+                    .collect(),
+            ),
+            100..=139 => (
+                "uvx".into(),
+                std::iter::once(toml::Value::String(pick(PYPI)))
+                    .chain(extra)
+                    .collect(),
+            ),
+            140..=199 => {
+                let mut args: Vec<toml::Value> = ["run", "-i", "--rm"]
+                    .iter()
+                    .map(|a| toml::Value::String(a.to_string()))
+                    .collect();
+                for pair in self.args.chunks(2) {
+                    let flag = ["-e", "-v", "-p", "--network", "-e", "--memory"][pair.len() % 6];
+                    args.push(toml::Value::String(flag.into()));
+                    args.push(text(&pair[0], ARGS));
+                }
+                args.push(toml::Value::String(pick(IMAGES)));
+                ("docker".into(), args)
+            }
+            _ => (self.command.text(COMMANDS), extra.collect()),
+        };
+        t.insert("command".into(), toml::Value::String(command));
+        if !args.is_empty() {
+            t.insert("args".into(), toml::Value::Array(args));
         }
         if !self.env.is_empty() {
             let env: Table = self
@@ -312,38 +410,17 @@ impl GenServer {
                 .collect();
             t.insert("env".into(), toml::Value::Table(env));
         }
-        if let Some(u) = &self.url {
-            t.insert(
-                "url".into(),
-                text(u, &["https://example.com/mcp", "http://u:pw@h/x"]),
-            );
-        }
-        if !self.headers.is_empty() {
-            let h: Table = self
-                .headers
-                .iter()
-                .map(|(k, v)| (k.text(&["Authorization"]), text(v, HOSTILE)))
-                .collect();
-            t.insert("headers".into(), toml::Value::Table(h));
-        }
-        if let Some(e) = self.enabled {
-            t.insert("enabled".into(), toml::Value::Boolean(e));
-        }
-        if let Some(s) = self.strategy {
+        if let Some(s) = x.strategy {
             let s = ["always-on", "pre-warmed", "on-demand"][s as usize % 3];
             t.insert("strategy".into(), toml::Value::String(s.into()));
         }
         for (key, list, vocab) in [
             (
                 "volumes",
-                &self.volumes,
+                &x.volumes,
                 &["./w:/projects:ro", "data:/data", "/a:/b"][..],
             ),
-            (
-                "ports",
-                &self.ports,
-                &["8080:80", "127.0.0.1:1:2", "9000"][..],
-            ),
+            ("ports", &x.ports, &["8080:80", "127.0.0.1:1:2", "9000"][..]),
         ] {
             if !list.is_empty() {
                 t.insert(
@@ -352,11 +429,11 @@ impl GenServer {
                 );
             }
         }
-        if let Some(n) = self.network {
+        if let Some(n) = x.network {
             let n = if n { "none" } else { "bridge" };
             t.insert("network".into(), toml::Value::String(n.into()));
         }
-        if let Some((memory, cpus, pids)) = &self.resources {
+        if let Some((memory, cpus, pids)) = &x.resources {
             let mut r = Table::new();
             if let Some(m) = memory {
                 r.insert("memory".into(), text(m, &["256m", "1g", "0"]));
@@ -369,8 +446,8 @@ impl GenServer {
             }
             t.insert("resources".into(), toml::Value::Table(r));
         }
-        if !self.docker.is_empty() {
-            let d: Table = self
+        if !x.docker.is_empty() {
+            let d: Table = x
                 .docker
                 .iter()
                 .map(|(k, v)| {
@@ -380,8 +457,8 @@ impl GenServer {
                 .collect();
             t.insert("docker".into(), toml::Value::Table(d));
         }
-        if !self.unset.is_empty() {
-            let u = self
+        if !x.unset.is_empty() {
+            let u = x
                 .unset
                 .iter()
                 .map(|i| toml::Value::String(FIELDS[*i as usize % FIELDS.len()].into()))
@@ -392,9 +469,13 @@ impl GenServer {
     }
 }
 
+fn name(i: u8) -> String {
+    NAMES[i as usize % NAMES.len()].to_string()
+}
+
 #[derive(Debug, Arbitrary)]
 pub struct GenProfile {
-    pub name: Word,
+    pub name: u8,
     pub description: Option<Word>,
     pub conflict: Option<u8>,
     pub ignore: Vec<Word>,
@@ -406,7 +487,7 @@ impl GenProfile {
         let mut t = Table::new();
         t.insert(
             "name".into(),
-            toml::Value::String(self.name.text(&["dev", "team", "p"])),
+            toml::Value::String(["dev", "team", "p"][self.name as usize % 3].into()),
         );
         if let Some(d) = &self.description {
             t.insert("description".into(), toml::Value::String(d.text(HOSTILE)));
@@ -431,7 +512,7 @@ impl GenProfile {
             .servers
             .iter()
             .take(8)
-            .map(|s| (s.name.text(NAMES), toml::Value::Table(s.table())))
+            .map(|s| (name(s.name), toml::Value::Table(s.table())))
             .collect();
         t.insert("servers".into(), toml::Value::Table(servers));
         t
@@ -488,7 +569,7 @@ pub fn apply_profile(profile: &mut Table, op: &ProfileOp) {
             }
         }
         ProfileOp::Add(s) => {
-            servers.insert(s.name.text(NAMES), toml::Value::Table(s.table()));
+            servers.insert(name(s.name), toml::Value::Table(s.table()));
         }
         ProfileOp::Replace(i, s) => {
             if let Some(key) = nth_key(servers, *i) {
@@ -616,11 +697,13 @@ pub fn apply_compose(document: &mut Value, op: &ComposeOp) {
 
 /// A sync scenario: a profile synced once (the base), then both sides edited.
 #[derive(Debug, Arbitrary)]
+/// The profile comes last: `arbitrary` gives the last field the rest of the
+/// input, so the edits are not starved.
 pub struct SyncCase {
-    pub profile: GenProfile,
-    pub profile_ops: Vec<ProfileOp>,
-    pub compose_ops: Vec<ComposeOp>,
     pub options: u8,
     /// Write the edited compose file with mcpm's own emitter or serde's.
     pub own_emitter: bool,
+    pub compose_ops: Vec<ComposeOp>,
+    pub profile_ops: Vec<ProfileOp>,
+    pub profile: GenProfile,
 }

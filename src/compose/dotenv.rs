@@ -40,12 +40,13 @@ pub fn pending(existing: &str, vars: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// Whether a `.env` line assigns `name` (`NAME=…` or `export NAME=…`).
+/// Whether a `.env` line sets `name`: `NAME=…`, `export NAME=…`, or a bare
+/// `NAME` that passes the caller's variable through.
 fn defines(line: &str, name: &str) -> bool {
-    let line = line.trim_start();
+    let line = line.trim();
     let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
     line.strip_prefix(name)
-        .is_some_and(|rest| rest.trim_start().starts_with('='))
+        .is_some_and(|rest| rest.is_empty() || rest.trim_start().starts_with('='))
 }
 
 /// Single quotes make a compose `.env` value literal (no `$` interpolation, no
@@ -90,6 +91,18 @@ mod tests {
         assert_eq!(update(&updated, &vars), None);
         assert_eq!(pending("TOKEN='new'\nTOKEN=b\n", &vars), vec!["TOKEN"]);
         assert!(pending(&updated, &vars).is_empty());
+    }
+
+    #[test]
+    fn a_bare_name_after_the_assignment_is_the_line_to_set() {
+        // A bare `NAME` line passes the caller's variable through and, being
+        // last, would override what mcpm writes (found by fuzzing).
+        let vars = vec![("TOKEN".to_string(), "new".to_string())];
+        assert_eq!(
+            update("TOKEN=a\nexport TOKEN\nOTHER\n", &vars).unwrap(),
+            "TOKEN=a\nTOKEN='new'\nOTHER\n"
+        );
+        assert_eq!(pending("TOKEN='new'\nTOKEN\n", &vars), vec!["TOKEN"]);
     }
 
     #[test]
