@@ -80,8 +80,8 @@ for target in "${targets[@]}"; do
         status=1
         crash="$(grep -ho 'fuzz/artifacts/[^ ]*' "$log" | tail -1 || true)"
         summary+=("$target: FAILED after $runs executions (exit $code) ${crash:+input: $crash}")
-        echo "fuzz: $target failed; the end of its log ($log):"
-        tail -40 "$log"
+        echo "fuzz: $target failed (full log: $log):"
+        grep -A6 -E 'panicked at|ERROR: (libFuzzer|AddressSanitizer)' "$log" | head -40 || true
         echo "fuzz: reproduce with: RUSTC_BOOTSTRAP=1 cargo fuzz run -s $sanitizer $target ${crash:-<input>}"
     else
         summary+=("$target: $runs executions in ${seconds}s")
