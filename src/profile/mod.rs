@@ -4,7 +4,9 @@ pub mod edit;
 mod load;
 mod model;
 mod validate;
-pub use validate::{cpus_value, is_project_like_name, is_server_name, suggest_server_name};
+pub use validate::{
+    check_server, cpus_value, is_project_like_name, is_server_name, suggest_server_name,
+};
 
 pub use load::{LoadedProfile, load_profile, load_profile_text, resolve_profile_path};
 pub use model::{

@@ -51,6 +51,14 @@ fn is_yaml_file_name(file: &str) -> bool {
     name.len() > 4 && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
+/// Whether `server` under `name` would pass the profile's own validation:
+/// sync asks before writing an entry fitted from the compose file, so a
+/// service the profile cannot hold is reported, never written and refused.
+pub fn check_server(name: &str, server: &ServerSpec) -> std::result::Result<(), String> {
+    let source = SourceFile::new(std::path::Path::new("profile.toml"), String::new());
+    validate_server(name, server, &source).map_err(|err| err.message)
+}
+
 fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Result<()> {
     let at = |keys: &[&str]| {
         let mut path = vec![Segment::Key("servers".into()), Segment::Key(name.into())];

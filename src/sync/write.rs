@@ -55,6 +55,10 @@ pub fn profile_updates(
             },
             _ => continue,
         };
+        // What the profile's own validation would refuse (a service name,
+        // an environment name or a field it cannot hold) is not written.
+        let result = result
+            .and_then(|spec| crate::profile::check_server(&server.name, &spec).map(|()| spec));
         match result {
             Ok(spec) => {
                 updates.insert(server.name.clone(), spec);

@@ -1,0 +1,8 @@
+//! Fuzz target `sync`: see `mcpm_fuzz::props::sync` for the properties.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    mcpm_fuzz::props::enforce(mcpm_fuzz::props::sync(data));
+});
