@@ -42,9 +42,10 @@ pub fn overlong_key(value: &Value) -> Option<String> {
     match value {
         Value::Mapping(map) => map.iter().find_map(|(key, child)| {
             let name = key.as_str().map_or_else(|| scalar(key), str::to_string);
-            if string(&name).chars().count() + 2 >= SIMPLE_KEY_LIMIT {
+            // libyaml measures a simple key in bytes, not characters.
+            if string(&name).len() + 2 >= SIMPLE_KEY_LIMIT {
                 let shown: String = name.chars().take(24).collect();
-                return Some(format!("{shown}… ({} characters)", name.chars().count()));
+                return Some(format!("{shown}… ({} bytes)", name.len()));
             }
             overlong_key(child).map(|inner| format!("{name}.{inner}"))
         }),
@@ -60,7 +61,8 @@ fn push_key(key: &Value, indent: usize, out: &mut String) {
     let start = out.len();
     push_scalar(key, out);
     // Leave room for the quotes and the colon.
-    if out[start..].chars().count() + 2 >= SIMPLE_KEY_LIMIT {
+    // libyaml measures a simple key in bytes, not characters.
+    if out[start..].len() + 2 >= SIMPLE_KEY_LIMIT {
         out.insert_str(start, "? ");
         out.push('\n');
         push_indent(indent, out);
@@ -346,6 +348,10 @@ pub(crate) mod tests {
         }
         odd.push("k".repeat(1023));
         odd.push("k".repeat(1100));
+        // Under 1024 characters but over 1024 bytes: libyaml counts bytes
+        // (found by the profile_gen fuzz target).
+        odd.push("日本".repeat(300));
+        odd.push("日本".repeat(170));
         odd.push(format!("{}\u{85}", "\u{2028}".repeat(600)));
         odd
     }
