@@ -447,3 +447,32 @@ fn non_utf8_files_read_by_status_and_generate_check_are_refused() {
         "{template}"
     );
 }
+
+/// `generate -o` (with `--force` too) refuses a file that is not a compose
+/// document before it takes its locks: nothing appears beside the file.
+#[test]
+fn generate_output_onto_a_non_compose_file_writes_nothing_beside_it() {
+    let dir = Dir::new(PROFILE);
+    fs::create_dir(dir.path("victim")).unwrap();
+    let victim = dir.path("victim/settings.yml");
+    for force in [false, true] {
+        fs::write(&victim, "theme: dark\n").unwrap();
+        let mut command = mcpm(&dir.path("config"));
+        command
+            .args(["docker", "generate"])
+            .arg(dir.path("team.toml"))
+            .arg("-o")
+            .arg(&victim);
+        if force {
+            command.arg("--force");
+        }
+        let text = refused(command.assert());
+        assert!(text.contains("not a compose"), "{text}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "theme: dark\n");
+        let beside: Vec<_> = fs::read_dir(dir.path("victim"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(beside, ["settings.yml"], "mcpm wrote beside the file");
+    }
+}
