@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod gateway;
 pub mod hash;
 pub mod import;
 pub mod labels;

@@ -76,6 +76,27 @@ impl Strategy {
     }
 }
 
+/// How client sessions reach a stdio server through the gateway (SPEC §6b).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sharing {
+    /// One long-lived container, attached once; every client session is
+    /// multiplexed onto it.
+    #[default]
+    Shared,
+    /// A one-off container per client session, removed when it ends.
+    Session,
+}
+
+impl Sharing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sharing::Shared => "shared",
+            Sharing::Session => "session",
+        }
+    }
+}
+
 /// `network = "none" | "bridge"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
