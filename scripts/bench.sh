@@ -5,7 +5,10 @@
 #     sync finds it), nothing to do on a fresh checkout (no cache), and one
 #     server changed on each side (files restored before every run);
 #   - with an engine and scripts/bench-engine.sh present, the deploy/status
-#     figures against the engine floor, docker-compose and docker ps.
+#     figures against the engine floor, docker-compose and docker ps, and the
+#     gateway's (scripts/bench-gateway.py): connecting through `mcpm docker
+#     connect` against `docker run -i --rm`, tools/call rate through the
+#     gateway against the server's own stdio, and the gateway's memory.
 # Usage: scripts/bench.sh [--runs N] [--no-engine]
 # Times are medians of N runs (default 100) measured by hyperfine without a shell.
 set -euo pipefail
@@ -87,6 +90,15 @@ if [ "$engine" = 1 ] && [ -x scripts/bench-engine.sh ]; then
   if scripts/test-engine.sh --check >/dev/null 2>&1; then
     echo
     scripts/bench-engine.sh
+    # The gateway's figures need the real server's image and the echo image.
+    time_image=$(sed -n 's/^MCPM_TEST_TIME_IMAGE=//p' target/test-engine.env 2>/dev/null)
+    echo_image=$(sed -n 's/^MCPM_TEST_ECHO_IMAGE=//p' target/test-engine.env 2>/dev/null)
+    if [ -n "$time_image" ] && [ -n "$echo_image" ]; then
+      echo
+      python3 scripts/bench-gateway.py "$mcpm" "$time_image" "$echo_image"
+    else
+      echo "gateway figures skipped: run scripts/test-engine.sh first (it builds the images)"
+    fi
   else
     echo "engine figures skipped: no Docker Engine answers (run scripts/test-engine.sh first)"
   fi
