@@ -360,7 +360,10 @@ mod tests {
             user(Client::Vscode, Os::Linux, &dirs),
             "/xdg/Code/User/mcp.json"
         );
-        assert_eq!(user(Client::ClaudeCode, Os::Linux, &dirs), "/cc/.claude.json");
+        assert_eq!(
+            user(Client::ClaudeCode, Os::Linux, &dirs),
+            "/cc/.claude.json"
+        );
         // Home-relative clients do not move with XDG.
         assert_eq!(
             user(Client::Cursor, Os::Linux, &dirs),

@@ -100,7 +100,9 @@ pub fn entries(path: &Path, config: &ConfigText, key: &str) -> Result<Vec<(Strin
                 path.display(),
                 value.as_ref().map_or("empty", kind)
             ))
-            .hint(format!("make `{key}` an object (`\"{key}\": {{}}`) or remove it")));
+            .hint(format!(
+                "make `{key}` an object (`\"{key}\": {{}}`) or remove it"
+            )));
         }
     };
     let mut out: Vec<(String, Value)> = Vec::new();
@@ -113,7 +115,9 @@ pub fn entries(path: &Path, config: &ConfigText, key: &str) -> Result<Vec<(Strin
                 "server `{name}` is written twice in `{key}` of {}",
                 path.display()
             ))
-            .hint("remove one of them; the client uses only one and mcpm cannot tell which you meant"));
+            .hint(
+                "remove one of them; the client uses only one and mcpm cannot tell which you meant",
+            ));
         }
         let value = prop
             .value()
@@ -131,7 +135,12 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
     if changes.is_empty() {
         return Ok(config.text.clone());
     }
-    let root = parse_root(path, &config.text)?;
+    // A file of only whitespace is laid out as a new one.
+    let base = match config.text.trim().is_empty() {
+        true => "",
+        false => config.text.as_str(),
+    };
+    let root = parse_root(path, base)?;
     let top = root.object_value_or_set();
     let servers = match top.get(key) {
         Some(prop) => match prop.object_value() {
@@ -139,7 +148,9 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
             // `null` (checked by `entries`): becomes an object.
             None => prop.object_value_or_set(),
         },
-        None => top.append(key, CstInputValue::Object(Vec::new())).object_value_or_set(),
+        None => top
+            .append(key, CstInputValue::Object(Vec::new()))
+            .object_value_or_set(),
     };
     for change in changes {
         match change {
@@ -165,9 +176,17 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
 }
 
 /// Checks that `text` parses to the old value with `changes` applied.
-fn verify(path: &Path, config: &ConfigText, key: &str, changes: &[Change], text: &str) -> Result<()> {
+fn verify(
+    path: &Path,
+    config: &ConfigText,
+    key: &str,
+    changes: &[Change],
+    text: &str,
+) -> Result<()> {
     let mut intended = config.value.clone();
-    let top = intended.as_object_mut().expect("parse checked it is an object");
+    let top = intended
+        .as_object_mut()
+        .expect("parse checked it is an object");
     let servers = top
         .entry(key.to_string())
         .or_insert_with(|| Value::Object(Map::new()));
@@ -216,13 +235,26 @@ fn to_input(value: &Value) -> CstInputValue {
                 let rank = KEY_ORDER.iter().position(|k| k == key);
                 (rank.unwrap_or(KEY_ORDER.len()), key.as_str())
             });
-            CstInputValue::Object(fields.into_iter().map(|(k, v)| (k.clone(), to_input(v))).collect())
+            CstInputValue::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), to_input(v)))
+                    .collect(),
+            )
         }
     }
 }
 
 /// The order of an entry's keys in the text mcpm writes.
-const KEY_ORDER: [&str; 7] = ["type", "command", "args", "env", "url", "serverUrl", "headers"];
+const KEY_ORDER: [&str; 7] = [
+    "type",
+    "command",
+    "args",
+    "env",
+    "url",
+    "serverUrl",
+    "headers",
+];
 
 fn kind(value: &Value) -> &'static str {
     match value {

@@ -100,7 +100,9 @@ pub fn desired(
         };
         match kind {
             ServerKind::Stdio => match (via, gateway) {
-                (Via::Stdio, _) => out.entries.push((name.clone(), stdio_entry(client, name, launch))),
+                (Via::Stdio, _) => out
+                    .entries
+                    .push((name.clone(), stdio_entry(client, name, launch))),
                 (Via::Http, Some(gateway)) => out.entries.push((
                     name.clone(),
                     http_entry(client, &gateway.server_url(name), &http_headers(gateway)),
@@ -121,9 +123,9 @@ pub fn desired(
                 }
             }
             ServerKind::Disabled => out.skipped.push(skip("disabled in the profile".into())),
-            ServerKind::NotContainerizable(reason) => {
-                out.skipped.push(skip(format!("not containerized: {reason}")))
-            }
+            ServerKind::NotContainerizable(reason) => out
+                .skipped
+                .push(skip(format!("not containerized: {reason}"))),
         }
     }
     out

@@ -118,7 +118,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(token_path(&config)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(token_path(&config))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // No temp file is left beside it.
@@ -126,7 +129,11 @@ mod tests {
         assert_eq!(names.len(), 1);
         std::fs::write(token_path(&config), "short\n").unwrap();
         let err = token(&config).unwrap_err();
-        assert!(err.message.contains("does not hold a gateway token"), "{}", err.message);
+        assert!(
+            err.message.contains("does not hold a gateway token"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -53,8 +53,9 @@ impl Place {
         })?;
         let project_dir = match project_dir {
             Some(dir) => dir,
-            None => std::env::current_dir()
-                .map_err(|err| Error::runtime(format!("cannot read the current directory: {err}")))?,
+            None => std::env::current_dir().map_err(|err| {
+                Error::runtime(format!("cannot read the current directory: {err}"))
+            })?,
         };
         Ok(Self {
             dirs,
@@ -66,12 +67,19 @@ impl Place {
     /// The config file of `client` for `scope`; a client without a project
     /// file is an input error.
     pub fn config_path(&self, client: Client, scope: Scope) -> Result<PathBuf> {
-        catalogue::config_path(client, scope, self.os, &self.dirs, &self.project_dir, &|dir| {
-            dir.is_dir()
-        })
+        catalogue::config_path(
+            client,
+            scope,
+            self.os,
+            &self.dirs,
+            &self.project_dir,
+            &|dir| dir.is_dir(),
+        )
         .map_err(|none| {
-            Error::invalid(none.to_string())
-                .hint(format!("use --scope user: {} reads its servers from one file per user", client.label()))
+            Error::invalid(none.to_string()).hint(format!(
+                "use --scope user: {} reads its servers from one file per user",
+                client.label()
+            ))
         })
     }
 }
@@ -156,7 +164,9 @@ fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Resu
                     headers: spec.headers.clone(),
                 },
                 Outcome::Disabled => ServerKind::Disabled,
-                Outcome::NotContainerizable { reason, .. } => ServerKind::NotContainerizable(reason),
+                Outcome::NotContainerizable { reason, .. } => {
+                    ServerKind::NotContainerizable(reason)
+                }
             };
             (name.clone(), kind)
         })
@@ -176,7 +186,8 @@ fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Resu
         .transpose()
         .map_err(|err| Error::io("find the absolute path of", config.path(), err))?;
     let project = loaded.project();
-    let gateway_url = gateway::read_port(config, &project)?.map(|port| format!("http://127.0.0.1:{port}"));
+    let gateway_url =
+        gateway::read_port(config, &project)?.map(|port| format!("http://127.0.0.1:{port}"));
     let token = match want_token {
         true => gateway::existing_token(config)?,
         false => None,
@@ -218,7 +229,11 @@ fn check_named(named: &[String], servers: &[(String, ServerKind)], profile: &str
     let known: Vec<&str> = servers.iter().map(|(name, _)| name.as_str()).collect();
     Err(Error::invalid(format!(
         "no server named {} in profile `{profile}`",
-        unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        unknown
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
     .hint(match known.is_empty() {
         true => "the profile has no servers".to_string(),
@@ -235,7 +250,11 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
             "{} cannot take HTTP entries: its config file only starts stdio commands",
             client.label()
         ))
-        .hint(format!("use --via stdio (the default): mcpm client add {} --profile {}", client.name(), options.profile)));
+        .hint(format!(
+            "use --via stdio (the default): mcpm client add {} --profile {}",
+            client.name(),
+            options.profile
+        )));
     }
     let path = place.config_path(client, options.scope)?;
     let context = load_context(config, &options.profile, true)?;
@@ -246,7 +265,8 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         .filter(|(name, _)| options.servers.is_empty() || options.servers.contains(name))
         .cloned()
         .collect();
-    let needs_gateway = options.via == Via::Http && servers.iter().any(|(_, kind)| *kind == ServerKind::Stdio);
+    let needs_gateway =
+        options.via == Via::Http && servers.iter().any(|(_, kind)| *kind == ServerKind::Stdio);
     let mut secrets = Vec::new();
     let gateway = if needs_gateway {
         let project = context.loaded.project();
@@ -263,7 +283,11 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         // A dry run writes nothing, not even a first token: the diff shows
         // a stand-in, masked like the real one.
         let token = match options.dry_run {
-            true => context.identity.token.clone().unwrap_or_else(|| "0".repeat(64)),
+            true => context
+                .identity
+                .token
+                .clone()
+                .unwrap_or_else(|| "0".repeat(64)),
             false => gateway::token(config)?,
         };
         secrets.push(token.clone());
@@ -271,8 +295,16 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
     } else {
         None
     };
-    let Desired { entries: due, skipped } =
-        entries::desired(client, options.via, &servers, &context.launch, gateway.as_ref());
+    let Desired {
+        entries: due,
+        skipped,
+    } = entries::desired(
+        client,
+        options.via,
+        &servers,
+        &context.launch,
+        gateway.as_ref(),
+    );
     let mut identity = context.identity.clone();
     if let Some(gateway) = &gateway {
         identity.token = Some(gateway.token.clone());
@@ -282,7 +314,14 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         Some(config_text) => document::entries(&path, config_text, client.servers_key())?,
         None => Vec::new(),
     };
-    let plan = plan::plan_add(client, &existing, &due, &identity, options.force, options.servers.is_empty());
+    let plan = plan::plan_add(
+        client,
+        &existing,
+        &due,
+        &identity,
+        options.force,
+        options.servers.is_empty(),
+    );
     let mut report = EditReport {
         client,
         scope: options.scope,
@@ -300,7 +339,15 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         return Ok(report);
     }
     let holds_token = gateway.is_some();
-    finish(&path, current, client, &plan.changes, holds_token, &secrets, &mut report)?;
+    finish(
+        &path,
+        current,
+        client,
+        &plan.changes,
+        holds_token,
+        &secrets,
+        &mut report,
+    )?;
     Ok(report)
 }
 
@@ -338,7 +385,13 @@ pub fn remove(config: &ConfigDir, place: &Place, options: &RemoveOptions) -> Res
                 .any(|(server, kind)| server == name && matches!(kind, ServerKind::Remote { .. }))
         })
         .collect::<Vec<_>>();
-    let plan = plan::plan_remove(client, &existing, &remote, &context.identity, &options.servers);
+    let plan = plan::plan_remove(
+        client,
+        &existing,
+        &remote,
+        &context.identity,
+        &options.servers,
+    );
     report.entries = plan.results;
     report.conflicts = plan.conflicts;
     for name in &options.servers {
@@ -353,7 +406,15 @@ pub fn remove(config: &ConfigDir, place: &Place, options: &RemoveOptions) -> Res
         return Ok(report);
     }
     let secrets: Vec<String> = context.identity.token.iter().cloned().collect();
-    finish(&path, Some(current), client, &plan.changes, false, &secrets, &mut report)?;
+    finish(
+        &path,
+        Some(current),
+        client,
+        &plan.changes,
+        false,
+        &secrets,
+        &mut report,
+    )?;
     Ok(report)
 }
 
@@ -415,6 +476,7 @@ pub struct ListedEntry {
     pub mcpm: bool,
     /// Written by mcpm for the profile given with `--profile`.
     pub this_profile: bool,
+    /// How an mcpm entry reaches its server (none for a remote server's entry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
     /// The `--profile` of an mcpm stdio entry.
@@ -439,7 +501,11 @@ pub struct ClientListing {
 }
 
 /// `client list`: per client, which file and which servers it holds.
-pub fn list(config: &ConfigDir, place: &Place, options: &ListOptions) -> Result<Vec<ClientListing>> {
+pub fn list(
+    config: &ConfigDir,
+    place: &Place,
+    options: &ListOptions,
+) -> Result<Vec<ClientListing>> {
     let context = match &options.profile {
         Some(profile) => Some(load_context(config, profile, true)?),
         None => None,
@@ -476,21 +542,34 @@ pub fn list(config: &ConfigDir, place: &Place, options: &ListOptions) -> Result<
             Some(current) => document::entries(&path, &current, client.servers_key()).map(Some),
             None => Ok(None),
         });
+        // What `add` would write for the profile: its remote servers'
+        // entries are the profile's when they are exactly that.
+        let due = context
+            .as_ref()
+            .map(|context| {
+                entries::desired(client, Via::Stdio, &context.servers, &context.launch, None)
+                    .entries
+            })
+            .unwrap_or_default();
         match read {
             Ok(None) => {}
             Ok(Some(existing)) => {
                 listing.exists = true;
                 for (name, entry) in &existing {
-                    let owner = entries::owner(client, name, entry, &identity);
+                    let remote = due.iter().any(|(key, value)| key == name && value == entry);
+                    let owner = match entries::owner(client, name, entry, &identity) {
+                        Owner::User if remote => None,
+                        owner => Some(owner),
+                    };
                     let (via, profile) = match &owner {
-                        Owner::This { via } => (Some(*via), None),
-                        Owner::OtherProfile { via, profile } => (Some(*via), profile.clone()),
-                        Owner::User => (None, None),
+                        Some(Owner::This { via }) => (Some(*via), None),
+                        Some(Owner::OtherProfile { via, profile }) => (Some(*via), profile.clone()),
+                        Some(Owner::User) | None => (None, None),
                     };
                     listing.entries.push(ListedEntry {
                         name: name.clone(),
-                        mcpm: owner.is_mcpm(),
-                        this_profile: matches!(owner, Owner::This { .. }),
+                        mcpm: owner.as_ref().is_none_or(Owner::is_mcpm),
+                        this_profile: matches!(owner, None | Some(Owner::This { .. })),
                         via,
                         profile,
                     });
@@ -501,13 +580,16 @@ pub fn list(config: &ConfigDir, place: &Place, options: &ListOptions) -> Result<
                 listing.error = Some(err.to_string());
             }
         }
-        if let Some(context) = &context {
-            listing.missing = context
-                .servers
+        if context.is_some() {
+            listing.missing = due
                 .iter()
-                .filter(|(_, kind)| matches!(kind, ServerKind::Stdio))
                 .map(|(name, _)| name)
-                .filter(|name| !listing.entries.iter().any(|e| e.this_profile && &e.name == *name))
+                .filter(|name| {
+                    !listing
+                        .entries
+                        .iter()
+                        .any(|e| e.this_profile && &e.name == *name)
+                })
                 .cloned()
                 .collect();
         }

@@ -119,7 +119,9 @@ pub fn plan_remove(
         if !only.is_empty() && !only.contains(name) {
             continue;
         }
-        let same_remote = remote.iter().any(|(key, value)| key == name && value == entry);
+        let same_remote = remote
+            .iter()
+            .any(|(key, value)| key == name && value == entry);
         match owner(client, name, entry, identity) {
             Owner::This { .. } => {}
             _ if same_remote => {}

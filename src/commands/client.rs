@@ -63,13 +63,19 @@ fn conflicts(report: &EditReport, verb: &str) -> Result<ExitStatus> {
         .map(|c| format!("`{}` ({})", c.server, c.held_by))
         .collect();
     let hint = match verb {
-        "add" => "rename or remove those entries, add the others with --server NAME, or replace them with --force",
+        "add" => {
+            "rename or remove those entries, add the others with --server NAME, or replace them with --force"
+        }
         _ => "mcpm removes only the entries it wrote; edit the file to remove the others",
     };
     Err(Error::invalid(format!(
         "nothing was written to {}: {} held by entries mcpm did not write for this profile: {}",
         report.file,
-        if report.conflicts.len() == 1 { "a name is" } else { "names are" },
+        if report.conflicts.len() == 1 {
+            "a name is"
+        } else {
+            "names are"
+        },
         names.join(", ")
     ))
     .hint(hint))
@@ -178,7 +184,11 @@ fn table(listings: &[ClientListing]) -> String {
             continue;
         }
         if !listing.exists || listing.entries.is_empty() {
-            let note = if listing.exists { "(no servers)" } else { "(no file)" };
+            let note = if listing.exists {
+                "(no servers)"
+            } else {
+                "(no file)"
+            };
             table.add_row([client, &listing.file, "-", note]);
         }
         for entry in &listing.entries {
@@ -200,6 +210,7 @@ fn table(listings: &[ClientListing]) -> String {
 fn via_word(via: Option<clients::Via>) -> &'static str {
     match via {
         Some(clients::Via::Http) => "http",
-        _ => "stdio",
+        Some(clients::Via::Stdio) => "stdio",
+        None => "remote",
     }
 }
