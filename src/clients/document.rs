@@ -135,6 +135,19 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
     if changes.is_empty() {
         return Ok(config.text.clone());
     }
+    match config.value.get(key) {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "`{key}` in {} is {}, not an object of servers",
+                path.display(),
+                kind(other)
+            ))
+            .hint(format!(
+                "make `{key}` an object (`\"{key}\": {{}}`) or remove it"
+            )));
+        }
+    }
     // A file of only whitespace is laid out as a new one.
     let base = match config.text.trim().is_empty() {
         true => "",

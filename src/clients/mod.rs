@@ -52,6 +52,13 @@ impl Place {
             Error::runtime("cannot tell the home directory").hint("set HOME to your home directory")
         })?;
         let project_dir = match project_dir {
+            Some(dir) if !dir.is_dir() => {
+                return Err(Error::invalid(format!(
+                    "--project-dir {} is not a directory",
+                    dir.display()
+                ))
+                .hint("pass the project's root directory (where .vscode/, .cursor/ or .mcp.json live)"));
+            }
             Some(dir) => dir,
             None => std::env::current_dir().map_err(|err| {
                 Error::runtime(format!("cannot read the current directory: {err}"))
