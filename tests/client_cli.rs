@@ -114,7 +114,10 @@ fn add_creates_a_missing_file_with_one_entry_per_enabled_server() {
             "skipped `old`: disabled in the profile",
         ))
         .stderr(predicate::str::contains("skipped `docs`: remote server"))
-        .stderr(predicate::str::contains("added fetch, time"));
+        .stderr(predicate::str::contains("added fetch, time"))
+        .stderr(predicate::str::contains(
+            "did not exist (created it): is Claude Desktop installed",
+        ));
     let config = read_json(&s.desktop());
     let exe = common::root().join("target/debug/mcpm");
     let servers = config["mcpServers"].as_object().unwrap();

@@ -87,6 +87,16 @@ pub fn entries(path: &Path, config: &ConfigText, key: &str) -> Result<Vec<(Strin
     let Some(object) = root.object_value() else {
         return Ok(Vec::new());
     };
+    let named = |p: &jsonc_parser::cst::CstObjectProp| {
+        p.name().and_then(|n| n.decoded_value().ok()).as_deref() == Some(key)
+    };
+    if object.properties().iter().filter(|p| named(p)).count() > 1 {
+        return Err(Error::invalid(format!(
+            "`{key}` is written twice in {}",
+            path.display()
+        ))
+        .hint("merge the two into one; the client uses only one and mcpm cannot tell which you meant"));
+    }
     let Some(prop) = object.get(key) else {
         return Ok(Vec::new());
     };

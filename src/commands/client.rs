@@ -90,6 +90,21 @@ fn render(context: &Context, report: &EditReport, json: bool) -> Result<()> {
     if let Some(diff) = &report.diff {
         output::stdout(diff)?;
     }
+    if report.created_dir {
+        let dir = std::path::Path::new(&report.file)
+            .parent()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default();
+        let verb = if report.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
+        context.warn(&format!(
+            "{dir} did not exist ({verb} it): is {} installed for this user?",
+            report.client.label()
+        ));
+    }
     for skipped in &report.skipped {
         context.note(&format!("skipped `{}`: {}", skipped.server, skipped.reason));
     }
