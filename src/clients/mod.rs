@@ -189,8 +189,14 @@ fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Resu
         profiles.push(canonical.display().to_string());
     }
     profiles.push(profile_arg.to_string());
-    let program = std::env::current_exe()
+    let exe = std::env::current_exe()
         .map_err(|err| Error::runtime(format!("cannot tell where this mcpm is: {err}")))?;
+    let program = program_path(
+        &exe,
+        std::env::args_os().next().as_deref(),
+        std::env::var_os("PATH").as_deref(),
+        &|path| path.canonicalize().ok(),
+    );
     let default_config = ConfigDir::resolve(None);
     let config_dir = (default_config.path() != config.path())
         .then(|| std::path::absolute(config.path()).map(|p| p.display().to_string()))
@@ -217,6 +223,35 @@ fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Resu
             token,
         },
     })
+}
+
+/// The path a client should start mcpm by: the one the user ran it as
+/// (`argv[0]`, or where `PATH` found it) when that is this same executable,
+/// else the executable itself. A package manager's stable link (Homebrew's
+/// `/opt/homebrew/bin/mcpm`, pointing into a versioned directory) keeps
+/// working after an upgrade; the versioned target would not.
+fn program_path(
+    exe: &Path,
+    argv0: Option<&std::ffi::OsStr>,
+    path_var: Option<&std::ffi::OsStr>,
+    canonical: &dyn Fn(&Path) -> Option<PathBuf>,
+) -> PathBuf {
+    let target = canonical(exe);
+    let same = |candidate: &Path| target.is_some() && canonical(candidate) == target;
+    let Some(argv0) = argv0.map(Path::new) else {
+        return exe.to_path_buf();
+    };
+    let found = if argv0.components().count() > 1 {
+        std::path::absolute(argv0).ok().filter(|path| same(path))
+    } else {
+        path_var
+            .into_iter()
+            .flat_map(std::env::split_paths)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(argv0))
+            .find(|path| same(path))
+    };
+    found.unwrap_or_else(|| exe.to_path_buf())
 }
 
 /// Reads a config file: `None` when it does not exist (a symlink is
@@ -469,4 +504,44 @@ fn finish(
     write_atomic(path, text.as_bytes(), WriteOptions { mode, backup: true })?;
     report.written = true;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    /// `/opt/homebrew/bin/mcpm` links to the versioned executable.
+    fn canonical(path: &Path) -> Option<PathBuf> {
+        let real = Path::new("/opt/homebrew/Cellar/mcpm/0.1.0/bin/mcpm");
+        match path.to_str()? {
+            "/opt/homebrew/bin/mcpm" => Some(real.into()),
+            "/opt/homebrew/Cellar/mcpm/0.1.0/bin/mcpm" => Some(real.into()),
+            "/usr/bin/mcpm" => Some("/usr/bin/mcpm".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_program_is_the_stable_path_the_user_ran() {
+        let exe = Path::new("/opt/homebrew/Cellar/mcpm/0.1.0/bin/mcpm");
+        let path = OsStr::new("/usr/bin:relative/dir:/opt/homebrew/bin");
+        let stable = PathBuf::from("/opt/homebrew/bin/mcpm");
+        // Found through PATH (the first dir holding the same executable).
+        assert_eq!(
+            program_path(exe, Some(OsStr::new("mcpm")), Some(path), &canonical),
+            stable
+        );
+        // Run by its path.
+        let argv0 = OsStr::new("/opt/homebrew/bin/mcpm");
+        assert_eq!(program_path(exe, Some(argv0), None, &canonical), stable);
+        // A different mcpm on PATH, or none: the executable itself.
+        let other = OsStr::new("/usr/bin");
+        assert_eq!(
+            program_path(exe, Some(OsStr::new("mcpm")), Some(other), &canonical),
+            exe
+        );
+        assert_eq!(program_path(exe, None, Some(path), &canonical), exe);
+    }
 }
