@@ -65,10 +65,17 @@ pub fn parse(path: &Path, text: &str) -> Result<ConfigText> {
     })
 }
 
+/// A byte order mark, as Windows editors may write at the start: not JSON,
+/// so it is set aside for parsing and put back on output.
+const BOM: &str = "\u{feff}";
+
 fn parse_root(path: &Path, text: &str) -> Result<CstRootNode> {
-    CstRootNode::parse(text, &options()).map_err(|err| {
+    let body = text.strip_prefix(BOM).unwrap_or(text);
+    let skipped = text.len() - body.len();
+    CstRootNode::parse(body, &options()).map_err(|err| {
         let range = err.range();
-        let location = crate::source::location_in(path, text, range.start..range.end.max(range.start + 1));
+        let span = skipped + range.start..skipped + range.end.max(range.start + 1);
+        let location = crate::source::location_in(path, text, span);
         Error::invalid(format!(
             "{} is not valid JSON: {}",
             path.display(),
@@ -158,10 +165,14 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
             )));
         }
     }
+    let (bom, body) = match config.text.strip_prefix(BOM) {
+        Some(body) => (BOM, body),
+        None => ("", config.text.as_str()),
+    };
     // A file of only whitespace is laid out as a new one.
-    let base = match config.text.trim().is_empty() {
+    let base = match body.trim().is_empty() {
         true => "",
-        false => config.text.as_str(),
+        false => body,
     };
     let root = parse_root(path, base)?;
     let top = root.object_value_or_set();
@@ -190,8 +201,8 @@ pub fn apply(path: &Path, config: &ConfigText, key: &str, changes: &[Change]) ->
             }
         }
     }
-    let mut text = root.to_string();
-    if config.text.trim().is_empty() && !text.ends_with('\n') {
+    let mut text = format!("{bom}{root}");
+    if base.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     verify(path, config, key, changes, &text)?;
@@ -229,7 +240,7 @@ fn verify(
             }
         }
     }
-    let reparsed = CstRootNode::parse(text, &options())
+    let reparsed = parse_root(path, text)
         .ok()
         .and_then(|root| root.to_serde_value());
     if reparsed.as_ref() != Some(&intended) {

@@ -182,3 +182,51 @@ fn keys_come_out_in_the_documented_order() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{out}");
 }
+
+#[test]
+fn adding_then_removing_gives_back_every_layout() {
+    let texts = [
+        "{\n  \"mcpServers\": {\n    // first\n    \"a\": {\"command\": \"x\"},\n    // between\n    \"b\": {\"command\": \"y\"} // after b\n  }\n}",
+        "\u{feff}{\r\n  \"mcpServers\": {\r\n    \"a\": 1\r\n  }\r\n}\r\n",
+        "// header comment\n{\n\t\"other\": [1, 2, 3],\n\t\"mcpServers\": {\n\t\t\"a\": 1,\n\t},\n}\n/* trailer */\n",
+    ];
+    for before in texts {
+        let added = edit(
+            before,
+            "mcpServers",
+            &[set("time", json!({"command": "m", "args": ["x"]}))],
+        );
+        assert_ne!(added, before);
+        let path = Path::new("c.json");
+        let config = parse(path, &added).unwrap();
+        assert_eq!(
+            entries(path, &config, "mcpServers")
+                .unwrap()
+                .last()
+                .unwrap(),
+            &("time".to_string(), json!({"command": "m", "args": ["x"]})),
+            "{added}"
+        );
+        let removed = edit(&added, "mcpServers", &[Change::Remove("time".into())]);
+        assert_eq!(removed, before, "added:\n{added}");
+    }
+}
+
+#[test]
+fn a_one_line_server_object_becomes_multi_line_and_nothing_else_moves() {
+    let before = "{\"x\":[1,2],\"mcpServers\":{\"a\":1},\"y\":{}}";
+    let after = edit(before, "mcpServers", &[set("t", json!(1))]);
+    assert_eq!(
+        after,
+        "{\"x\":[1,2],\"mcpServers\":{\n    \"a\":1,\n    \"t\": 1\n  },\"y\":{}}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_stays_and_errors_still_point_right() {
+    let out = edit("\u{feff}{}", "servers", &[set("t", json!(1))]);
+    assert!(out.starts_with("\u{feff}{\n"), "{out:?}");
+    let err = parse(Path::new("m.json"), "\u{feff}{\n  \"a\": ,\n}").unwrap_err();
+    let location = err.location.unwrap();
+    assert_eq!((location.line, location.column), (2, 8), "{location}");
+}
