@@ -716,3 +716,47 @@ fn the_written_stdio_entry_is_runnable() {
             .unwrap();
     }
 }
+
+/// Several profiles added to one file at once: every entry arrives (the
+/// edits are serialized by a lock in mcpm's config dir, none beside the file).
+#[test]
+fn concurrent_adds_to_one_file_lose_nothing() {
+    let s = Setup::new();
+    let count = 8;
+    for i in 0..count {
+        let profile = format!(
+            "name = \"p{i}\"\n\n[servers.s{i}]\ncommand = \"uvx\"\nargs = [\"mcp-server-time\"]\n"
+        );
+        fs::write(s.config.join(format!("profiles/p{i}.toml")), profile).unwrap();
+    }
+    let children: Vec<std::process::Child> = (0..count)
+        .map(|i| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mcpm"));
+            command
+                .args(["client", "add", "cursor", "--profile", &format!("p{i}")])
+                .env("MCPM_CONFIG_DIR", &s.config)
+                .env("HOME", &s.home)
+                .env_remove("CI")
+                .current_dir(&s.project)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let file = s.home.join(".cursor/mcp.json");
+    let servers = read_json(&file)["mcpServers"].as_object().unwrap().clone();
+    assert_eq!(servers.len(), count, "{servers:?}");
+    let beside: Vec<_> = fs::read_dir(s.home.join(".cursor"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        beside
+            .iter()
+            .all(|name| name == "mcp.json" || name == "mcp.json.bak"),
+        "{beside:?}"
+    );
+}

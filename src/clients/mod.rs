@@ -254,6 +254,27 @@ fn program_path(
     found.unwrap_or_else(|| exe.to_path_buf())
 }
 
+/// Serializes mcpm runs editing the same client file (two profiles added
+/// at once must not lose one's entries). The lock lives in mcpm's config
+/// dir, keyed by the file's real path, not beside the client's file: the
+/// clients' directories get no lock files. A dry run shares it.
+fn lock(config: &ConfigDir, path: &Path, dry_run: bool) -> Result<Vec<crate::files::FileLock>> {
+    let target = crate::files::resolve_target(path)?;
+    let target = std::path::absolute(&target).unwrap_or(target);
+    let key = crate::hash::canonical_hash(&Value::String(target.display().to_string()));
+    let name: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(32)
+        .collect();
+    let stand_in = config.path().join("clients").join(name);
+    let mode = match dry_run {
+        true => crate::files::LockMode::Shared,
+        false => crate::files::LockMode::Exclusive,
+    };
+    crate::files::lock_files(&[&stand_in], mode, std::time::Duration::from_secs(30))
+}
+
 /// Reads a config file: `None` when it does not exist (a symlink is
 /// followed, so a linked file is read and later written through).
 fn read_config(path: &Path) -> Result<Option<ConfigText>> {
@@ -355,6 +376,7 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
     if let Some(gateway) = &gateway {
         identity.token = Some(gateway.token.clone());
     }
+    let _lock = lock(config, &path, options.dry_run)?;
     let current = read_config(&path)?;
     let existing = match &current {
         Some(config_text) => document::entries(&path, config_text, client.servers_key())?,
@@ -403,6 +425,7 @@ pub fn remove(config: &ConfigDir, place: &Place, options: &RemoveOptions) -> Res
     let client = options.client;
     let path = place.config_path(client, options.scope)?;
     let context = load_context(config, &options.profile, true)?;
+    let _lock = lock(config, &path, options.dry_run)?;
     let current = read_config(&path)?;
     let mut report = EditReport {
         client,
