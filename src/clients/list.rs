@@ -57,7 +57,7 @@ pub fn list(
     options: &ListOptions,
 ) -> Result<Vec<ClientListing>> {
     let context = match &options.profile {
-        Some(profile) => Some(load_context(config, profile, true)?),
+        Some(profile) => Some(load_context(config, profile)?),
         None => None,
     };
     let identity = match &context {

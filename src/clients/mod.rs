@@ -159,7 +159,7 @@ struct ProfileContext {
     identity: Identity,
 }
 
-fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Result<ProfileContext> {
+fn load_context(config: &ConfigDir, profile_arg: &str) -> Result<ProfileContext> {
     let path = resolve_profile_path(profile_arg, config)?;
     let loaded = load_profile(&path)?;
     let catalog = Catalog::load(Some(&config.templates()))?;
@@ -205,10 +205,7 @@ fn load_context(config: &ConfigDir, profile_arg: &str, want_token: bool) -> Resu
     let project = loaded.project();
     let gateway_url =
         gateway::read_port(config, &project)?.map(|port| format!("http://127.0.0.1:{port}"));
-    let token = match want_token {
-        true => gateway::existing_token(config)?,
-        false => None,
-    };
+    let token = gateway::existing_token(config)?;
     Ok(ProfileContext {
         loaded,
         servers,
@@ -324,7 +321,7 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         )));
     }
     let path = place.config_path(client, options.scope)?;
-    let context = load_context(config, &options.profile, true)?;
+    let context = load_context(config, &options.profile)?;
     check_named(&options.servers, &context.servers, &options.profile)?;
     let servers: Vec<(String, ServerKind)> = context
         .servers
@@ -424,7 +421,7 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
 pub fn remove(config: &ConfigDir, place: &Place, options: &RemoveOptions) -> Result<EditReport> {
     let client = options.client;
     let path = place.config_path(client, options.scope)?;
-    let context = load_context(config, &options.profile, true)?;
+    let context = load_context(config, &options.profile)?;
     let _lock = lock(config, &path, options.dry_run)?;
     let current = read_config(&path)?;
     let mut report = EditReport {

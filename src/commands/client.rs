@@ -69,12 +69,12 @@ fn conflicts(report: &EditReport, verb: &str) -> Result<ExitStatus> {
         _ => "mcpm removes only the entries it wrote; edit the file to remove the others",
     };
     Err(Error::invalid(format!(
-        "nothing was written to {}: {} held by entries mcpm did not write for this profile: {}",
+        "nothing was written to {}: {} already there: {}",
         report.file,
         if report.conflicts.len() == 1 {
-            "a name is"
+            "this name is"
         } else {
-            "names are"
+            "these names are"
         },
         names.join(", ")
     ))
@@ -131,9 +131,11 @@ fn render(context: &Context, report: &EditReport, json: bool) -> Result<()> {
     } else {
         lines.join("; ")
     };
-    let status = if !report.conflicts.is_empty() {
-        "nothing written"
-    } else if report.dry_run {
+    if !report.conflicts.is_empty() {
+        // The error that follows says what stopped it.
+        return Ok(());
+    }
+    let status = if report.dry_run {
         "dry run, nothing written"
     } else if report.written && report.created {
         "created"
