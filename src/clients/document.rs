@@ -218,18 +218,23 @@ fn verify(
     text: &str,
 ) -> Result<()> {
     let mut intended = config.value.clone();
-    let top = intended
-        .as_object_mut()
-        .expect("parse checked it is an object");
-    let servers = top
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if servers.is_null() {
-        *servers = Value::Object(Map::new());
-    }
-    let servers = servers
-        .as_object_mut()
-        .expect("entries checked it is an object");
+    // `parse` made sure the top is an object and `apply` that the servers
+    // are an object or absent; a caller that skipped them gets an error.
+    let servers = intended.as_object_mut().and_then(|top| {
+        let servers = top
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if servers.is_null() {
+            *servers = Value::Object(Map::new());
+        }
+        servers.as_object_mut()
+    });
+    let Some(servers) = servers else {
+        return Err(Error::runtime(format!(
+            "{}: `{key}` is not an object of servers; nothing was written",
+            path.display()
+        )));
+    };
     for change in changes {
         match change {
             Change::Set(name, value) => {
