@@ -30,6 +30,9 @@ pub enum Command {
     /// Work with profiles: create one from what MCPM or an MCP client already has.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Point MCP clients (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf) at a profile's servers.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }
@@ -394,6 +397,123 @@ pub struct PullArgs {
     pub target: ComposeTarget,
 
     /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Write an entry per enabled server of a profile into a client's config.
+    #[command(
+        long_about = "Write an entry per enabled server of the profile into the client's MCP config. \
+Stdio servers (deployed in containers) become entries that run `mcpm docker connect SERVER` \
+(--via stdio, the default) or point at the gateway's URL with its token (--via http); remote \
+servers are written as themselves. The file is edited in place: comments, trailing commas, key \
+order and every other entry stay as they were; the old file is kept as FILE.bak.\n\n\
+Only entries mcpm wrote are replaced; a name held by an entry you wrote is left alone and \
+reported (exit 2) unless --force. Adding again writes nothing when nothing changed.",
+        after_help = "Examples:\n  mcpm client add claude-desktop --profile dev\n  mcpm client add cursor --profile dev --scope project      # .cursor/mcp.json here\n  mcpm client add vscode --profile dev --via http          # needs a running gateway\n  mcpm client add claude-code --profile dev --dry-run      # show the diff only\n\nClients: claude-desktop, claude-code, cursor, vscode, windsurf."
+    )]
+    Add(ClientAddArgs),
+    /// Remove the entries mcpm wrote for a profile from a client's config.
+    #[command(
+        after_help = "Examples:\n  mcpm client remove claude-desktop --profile dev\n  mcpm client remove cursor --profile dev --server fetch --dry-run\n\nEntries mcpm did not write are never removed."
+    )]
+    Remove(ClientRemoveArgs),
+    /// Show which servers each client's config holds, and which mcpm wrote.
+    #[command(
+        after_help = "Examples:\n  mcpm client list\n  mcpm client list cursor --scope project --json\n  mcpm client list --profile dev     # mark dev's entries, name its missing servers"
+    )]
+    List(ClientListArgs),
+}
+
+/// Which client file: the client, the scope and the project directory.
+#[derive(Debug, Args)]
+pub struct ClientFileArgs {
+    /// The user's config, or the project's (in --project-dir).
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: crate::clients::Scope,
+
+    /// The project directory for --scope project [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    /// The client whose config to edit.
+    #[arg(value_enum)]
+    pub client: crate::clients::Client,
+
+    /// The profile (a path to a .toml file, or a name in <config dir>/profiles/).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+
+    #[command(flatten)]
+    pub file: ClientFileArgs,
+
+    /// How the client reaches containerized servers: `mcpm docker connect` (stdio)
+    /// or the gateway's HTTP endpoint with its token (http).
+    #[arg(long, value_enum, default_value = "stdio")]
+    pub via: crate::clients::Via,
+
+    /// Only this server (repeatable) [default: every enabled server].
+    #[arg(long = "server", value_name = "SERVER")]
+    pub servers: Vec<String>,
+
+    /// Replace entries of the same name that mcpm did not write.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the unified diff of the config file and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientRemoveArgs {
+    /// The client whose config to edit.
+    #[arg(value_enum)]
+    pub client: crate::clients::Client,
+
+    /// The profile whose entries to remove.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+
+    #[command(flatten)]
+    pub file: ClientFileArgs,
+
+    /// Only this entry (repeatable) [default: all of the profile's].
+    #[arg(long = "server", value_name = "SERVER")]
+    pub servers: Vec<String>,
+
+    /// Print the unified diff of the config file and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientListArgs {
+    /// One client [default: every client].
+    #[arg(value_enum)]
+    pub client: Option<crate::clients::Client>,
+
+    /// Mark this profile's entries and name its servers a client lacks.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    #[command(flatten)]
+    pub file: ClientFileArgs,
+
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }

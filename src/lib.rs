@@ -4,6 +4,7 @@
 //! of running it) → compose model (services, YAML) → files.
 pub mod catalog;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod compose;
 pub mod config;

@@ -1,5 +1,6 @@
 //! One module per subcommand: each turns parsed arguments into calls on the
 //! library and prints the result.
+pub mod client;
 pub mod completions;
 pub mod deploy;
 pub mod down;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Restart(args)) => restart::exec(&context, args),
         Command::Docker(DockerCommand::Down(args)) => down::exec(&context, args),
         Command::Docker(DockerCommand::Pull(args)) => pull::exec(&context, args),
+        Command::Client(command) => client::exec(&context, command),
         Command::Completions(args) => completions::exec(args),
     }
 }
