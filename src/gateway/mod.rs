@@ -19,6 +19,7 @@
 //! Messages are kept as parsed JSON ([`Message`]) and forwarded whole, so
 //! fields the gateway does not know survive the trip.
 pub mod aggregate;
+pub mod bridge;
 pub mod http;
 pub mod hub;
 pub mod message;
