@@ -1,9 +1,11 @@
 //! One module per subcommand: each turns parsed arguments into calls on the
 //! library and prints the result.
 pub mod completions;
+pub mod connect;
 pub mod deploy;
 pub mod down;
 pub mod env_file;
+pub mod gateway;
 pub mod generate;
 pub mod import;
 pub mod lifecycle;
@@ -57,6 +59,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Restart(args)) => restart::exec(&context, args),
         Command::Docker(DockerCommand::Down(args)) => down::exec(&context, args),
         Command::Docker(DockerCommand::Pull(args)) => pull::exec(&context, args),
+        Command::Docker(DockerCommand::Gateway(args)) => gateway::exec(&context, args),
+        Command::Docker(DockerCommand::Connect(args)) => connect::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

@@ -20,6 +20,7 @@
 //! fields the gateway does not know survive the trip.
 pub mod aggregate;
 pub mod bridge;
+pub mod connect;
 pub mod http;
 pub mod hub;
 pub mod message;
