@@ -65,6 +65,7 @@ pub fn exec(context: &Context, args: GatewayArgs) -> Result<ExitStatus> {
 /// `--detach` in the background.
 fn detach(context: &Context, target: &ComposeTarget) -> Result<ExitStatus> {
     let loaded = run::load(&context.config, &target_args(target))?;
+    loaded.check_servable()?;
     let args: Vec<OsString> = std::env::args_os()
         .skip(1)
         .filter(|arg| arg != "--detach")

@@ -62,6 +62,20 @@ pub struct Loaded {
     pub profile: Option<LoadedProfile>,
 }
 
+impl Loaded {
+    /// A gateway needs at least one server to serve.
+    pub fn check_servable(&self) -> Result<()> {
+        if self.servers.is_empty() {
+            return Err(Error::invalid(format!(
+                "{} has no stdio servers for a gateway to serve",
+                self.desired.file.display()
+            ))
+            .hint("stdio servers are services with `stdin_open: true` (mcpm generates them for every `command` server)"));
+        }
+        Ok(())
+    }
+}
+
 /// Reads the compose file (and profile) of a target and the servers in it.
 pub fn load(config: &ConfigDir, args: &TargetArgs) -> Result<Loaded> {
     let target = target::resolve(
@@ -107,13 +121,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
     let config = &options.config;
     let loaded = load(config, &options.target)?;
     let project = loaded.project.clone();
-    if loaded.servers.is_empty() {
-        return Err(Error::invalid(format!(
-            "{} has no stdio servers for a gateway to serve",
-            loaded.desired.file.display()
-        ))
-        .hint("stdio servers are services with `stdin_open: true` (mcpm generates them for every `command` server)"));
-    }
+    loaded.check_servable()?;
     if let Some(running) = state::running(config, &project) {
         return Err(already_running(&running));
     }
