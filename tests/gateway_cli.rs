@@ -253,3 +253,55 @@ fn a_file_without_stdio_servers_has_nothing_to_serve() {
         .stderr(predicate::str::contains("has no stdio servers"));
     assert!(!Path::new(&setup.state_dir().join("gateway.json")).exists());
 }
+
+/// The processes whose command line has all of `words`.
+#[cfg(target_os = "linux")]
+fn processes_with(words: &[&str]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            words
+                .iter()
+                .all(|w| args.iter().any(|a| a == w))
+                .then_some(pid)
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn concurrent_connects_start_one_detached_gateway() {
+    let setup = Setup::new(COMPOSE);
+    let compose = setup.compose().display().to_string();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mcpm"))
+                .env("MCPM_CONFIG_DIR", setup.config())
+                .env("XDG_RUNTIME_DIR", setup.dir.path().join("run"))
+                .args(["docker", "connect", "time", "-f", &compose])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        // Whatever the session's fate (this test runs no real server), each
+        // connect ends: its stdin is empty.
+        child.wait().unwrap();
+    }
+    let status = setup.mcpm(&["gateway", "status", "--json"]).assert().success();
+    let status = json(&status.get_output().stdout);
+    assert_eq!(status["running"], true, "connect started the gateway");
+    let gateways = processes_with(&["gateway", &compose]);
+    assert_eq!(gateways.len(), 1, "one gateway for four connects: {gateways:?}");
+    assert_eq!(u64::from(gateways[0]), status["pid"].as_u64().unwrap());
+}
