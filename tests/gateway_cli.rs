@@ -94,13 +94,17 @@ fn detach_status_and_stop() {
 
     let started = setup.mcpm(&["gateway", "--detach"]).assert().success();
     let out = String::from_utf8(started.get_output().stdout.clone()).unwrap();
-    assert!(out.starts_with("started the gateway for project mcp-cmdcli (pid "), "{out}");
+    assert!(
+        out.starts_with("started the gateway for project mcp-cmdcli (pid "),
+        "{out}"
+    );
     assert!(out.contains("url:    http://127.0.0.1:"), "{out}");
     assert!(out.contains(&socket(&setup).display().to_string()), "{out}");
 
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_dir().join("gateway.json")).unwrap())
-            .unwrap();
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(setup.state_dir().join("gateway.json")).unwrap(),
+    )
+    .unwrap();
     let pid = state["pid"].as_u64().unwrap();
     let port: u16 = std::fs::read_to_string(setup.state_dir().join("port"))
         .unwrap()
@@ -119,7 +123,10 @@ fn detach_status_and_stop() {
             "a gateway for project mcp-cmdcli already runs (pid {pid})"
         )));
 
-    let status = setup.mcpm(&["gateway", "status", "--json"]).assert().success();
+    let status = setup
+        .mcpm(&["gateway", "status", "--json"])
+        .assert()
+        .success();
     let status = json(&status.get_output().stdout);
     assert_eq!(status["running"], true);
     assert_eq!(status["pid"], pid);
@@ -182,9 +189,10 @@ fn detach_status_and_stop() {
 
     // The next start reuses the port of the first.
     setup.mcpm(&["gateway", "--detach"]).assert().success();
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_dir().join("gateway.json")).unwrap())
-            .unwrap();
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(setup.state_dir().join("gateway.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(state["listen"], format!("127.0.0.1:{port}"));
 }
 
@@ -298,10 +306,17 @@ fn concurrent_connects_start_one_detached_gateway() {
         // connect ends: its stdin is empty.
         child.wait().unwrap();
     }
-    let status = setup.mcpm(&["gateway", "status", "--json"]).assert().success();
+    let status = setup
+        .mcpm(&["gateway", "status", "--json"])
+        .assert()
+        .success();
     let status = json(&status.get_output().stdout);
     assert_eq!(status["running"], true, "connect started the gateway");
     let gateways = processes_with(&["gateway", &compose]);
-    assert_eq!(gateways.len(), 1, "one gateway for four connects: {gateways:?}");
+    assert_eq!(
+        gateways.len(),
+        1,
+        "one gateway for four connects: {gateways:?}"
+    );
     assert_eq!(u64::from(gateways[0]), status["pid"].as_u64().unwrap());
 }

@@ -48,11 +48,8 @@ impl Setup {
         let run = dir.path().join("run/mcpm");
         std::fs::create_dir_all(&run).unwrap();
         for path in [dir.path().join("run"), run] {
-            std::fs::set_permissions(
-                &path,
-                std::os::unix::fs::PermissionsExt::from_mode(0o700),
-            )
-            .unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
         }
         Self { dir }
     }
@@ -177,7 +174,9 @@ impl Session {
 
     /// Answers a request with `{"echo": method}`.
     fn echo(&mut self, request: &Value) {
-        self.write(json!({"jsonrpc": "2.0", "id": request["id"], "result": {"echo": request["method"]}}));
+        self.write(
+            json!({"jsonrpc": "2.0", "id": request["id"], "result": {"echo": request["method"]}}),
+        );
     }
 }
 
@@ -223,7 +222,10 @@ fn initialize() -> Value {
 
 const INITIALIZED: &str = "notifications/initialized";
 
-fn fake(listener: UnixListener, script: impl FnOnce(&UnixListener) + Send + 'static) -> std::thread::JoinHandle<()> {
+fn fake(
+    listener: UnixListener,
+    script: impl FnOnce(&UnixListener) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || script(&listener))
 }
 
@@ -320,7 +322,10 @@ fn a_gateway_dying_mid_request_is_an_error_then_a_reconnect_with_the_handshake_r
     );
     client.send(request(json!(3), "tools/list"));
     let answer = client.receive();
-    assert_eq!(answer["id"], 3, "the replayed initialize's answer is swallowed");
+    assert_eq!(
+        answer["id"], 3,
+        "the replayed initialize's answer is swallowed"
+    );
     assert_eq!(answer["result"]["echo"], "tools/list");
     client.close_stdin();
     let (code, stderr) = client.finish();
@@ -336,21 +341,26 @@ fn a_gateway_dying_mid_request_is_an_error_then_a_reconnect_with_the_handshake_r
 #[test]
 fn a_refused_session_is_an_error_with_the_gateways_exit_code() {
     let setup = Setup::new();
-    let gateway = fake(fake_gateway(&setup), |listener| loop {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut hello = String::new();
-        if reader.read_line(&mut hello).unwrap_or(0) == 0 {
-            continue;
+    let gateway = fake(fake_gateway(&setup), |listener| {
+        loop {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut hello = String::new();
+            if reader.read_line(&mut hello).unwrap_or(0) == 0 {
+                continue;
+            }
+            let answer = json!({"ok": false, "error": "no server `time` in this gateway", "hint": "servers there: fetch", "exit": 2});
+            writeln!(&stream, "{answer}").unwrap();
+            return;
         }
-        let answer = json!({"ok": false, "error": "no server `time` in this gateway", "hint": "servers there: fetch", "exit": 2});
-        writeln!(&stream, "{answer}").unwrap();
-        return;
     });
     let client = setup.connect("time");
     let (code, stderr) = client.finish();
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("no server `time` in this gateway"), "{stderr}");
+    assert!(
+        stderr.contains("no server `time` in this gateway"),
+        "{stderr}"
+    );
     assert!(stderr.contains("servers there: fetch"), "{stderr}");
     gateway.join().unwrap();
 }

@@ -159,7 +159,11 @@ fn run_client(python: &Path, outage: bool) -> (Value, usize) {
         "compose_file": dir.path().join("compose.yaml"),
         "started_at": 0, "version": "test",
     });
-    std::fs::write(config.join("gateway/mcp-sdk/gateway.json"), state.to_string()).unwrap();
+    std::fs::write(
+        config.join("gateway/mcp-sdk/gateway.json"),
+        state.to_string(),
+    )
+    .unwrap();
     let server = python.parent().unwrap().join("mcp-server-time");
     let sessions = Arc::new(AtomicUsize::new(0));
     serve(listener, server, outage, sessions.clone());

@@ -111,8 +111,14 @@ fn sync_brings_label_edits_back_into_the_profile() {
     let written = fs::read_to_string(&profile).unwrap();
     let parsed: toml::Table = written.parse().unwrap();
     let fetch = &parsed["servers"]["fetch"];
-    assert_eq!(fetch.get("sharing").and_then(|v| v.as_str()), Some("session"));
-    assert_eq!(fetch.get("idle_timeout").and_then(|v| v.as_str()), Some("90s"));
+    assert_eq!(
+        fetch.get("sharing").and_then(|v| v.as_str()),
+        Some("session")
+    );
+    assert_eq!(
+        fetch.get("idle_timeout").and_then(|v| v.as_str()),
+        Some("90s")
+    );
     let time = &parsed["servers"]["time"];
     assert!(time.get("sharing").is_none(), "{written}");
     assert!(time.get("idle_timeout").is_none(), "{written}");
@@ -179,18 +185,22 @@ fn refused(profile_text: &str) -> String {
 
 #[test]
 fn bad_values_are_errors_at_their_place_in_the_file() {
-    let stderr = refused(
-        "name = \"x\"\n\n[servers.time]\ncommand = \"uvx\"\nsharing = \"x\"\n",
-    );
+    let stderr = refused("name = \"x\"\n\n[servers.time]\ncommand = \"uvx\"\nsharing = \"x\"\n");
     assert!(stderr.contains("bad.toml:5:"), "{stderr}");
-    assert!(stderr.contains("`shared`") && stderr.contains("`session`"), "{stderr}");
+    assert!(
+        stderr.contains("`shared`") && stderr.contains("`session`"),
+        "{stderr}"
+    );
 
     let stderr = refused(
         "name = \"x\"\n\n[servers.time]\ncommand = \"uvx\"\nidle_timeout = \"ten minutes\"\n",
     );
     assert!(stderr.contains("bad.toml:5:16"), "{stderr}");
     assert!(stderr.contains("ten minutes"), "{stderr}");
-    assert!(stderr.contains("1h30m"), "the hint shows the syntax: {stderr}");
+    assert!(
+        stderr.contains("1h30m"),
+        "the hint shows the syntax: {stderr}"
+    );
 
     for bad in ["\"-5\"", "\"nan\"", "\"10 parsecs\"", "\"\""] {
         let stderr = refused(&format!(

@@ -134,7 +134,9 @@ fn render(view: &GatewayView) -> String {
     } else {
         presets::NOTHING
     });
-    table.set_header(["SERVER", "STRATEGY", "SHARING", "SESSIONS", "ATTACHED", "IDLE"]);
+    table.set_header([
+        "SERVER", "STRATEGY", "SHARING", "SESSIONS", "ATTACHED", "IDLE",
+    ]);
     for server in &view.servers {
         table.add_row([
             server.name.clone(),
@@ -142,7 +144,10 @@ fn render(view: &GatewayView) -> String {
             server.sharing.clone(),
             server.sessions.to_string(),
             yes_no(server.attached).to_string(),
-            server.idle_seconds.map(seconds).unwrap_or_else(|| "-".into()),
+            server
+                .idle_seconds
+                .map(seconds)
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     format!("{table}\n")

@@ -317,9 +317,15 @@ mod tests {
         add_gateway(&mut rows, &raw, &view);
         let row = |n: &str| rows.iter().find(|r| r.name == n).unwrap().gateway.clone();
         let time = row("time-svc").unwrap();
-        assert_eq!((time.sessions, time.attached, time.idle_seconds), (1, true, None));
+        assert_eq!(
+            (time.sessions, time.attached, time.idle_seconds),
+            (1, true, None)
+        );
         let fetch = row("fetch").unwrap();
-        assert_eq!((fetch.sessions, fetch.attached, fetch.idle_seconds), (2, false, Some(30)));
+        assert_eq!(
+            (fetch.sessions, fetch.attached, fetch.idle_seconds),
+            (2, false, Some(30))
+        );
         assert_eq!(row("db"), None, "not served by the gateway");
     }
 

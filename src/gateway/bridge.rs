@@ -152,8 +152,12 @@ impl Bridge {
         if let Kind::Response(id) = kind(&message)
             && let Some(replay) = self.replay.take_if(|replay| &replay.id == id)
         {
-            let mut actions: Vec<Action> =
-                self.initialized.iter().cloned().map(Action::ToGateway).collect();
+            let mut actions: Vec<Action> = self
+                .initialized
+                .iter()
+                .cloned()
+                .map(Action::ToGateway)
+                .collect();
             actions.extend(replay.waiting.into_iter().map(Action::ToGateway));
             return actions;
         }

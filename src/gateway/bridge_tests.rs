@@ -105,7 +105,11 @@ fn the_next_message_reconnects_and_replays_the_handshake() {
     assert_eq!(replayed["method"], json!("initialize"));
     assert_eq!(replayed["params"]["clientInfo"]["name"], json!("t"));
     let replay_id = replayed["id"].clone();
-    assert_ne!(replay_id, json!(0), "a fresh id, not one the client may reuse");
+    assert_ne!(
+        replay_id,
+        json!(0),
+        "a fresh id, not one the client may reuse"
+    );
 
     // Messages wait behind the replayed handshake.
     let note = r#"{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}"#;
@@ -183,7 +187,10 @@ fn a_modern_client_without_initialize_reconnects_without_replay() {
     bridge.from_client(discover);
     bridge.gateway_closed();
     let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
-    assert_eq!(bridge.from_client(call), [Action::Reconnect, to_gateway(call)]);
+    assert_eq!(
+        bridge.from_client(call),
+        [Action::Reconnect, to_gateway(call)]
+    );
 }
 
 #[test]

@@ -93,9 +93,8 @@ pub fn status(socket: &Path) -> Result<GatewayView> {
         .read_line(&mut line)
         .map_err(failed)?;
     let answer = read_answer(&line)?;
-    serde_json::from_value(answer["view"].clone()).map_err(|err| {
-        Error::runtime(format!("the gateway's status is not readable: {err}"))
-    })
+    serde_json::from_value(answer["view"].clone())
+        .map_err(|err| Error::runtime(format!("the gateway's status is not readable: {err}")))
 }
 
 /// Options of [`connect`].
@@ -344,15 +343,20 @@ mod tests {
 
     #[test]
     fn hello_lines_follow_the_protocol() {
-        assert_eq!(hello_open("time"), "{\"mcpm_gateway\":1,\"open\":\"time\"}\n");
+        assert_eq!(
+            hello_open("time"),
+            "{\"mcpm_gateway\":1,\"open\":\"time\"}\n"
+        );
         assert_eq!(hello_status(), "{\"mcpm_gateway\":1,\"status\":true}\n");
     }
 
     #[test]
     fn answers_map_to_errors_with_their_exit_code() {
         assert!(read_answer(r#"{"ok":true}"#).is_ok());
-        let err = read_answer(r#"{"ok":false,"error":"no server `x`","hint":"servers there: a","exit":2}"#)
-            .unwrap_err();
+        let err = read_answer(
+            r#"{"ok":false,"error":"no server `x`","hint":"servers there: a","exit":2}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.status, ExitStatus::Invalid);
         assert_eq!(err.message, "no server `x`");
         assert_eq!(err.hint.as_deref(), Some("servers there: a"));
@@ -371,7 +375,9 @@ mod tests {
         let server = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut line = String::new();
-            std::io::BufReader::new(&stream).read_line(&mut line).unwrap();
+            std::io::BufReader::new(&stream)
+                .read_line(&mut line)
+                .unwrap();
             assert_eq!(line, hello_status());
             let view = r#"{"ok":true,"view":{"project":"p","servers":[{"name":"time","strategy":"on-demand","sharing":"shared","sessions":2,"attached":true,"idle_seconds":null}]}}"#;
             (&stream).write_all(format!("{view}\n").as_bytes()).unwrap();

@@ -68,10 +68,17 @@ mod tests {
 
     #[test]
     fn finds_the_listening_socket_of_a_port() {
-        assert_eq!(listening_inodes(TABLE, 0xA0E2), [55501], "not the connection");
+        assert_eq!(
+            listening_inodes(TABLE, 0xA0E2),
+            [55501],
+            "not the connection"
+        );
         assert_eq!(listening_inodes(TABLE, 22), [1234]);
         assert_eq!(listening_inodes(TABLE, 80), Vec::<u64>::new());
-        assert_eq!(listening_inodes("garbage\nmore garbage", 22), Vec::<u64>::new());
+        assert_eq!(
+            listening_inodes("garbage\nmore garbage", 22),
+            Vec::<u64>::new()
+        );
     }
 
     #[cfg(target_os = "linux")]

@@ -34,14 +34,22 @@ impl TargetArgs {
         let mut args = Vec::new();
         if let Some(file) = &self.compose_file {
             args.push("-f".into());
-            args.push(std::path::absolute(file).unwrap_or_else(|_| file.clone()).into());
+            args.push(
+                std::path::absolute(file)
+                    .unwrap_or_else(|_| file.clone())
+                    .into(),
+            );
         }
         if let Some(profile) = &self.profile {
             args.push("--profile".into());
             let path = Path::new(profile);
             // A name stays a name; a path to a file is made absolute.
             if path.is_file() {
-                args.push(std::path::absolute(path).unwrap_or_else(|_| path.into()).into());
+                args.push(
+                    std::path::absolute(path)
+                        .unwrap_or_else(|_| path.into())
+                        .into(),
+                );
             } else {
                 args.push(profile.into());
             }
@@ -158,7 +166,17 @@ pub async fn run(options: RunOptions) -> Result<()> {
         launcher,
         state::init_dir(config, &project),
     );
-    let result = serve(&options, &loaded, hub, tcp, bound, socket, &socket_path, token).await;
+    let result = serve(
+        &options,
+        &loaded,
+        hub,
+        tcp,
+        bound,
+        socket,
+        &socket_path,
+        token,
+    )
+    .await;
     state::remove(config, &project, std::process::id());
     let _ = std::fs::remove_file(&socket_path);
     result
@@ -414,9 +432,13 @@ fn log_tail(path: &Path) -> String {
 pub enum Stopped {
     NotRunning,
     /// It exited on SIGTERM.
-    Stopped { pid: u32 },
+    Stopped {
+        pid: u32,
+    },
     /// It needed SIGKILL after [`STOP_TIMEOUT`].
-    Killed { pid: u32 },
+    Killed {
+        pid: u32,
+    },
 }
 
 /// How long a gateway may take to exit on SIGTERM before SIGKILL.

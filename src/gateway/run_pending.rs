@@ -164,8 +164,10 @@ impl Sessions for Hub {
                 && !self.servers.iter().any(|s| &s.name == name)
             {
                 let names: Vec<&str> = self.servers.iter().map(|s| s.name.as_str()).collect();
-                return Err(Error::invalid(format!("no server `{name}` in this gateway"))
-                    .hint(format!("servers there: {}", names.join(", "))));
+                return Err(
+                    Error::invalid(format!("no server `{name}` in this gateway"))
+                        .hint(format!("servers there: {}", names.join(", "))),
+                );
             }
             Err(missing("hub"))
         })

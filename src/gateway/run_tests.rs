@@ -71,7 +71,10 @@ fn the_log_tail_keeps_the_last_lines() {
     let text: String = (1..=40).map(|n| format!("line {n}\n")).collect();
     std::fs::write(&log, text).unwrap();
     let tail = log_tail(&log);
-    assert!(tail.contains("line 40") && tail.contains("line 26"), "{tail}");
+    assert!(
+        tail.contains("line 40") && tail.contains("line 26"),
+        "{tail}"
+    );
     assert!(!tail.contains("line 25\n"), "{tail}");
     std::fs::write(&log, "").unwrap();
     assert!(log_tail(&log).contains("is empty"));

@@ -134,9 +134,9 @@ pub fn find<'a>(
         return Err(Error::invalid(format!(
             "service `{service}` of {file} does not keep its stdin open, so `{name}` is not a stdio server the gateway can attach to"
         ))
-        .hint(format!(
-            "stdio MCP servers need `stdin_open: true` on their service (mcpm generates it); add it, then `mcpm docker deploy`"
-        )));
+        .hint(
+            "stdio MCP servers need `stdin_open: true` on their service (mcpm generates it); add it, then `mcpm docker deploy`",
+        ));
     }
     if let Some(profile) = profile
         && profile.servers.contains_key(name)

@@ -44,7 +44,11 @@ services:
 fn stdio_services_become_servers_with_their_labels() {
     let servers = servers(&desired(FILE)).unwrap();
     let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["fetch", "handmade", "time"], "db keeps no stdin open");
+    assert_eq!(
+        names,
+        ["fetch", "handmade", "time"],
+        "db keeps no stdin open"
+    );
     let fetch = &servers[0];
     assert_eq!(fetch.service, "fetch-svc", "the name is the label's");
     assert_eq!(fetch.strategy, Strategy::PreWarmed);
@@ -65,8 +69,10 @@ fn stdio_services_become_servers_with_their_labels() {
 
 #[test]
 fn a_plain_service_is_always_on_and_shared() {
-    let servers =
-        servers(&desired("services:\n  echo:\n    image: e\n    stdin_open: true\n")).unwrap();
+    let servers = servers(&desired(
+        "services:\n  echo:\n    image: e\n    stdin_open: true\n",
+    ))
+    .unwrap();
     assert_eq!(
         servers,
         [GatewayServer {
@@ -150,11 +156,16 @@ fn find_explains_every_server_it_cannot_serve() {
     assert_eq!(err.status, crate::error::ExitStatus::Invalid);
 
     let err = found("off").unwrap_err();
-    assert!(err.message.contains("disabled in profile `dev`"), "{}", err.message);
+    assert!(
+        err.message.contains("disabled in profile `dev`"),
+        "{}",
+        err.message
+    );
 
     let err = found("fresh").unwrap_err();
     assert!(
-        err.message.contains("is in profile `dev` but not in /srv/compose.yaml"),
+        err.message
+            .contains("is in profile `dev` but not in /srv/compose.yaml"),
         "{}",
         err.message
     );

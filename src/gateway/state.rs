@@ -306,7 +306,11 @@ pub enum Liveness {
 }
 
 /// Judges a state by its pid and socket (pure apart from the two probes).
-pub fn liveness(state: &GatewayState, pid_alive: impl Fn(u32) -> bool, answers: impl Fn(&Path) -> bool) -> Liveness {
+pub fn liveness(
+    state: &GatewayState,
+    pid_alive: impl Fn(u32) -> bool,
+    answers: impl Fn(&Path) -> bool,
+) -> Liveness {
     if pid_alive(state.pid) && answers(&state.socket) {
         Liveness::Live
     } else {

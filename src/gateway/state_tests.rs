@@ -35,7 +35,11 @@ fn the_token_is_made_once_private_and_random() {
     assert_eq!(mode(&token_path(&config)), 0o600);
     assert_eq!(mode(&root(&config)), 0o700);
     let (_other_dir, other) = self::config();
-    assert_ne!(token(&other).unwrap(), first, "each config dir gets its own");
+    assert_ne!(
+        token(&other).unwrap(),
+        first,
+        "each config dir gets its own"
+    );
 }
 
 #[test]
@@ -90,7 +94,11 @@ fn a_socket_dir_open_to_others_is_refused() {
     check_private(&sockets).unwrap();
     fs::set_permissions(&sockets, fs::Permissions::from_mode(0o755)).unwrap();
     let err = check_private(&sockets).unwrap_err();
-    assert!(err.message.contains("is open to other users"), "{}", err.message);
+    assert!(
+        err.message.contains("is open to other users"),
+        "{}",
+        err.message
+    );
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(dir.path(), &link).unwrap();
     let err = check_private(&link).unwrap_err();
@@ -106,7 +114,10 @@ fn state_is_written_read_and_removed_only_by_its_own_gateway() {
     assert_eq!(read(&config, "mcp-dev"), Some(state.clone()));
     assert_eq!(mode(&dir(&config, "mcp-dev")), 0o700);
     remove(&config, "mcp-dev", 4243);
-    assert!(read(&config, "mcp-dev").is_some(), "another pid's state stays");
+    assert!(
+        read(&config, "mcp-dev").is_some(),
+        "another pid's state stays"
+    );
     remove(&config, "mcp-dev", 4242);
     assert_eq!(read(&config, "mcp-dev"), None);
     // A torn file is no gateway.

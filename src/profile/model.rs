@@ -215,7 +215,10 @@ impl ServerSpec {
 pub fn parse_idle_timeout(text: &str) -> Result<std::time::Duration, String> {
     // The compose parser takes any float for bare seconds; `nan` or `inf`
     // are no timeouts a person means.
-    if !text.trim().starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+    if !text
+        .trim()
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.')
+    {
         return Err(format!(
             "`{text}` is not a duration (write e.g. 90s, 10m, 1h30m)"
         ));

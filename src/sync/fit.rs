@@ -74,7 +74,10 @@ fn gateway_fields_from_labels(candidate: &mut ServerSpec, target: &Mapping) -> R
     };
     candidate.sharing = match label(labels::SHARING) {
         Some(text) => Some(Sharing::parse(&text).ok_or_else(|| {
-            format!("label {} is `{text}`, not `shared` or `session`", labels::SHARING)
+            format!(
+                "label {} is `{text}`, not `shared` or `session`",
+                labels::SHARING
+            )
         })?),
         None if candidate.sharing == Some(Sharing::default()) => candidate.sharing,
         None => None,
