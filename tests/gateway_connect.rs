@@ -362,6 +362,10 @@ fn a_refused_session_is_an_error_with_the_gateways_exit_code() {
         "{stderr}"
     );
     assert!(stderr.contains("servers there: fetch"), "{stderr}");
+    assert!(
+        stderr.contains("`mcpm docker gateway stop` for project mcp-fake"),
+        "a gateway older than the file is the likely cause: {stderr}"
+    );
     gateway.join().unwrap();
 }
 

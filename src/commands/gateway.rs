@@ -100,6 +100,12 @@ fn show(context: &Context, args: GatewayStatusArgs) -> Result<ExitStatus> {
             output::stdout("{\"running\":false}\n")?;
         } else {
             output::stdout(&format!("no gateway runs for project {project}\n"))?;
+            if let Some(stale) = state::read(&context.config, &project) {
+                context.note(&format!(
+                    "(the state of an earlier gateway, pid {}, was left behind; the next start replaces it)",
+                    stale.pid
+                ));
+            }
         }
         return Ok(ExitStatus::Ok);
     };

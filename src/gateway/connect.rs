@@ -197,7 +197,22 @@ impl Dialer {
                     self.server
                 ))
             })?;
-        read_answer(&answer)?;
+        read_answer(&answer).map_err(|err| match err.status {
+            // The compose file has the server (it was checked before the
+            // first dial), so the gateway predates that change.
+            ExitStatus::Invalid => {
+                let stale = format!(
+                    "the running gateway may have been started before the compose file changed: `mcpm docker gateway stop` for project {}, and the next connect starts it again",
+                    self.project
+                );
+                let hint = match &err.hint {
+                    Some(hint) => format!("{hint}; {stale}"),
+                    None => stale,
+                };
+                err.hint(hint)
+            }
+            _ => err,
+        })?;
         Ok(Connection { lines, write })
     }
 }
