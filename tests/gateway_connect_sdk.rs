@@ -13,8 +13,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -46,30 +46,39 @@ services:
 /// (when told) call again after the test said the gateway died.
 const CLIENT: &str = r#"
 import asyncio, json, sys
-from mcp import ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 spec = json.loads(sys.argv[1])
 
-async def call(session):
+async def call(client):
     try:
         result = await asyncio.wait_for(
-            session.call_tool("get_current_time", {"timezone": "UTC"}), 20)
+            client.call_tool("get_current_time", {"timezone": "UTC"}), 20)
         return {"ok": json.loads(result.content[0].text)["timezone"]}
     except Exception as err:
         return {"error": str(err)}
 
+async def scenario(client, out):
+    out["tools"] = sorted(t.name for t in (await client.list_tools()).tools)
+    out["first"] = await call(client)
+    if spec["outage"]:
+        out["during"] = await call(client)
+        out["after"] = await call(client)
+
 async def main():
     params = StdioServerParameters(command=spec["command"], args=spec["args"], env=spec["env"])
     out = {}
-    async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            out["tools"] = sorted(t.name for t in (await session.list_tools()).tools)
-            out["first"] = await call(session)
-            if spec["outage"]:
-                out["during"] = await call(session)
-                out["after"] = await call(session)
+    if spec["mode"] == "handshake":
+        # The initialize handshake (2025-06-18 and earlier).
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                await scenario(session, out)
+    else:
+        # The SDK's default: probe server/discover, go 2026-07-28 when offered.
+        async with Client(params) as client:
+            await scenario(client, out)
     print(json.dumps(out))
 
 asyncio.run(main())
@@ -78,7 +87,13 @@ asyncio.run(main())
 /// Hands each session to a new `mcp-server-time`. With `outage`, the first
 /// session is cut when its second `tools/call` arrives (the gateway dying
 /// with that call in flight); later sessions run normally.
-fn serve(listener: UnixListener, server: PathBuf, outage: bool, sessions: Arc<AtomicUsize>) {
+fn serve(
+    listener: UnixListener,
+    server: PathBuf,
+    outage: bool,
+    sessions: Arc<AtomicUsize>,
+    firsts: Arc<Mutex<Vec<Value>>>,
+) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { break };
@@ -92,12 +107,21 @@ fn serve(listener: UnixListener, server: PathBuf, outage: bool, sessions: Arc<At
             let number = sessions.fetch_add(1, Ordering::SeqCst);
             writeln!(&stream, "{}", json!({"ok": true})).unwrap();
             let server = server.clone();
-            std::thread::spawn(move || session(reader, stream, &server, outage && number == 0));
+            let firsts = firsts.clone();
+            std::thread::spawn(move || {
+                session(reader, stream, &server, outage && number == 0, &firsts)
+            });
         }
     });
 }
 
-fn session(mut reader: BufReader<UnixStream>, stream: UnixStream, server: &Path, cut: bool) {
+fn session(
+    mut reader: BufReader<UnixStream>,
+    stream: UnixStream,
+    server: &Path,
+    cut: bool,
+    firsts: &Mutex<Vec<Value>>,
+) {
     let mut child = Command::new(server)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -116,10 +140,17 @@ fn session(mut reader: BufReader<UnixStream>, stream: UnixStream, server: &Path,
         }
     });
     let mut calls = 0;
+    let mut first = true;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             break;
+        }
+        if std::mem::take(&mut first) {
+            firsts
+                .lock()
+                .unwrap()
+                .push(serde_json::from_str(&line).unwrap());
         }
         if line.contains("\"tools/call\"") {
             calls += 1;
@@ -139,7 +170,8 @@ fn session(mut reader: BufReader<UnixStream>, stream: UnixStream, server: &Path,
     let _ = pump.join();
 }
 
-fn run_client(python: &Path, outage: bool) -> (Value, usize) {
+/// What a client run saw: its output, and the first message of each session.
+fn run_client(python: &Path, mode: &str, outage: bool) -> (Value, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("compose.yaml"), COMPOSE).unwrap();
     let run = dir.path().join("run");
@@ -166,7 +198,8 @@ fn run_client(python: &Path, outage: bool) -> (Value, usize) {
     .unwrap();
     let server = python.parent().unwrap().join("mcp-server-time");
     let sessions = Arc::new(AtomicUsize::new(0));
-    serve(listener, server, outage, sessions.clone());
+    let firsts = Arc::new(Mutex::new(Vec::new()));
+    serve(listener, server, outage, sessions, firsts.clone());
 
     let spec = json!({
         "command": assert_cmd::cargo::cargo_bin("mcpm"),
@@ -177,6 +210,7 @@ fn run_client(python: &Path, outage: bool) -> (Value, usize) {
             "PATH": std::env::var("PATH").unwrap_or_default(),
         },
         "outage": outage,
+        "mode": mode,
     });
     let started = Instant::now();
     let output = Command::new(python)
@@ -196,22 +230,35 @@ fn run_client(python: &Path, outage: bool) -> (Value, usize) {
         String::from_utf8_lossy(&output.stderr)
     );
     let out = serde_json::from_slice(&output.stdout).unwrap();
-    (out, sessions.load(Ordering::SeqCst))
+    let firsts = firsts.lock().unwrap().clone();
+    (out, firsts)
 }
 
 #[test]
 fn the_sdk_client_lists_and_calls_tools_through_connect() {
     let Some(python) = python() else { return };
-    let (out, sessions) = run_client(&python, false);
-    assert_eq!(out["tools"], json!(["convert_time", "get_current_time"]));
-    assert_eq!(out["first"], json!({"ok": "UTC"}));
-    assert_eq!(sessions, 1);
+    for mode in ["handshake", "auto"] {
+        let (out, firsts) = run_client(&python, mode, false);
+        assert_eq!(
+            out["tools"],
+            json!(["convert_time", "get_current_time"]),
+            "{mode}"
+        );
+        assert_eq!(out["first"], json!({"ok": "UTC"}), "{mode}");
+        assert_eq!(firsts.len(), 1, "{mode}");
+        let opening = if mode == "handshake" {
+            "initialize"
+        } else {
+            "server/discover"
+        };
+        assert_eq!(firsts[0]["method"], opening, "{mode}");
+    }
 }
 
 #[test]
-fn the_sdk_client_sees_an_error_when_the_gateway_goes_away_then_goes_on() {
+fn with_the_handshake_the_gateway_going_away_is_an_error_then_a_replayed_session() {
     let Some(python) = python() else { return };
-    let (out, sessions) = run_client(&python, true);
+    let (out, firsts) = run_client(&python, "handshake", true);
     assert_eq!(out["first"], json!({"ok": "UTC"}));
     let during = out["during"]["error"].as_str().unwrap_or_default();
     assert!(
@@ -219,5 +266,32 @@ fn the_sdk_client_sees_an_error_when_the_gateway_goes_away_then_goes_on() {
         "{out}"
     );
     assert_eq!(out["after"], json!({"ok": "UTC"}), "{out}");
-    assert_eq!(sessions, 2, "one reconnect");
+    assert_eq!(firsts.len(), 2, "one reconnect");
+    // The new server process got the client's own initialize, replayed.
+    assert_eq!(firsts[1]["method"], "initialize");
+    assert!(
+        firsts[1]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("mcpm-connect-replay-")),
+        "{}",
+        firsts[1]
+    );
+}
+
+#[test]
+fn without_the_handshake_the_gateway_going_away_is_an_error_then_a_new_session() {
+    let Some(python) = python() else { return };
+    let (out, firsts) = run_client(&python, "auto", true);
+    assert_eq!(out["first"], json!({"ok": "UTC"}));
+    let during = out["during"]["error"].as_str().unwrap_or_default();
+    assert!(
+        during.contains("the mcpm gateway for project mcp-sdk went away"),
+        "{out}"
+    );
+    assert_eq!(out["after"], json!({"ok": "UTC"}), "{out}");
+    assert_eq!(firsts.len(), 2, "one reconnect");
+    assert_eq!(
+        firsts[1]["method"], "tools/call",
+        "nothing to replay for a 2026-07-28 client"
+    );
 }
