@@ -140,6 +140,25 @@ fn sync_brings_label_edits_back_into_the_profile() {
         .arg("--check")
         .assert()
         .success();
+
+    // And the other way: the profile's edit reaches the labels.
+    let text = fs::read_to_string(&profile).unwrap();
+    fs::write(
+        &profile,
+        text.replacen("idle_timeout = \"90s\"", "idle_timeout = \"2m\"", 1),
+    )
+    .unwrap();
+    sync().success();
+    let compose: Value =
+        serde_yaml_ng::from_str(&fs::read_to_string(&compose_path).unwrap()).unwrap();
+    assert_eq!(
+        compose["services"]["fetch"]["labels"]["io.mcpm.idle-timeout"],
+        Value::from("2m")
+    );
+    assert_eq!(
+        compose["services"]["fetch"]["labels"]["io.mcpm.sharing"],
+        Value::from("session")
+    );
 }
 
 #[test]
