@@ -320,3 +320,42 @@ fn concurrent_connects_start_one_detached_gateway() {
     );
     assert_eq!(u64::from(gateways[0]), status["pid"].as_u64().unwrap());
 }
+
+#[test]
+fn connect_exits_with_the_reason_when_the_gateway_cannot_start() {
+    let setup = Setup::new(COMPOSE);
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    std::fs::create_dir_all(setup.state_dir()).unwrap();
+    std::fs::write(setup.state_dir().join("port"), format!("{port}\n")).unwrap();
+    let started = std::time::Instant::now();
+    // Stdin stays open (the client is still there): connect must still end.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcpm"))
+        .env("MCPM_CONFIG_DIR", setup.config())
+        .env("XDG_RUNTIME_DIR", setup.dir.path().join("run"))
+        .args(["docker", "connect", "time", "-f"])
+        .arg(setup.compose())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "connect hung"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("exited at start"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is already in use")),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing but MCP on stdout");
+}

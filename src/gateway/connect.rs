@@ -128,7 +128,11 @@ pub fn connect(options: ConnectOptions) -> Result<()> {
         gateway_args,
         server: options.server.clone(),
     };
-    crate::engine::connect::block_on(async move {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Error::runtime(format!("cannot start the async runtime: {err}")))?;
+    let result = runtime.block_on(async {
         let first = dialer.dial().await?;
         pump(
             Bridge::new(&dialer.project),
@@ -138,7 +142,11 @@ pub fn connect(options: ConnectOptions) -> Result<()> {
             tokio::io::stdout(),
         )
         .await
-    })
+    });
+    // Stdin is read on a blocking thread; a read still waiting (after a
+    // failed write to stdout) must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
 }
 
 /// Opens sessions on the project's gateway, starting it when needed.
