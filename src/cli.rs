@@ -84,6 +84,68 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker pull --profile dev\n  mcpm docker pull github -f docker-compose.yml"
     )]
     Pull(PullArgs),
+    /// Serve the project's stdio servers to MCP clients (streamable HTTP, and `connect`).
+    #[command(
+        after_help = "Examples:\n  mcpm docker gateway --profile dev --detach       # start it in the background\n  mcpm docker gateway --profile dev                # in the foreground, until Ctrl-C\n  mcpm docker gateway status --profile dev --json\n  mcpm docker gateway stop --profile dev\n\nOne gateway per compose project. It listens on 127.0.0.1 on the port it picked at its\nfirst start (kept in <config dir>/gateway/PROJECT/port so client configs stay valid);\nevery HTTP request needs `Authorization: Bearer <token>` (the token is in\n<config dir>/gateway/token). MCP clients launch `mcpm docker connect SERVER`, which\nstarts the gateway when it is not running.\nExit codes: 0 ok (also: already running, not running), 1 runtime failure (port taken),\n2 invalid input."
+    )]
+    Gateway(GatewayArgs),
+    /// The stdio command an MCP client launches: bridges to the project's gateway.
+    #[command(
+        after_help = "Examples:\n  mcpm docker connect time --profile dev\n  mcpm docker connect fetch -f docker-compose.yml\n\nSpeaks MCP on stdin/stdout and forwards to the project's gateway over its unix socket,\nstarting the gateway in the background when none runs. If the gateway goes away, the\nrequests in flight get a JSON-RPC error and the next request reconnects.\nExit codes: 0 when stdin closes, 1 when the gateway cannot be started, 2 for an unknown\nor remote server."
+    )]
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    pub command: Option<GatewayCommand>,
+
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Where to listen [default: 127.0.0.1 on the port of the first start].
+    /// Anything but loopback makes the gateway reachable from the network.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Run in the background (output in <config dir>/gateway/PROJECT/gateway.log).
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Show whether the project's gateway runs, and its sessions per server.
+    Status(GatewayStatusArgs),
+    /// Stop the project's gateway (SIGTERM, then SIGKILL after 10 s).
+    Stop(GatewayStopArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayStatusArgs {
+    #[command(flatten)]
+    pub target: ComposeTarget,
+
+    /// Print JSON (`{"running":false}` when none runs).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayStopArgs {
+    #[command(flatten)]
+    pub target: ComposeTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The server (its name in the profile; `io.mcpm.server` in the compose file).
+    pub server: String,
+
+    #[command(flatten)]
+    pub target: ComposeTarget,
 }
 
 #[derive(Debug, Args)]

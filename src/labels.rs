@@ -11,6 +11,12 @@ pub const MATCH: &str = "io.mcpm.match";
 pub const TEMPLATE: &str = "io.mcpm.template";
 /// `always-on`, `pre-warmed` or `on-demand`.
 pub const STRATEGY: &str = "io.mcpm.strategy";
+/// `session` when the server's gateway sessions each get their own
+/// container; absent for the default, `shared`.
+pub const SHARING: &str = "io.mcpm.sharing";
+/// The server's `idle_timeout` as the profile wrote it (`10m`, `1h30m`);
+/// absent when the profile leaves the default.
+pub const IDLE_TIMEOUT: &str = "io.mcpm.idle-timeout";
 /// Canonical hash of the server's profile entry when the service was written:
 /// the profile side of the sync base.
 pub const PROFILE_HASH: &str = "io.mcpm.profile-hash";

@@ -2,9 +2,11 @@
 //! library and prints the result.
 pub mod client;
 pub mod completions;
+pub mod connect;
 pub mod deploy;
 pub mod down;
 pub mod env_file;
+pub mod gateway;
 pub mod generate;
 pub mod import;
 pub mod lifecycle;
@@ -59,6 +61,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Down(args)) => down::exec(&context, args),
         Command::Docker(DockerCommand::Pull(args)) => pull::exec(&context, args),
         Command::Client(command) => client::exec(&context, command),
+        Command::Docker(DockerCommand::Gateway(args)) => gateway::exec(&context, args),
+        Command::Docker(DockerCommand::Connect(args)) => connect::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

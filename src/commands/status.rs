@@ -7,7 +7,9 @@ use comfy_table::{Table, presets};
 
 use crate::cli::StatusArgs;
 use crate::engine::connect::{block_on, connect, docker_host};
-use crate::engine::status::{EngineState, StatusInput, StatusReport, raw_services, rows};
+use crate::engine::status::{
+    EngineState, GatewayRef, StatusInput, StatusReport, add_gateway, raw_services, rows,
+};
 use crate::engine::{desired, observe, target};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
@@ -82,7 +84,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             (None, Some(err.message))
         }
     };
-    let report = StatusReport {
+    let mut report = StatusReport {
         profile: target.profile.as_ref().map(|p| p.profile.name.clone()),
         project: project.clone(),
         compose_file: target.file.display().to_string(),
@@ -98,7 +100,9 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             sync: &sync,
             containers: containers.as_ref(),
         }),
+        gateway: None,
     };
+    add_gateway_view(context, &mut report, &raw);
     if args.json {
         let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
         text.push('\n');
@@ -107,6 +111,28 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
         output::stdout(&render(&report))?;
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The gateway's columns, when a gateway runs for the project. A gateway
+/// that does not answer costs the columns, not the command.
+fn add_gateway_view(
+    context: &Context,
+    report: &mut StatusReport,
+    raw: &std::collections::BTreeMap<String, serde_yaml_ng::Value>,
+) {
+    let Some(state) = crate::gateway::state::running(&context.config, &report.project) else {
+        return;
+    };
+    match crate::gateway::connect::status(&state.socket) {
+        Ok(view) => {
+            add_gateway(&mut report.servers, raw, &view);
+            report.gateway = Some(GatewayRef {
+                pid: state.pid,
+                url: state.url,
+            });
+        }
+        Err(err) => context.warn(&format!("the gateway columns are empty: {}", err.message)),
+    }
 }
 
 /// The sync column: the same classification `sync` makes. A problem here
@@ -144,6 +170,10 @@ fn render(report: &StatusReport) -> String {
         header.push("SYNC");
     }
     header.extend(["CONTAINER", "IMAGE", "PORTS"]);
+    let with_gateway = report.gateway.is_some();
+    if with_gateway {
+        header.extend(["SESSIONS", "ATTACHED", "IDLE"]);
+    }
     table.set_header(header);
     for server in &report.servers {
         let mut row = vec![server.name.clone()];
@@ -161,11 +191,27 @@ fn render(report: &StatusReport) -> String {
         } else {
             server.ports.join(", ")
         });
+        if with_gateway {
+            match &server.gateway {
+                Some(gateway) => row.extend([
+                    gateway.sessions.to_string(),
+                    super::gateway::yes_no(gateway.attached).to_string(),
+                    gateway
+                        .idle_seconds
+                        .map(super::gateway::seconds)
+                        .unwrap_or_else(|| "-".into()),
+                ]),
+                None => row.extend(["-".to_string(), "-".to_string(), "-".to_string()]),
+            }
+        }
         table.add_row(row);
     }
-    let title = match &report.profile {
+    let mut title = match &report.profile {
         Some(profile) => format!("profile {profile}, project {}", report.project),
         None => format!("project {}", report.project),
     };
+    if let Some(gateway) = &report.gateway {
+        title.push_str(&format!(", gateway {} (pid {})", gateway.url, gateway.pid));
+    }
     format!("{title} ({})\n{table}\n", report.compose_file)
 }

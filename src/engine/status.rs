@@ -19,6 +19,28 @@ pub struct StatusReport {
     pub compose_file: String,
     pub engine: EngineState,
     pub servers: Vec<ServerStatus>,
+    /// The project's gateway, when one runs (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayRef>,
+}
+
+/// The running gateway of a status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayRef {
+    pub pid: u32,
+    pub url: String,
+}
+
+/// A server as the running gateway sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayColumns {
+    pub sharing: String,
+    /// Open client sessions.
+    pub sessions: usize,
+    /// Whether the gateway holds the server's stdio.
+    pub attached: bool,
+    /// Seconds since the last session ended, while none is open.
+    pub idle_seconds: Option<u64>,
 }
 
 /// Whether the engine could be asked.
@@ -48,6 +70,9 @@ pub struct ServerStatus {
     pub container_id: Option<String>,
     pub image: Option<String>,
     pub ports: Vec<String>,
+    /// The gateway's view of the server, when a gateway runs and serves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayColumns>,
 }
 
 /// The inputs of a status report.
@@ -152,6 +177,34 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         container_id: container.map(|c| c.id.clone()),
         image,
         ports,
+        gateway: None,
+    }
+}
+
+/// Fills each row's gateway columns from a running gateway's view. Rows are
+/// services; the view names servers (`io.mcpm.server`, else the service).
+pub fn add_gateway(
+    rows: &mut [ServerStatus],
+    raw_services: &BTreeMap<String, Value>,
+    view: &crate::gateway::GatewayView,
+) {
+    for row in rows {
+        let server = raw_services
+            .get(&row.name)
+            .and_then(|service| service.get("labels"))
+            .and_then(|labels| labels.get(crate::labels::SERVER))
+            .and_then(Value::as_str)
+            .unwrap_or(&row.name);
+        row.gateway = view
+            .servers
+            .iter()
+            .find(|s| s.name == server)
+            .map(|s| GatewayColumns {
+                sharing: s.sharing.clone(),
+                sessions: s.sessions,
+                attached: s.attached,
+                idle_seconds: s.idle_seconds,
+            });
     }
 }
 
@@ -239,6 +292,41 @@ mod tests {
                 .iter()
                 .all(|r| r.container_state == "unreachable")
         );
+    }
+
+    #[test]
+    fn gateway_columns_follow_the_server_label() {
+        let text = "services:\n  time-svc:\n    image: t\n    stdin_open: true\n    labels: {io.mcpm.server: time}\n  fetch:\n    image: f\n    stdin_open: true\n  db:\n    image: p\n";
+        let raw = raw_services(text);
+        let mut rows = rows_without_engine(&raw);
+        let view = crate::gateway::GatewayView {
+            project: "p".into(),
+            servers: ["time", "fetch"]
+                .iter()
+                .enumerate()
+                .map(|(n, name)| crate::gateway::ServerView {
+                    name: name.to_string(),
+                    strategy: "always-on".into(),
+                    sharing: "shared".into(),
+                    sessions: n + 1,
+                    attached: n == 0,
+                    idle_seconds: (n == 1).then_some(30),
+                })
+                .collect(),
+        };
+        add_gateway(&mut rows, &raw, &view);
+        let row = |n: &str| rows.iter().find(|r| r.name == n).unwrap().gateway.clone();
+        let time = row("time-svc").unwrap();
+        assert_eq!(
+            (time.sessions, time.attached, time.idle_seconds),
+            (1, true, None)
+        );
+        let fetch = row("fetch").unwrap();
+        assert_eq!(
+            (fetch.sessions, fetch.attached, fetch.idle_seconds),
+            (2, false, Some(30))
+        );
+        assert_eq!(row("db"), None, "not served by the gateway");
     }
 
     fn rows_without_engine(raw: &BTreeMap<String, Value>) -> Vec<ServerStatus> {

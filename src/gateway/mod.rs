@@ -19,11 +19,15 @@
 //! Messages are kept as parsed JSON ([`Message`]) and forwarded whole, so
 //! fields the gateway does not know survive the trip.
 pub mod aggregate;
+pub mod bridge;
+pub mod connect;
 pub mod http;
 pub mod hub;
 pub mod message;
 pub mod mux;
+pub mod port_owner;
 pub mod process;
+pub mod run;
 pub mod servers;
 pub mod socket;
 pub mod state;

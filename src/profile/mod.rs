@@ -11,5 +11,5 @@ pub use validate::{
 pub use load::{LoadedProfile, load_profile, load_profile_text, resolve_profile_path};
 pub use model::{
     ConflictStrategy, Cpus, DockerSettings, EnvValue, NetworkChoice, Profile, Resources,
-    ServerSpec, Sharing, Strategy,
+    ServerSpec, Sharing, Strategy, parse_idle_timeout,
 };

@@ -74,6 +74,13 @@ impl Strategy {
             Strategy::OnDemand => "on-demand",
         }
     }
+
+    /// The strategy named `text` (as written in the profile and the label).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::AlwaysOn, Self::PreWarmed, Self::OnDemand]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 /// How client sessions reach a stdio server through the gateway (SPEC §6b).
@@ -94,6 +101,13 @@ impl Sharing {
             Sharing::Shared => "shared",
             Sharing::Session => "session",
         }
+    }
+
+    /// The sharing mode named `text` (as written in the profile and the label).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Shared, Self::Session]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -145,6 +159,14 @@ pub struct ServerSpec {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
+    /// How gateway client sessions reach the server (SPEC §6b); default shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<Sharing>,
+    /// How long an on-demand server stays up after its last gateway session,
+    /// in compose's duration syntax (`90s`, `10m`, `1h30m`); checked by
+    /// `validate`, read with [`ServerSpec::idle_timeout`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -174,6 +196,37 @@ impl ServerSpec {
     pub fn strategy(&self) -> Strategy {
         self.strategy.unwrap_or_default()
     }
+
+    pub fn sharing(&self) -> Sharing {
+        self.sharing.unwrap_or_default()
+    }
+
+    /// The idle timeout, when set and valid (a loaded profile's always is).
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.idle_timeout
+            .as_deref()
+            .and_then(|text| parse_idle_timeout(text).ok())
+    }
+}
+
+/// Reads an `idle_timeout` value: compose's duration syntax (`90s`, `10m`,
+/// `1h30m`, `500ms`; a bare number is seconds), never negative. The one
+/// reader of the field, used for the profile and for the compose label.
+pub fn parse_idle_timeout(text: &str) -> Result<std::time::Duration, String> {
+    // The compose parser takes any float for bare seconds; `nan` or `inf`
+    // are no timeouts a person means.
+    if !text
+        .trim()
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.')
+    {
+        return Err(format!(
+            "`{text}` is not a duration (write e.g. 90s, 10m, 1h30m)"
+        ));
+    }
+    let nanos = crate::engine::model::parse_duration(text)?;
+    u64::try_from(nanos)
+        .map(std::time::Duration::from_nanos)
+        .map_err(|_| format!("`{text}` is negative; an idle timeout is a length of time"))
 }
 
 /// An environment value: TOML strings, numbers and booleans are all accepted

@@ -110,6 +110,8 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
                 ("ports", !server.ports.is_empty()),
                 ("resources", server.resources.is_some()),
                 ("strategy", server.strategy.is_some()),
+                ("sharing", server.sharing.is_some()),
+                ("idle_timeout", server.idle_timeout.is_some()),
                 ("network", server.network.is_some()),
                 ("docker", server.docker.is_some()),
                 ("unset", !server.unset.is_empty()),
@@ -129,6 +131,15 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
         return Err(Error::invalid(format!("stdio server `{name}` cannot have `headers`"))
             .at(at(&["headers"]))
             .hint("`headers` belong to remote (`url`) servers; pass values to a stdio server through `env`"));
+    }
+    if let Some(timeout) = &server.idle_timeout
+        && let Err(problem) = super::model::parse_idle_timeout(timeout)
+    {
+        return Err(Error::invalid(format!(
+            "invalid idle_timeout in server `{name}`: {problem}"
+        ))
+        .at(value_at(&["idle_timeout"]))
+        .hint("write a duration such as \"90s\", \"10m\" or \"1h30m\" (units ms, s, m, h)"));
     }
     for key in server.env.keys() {
         if key.is_empty() || key.contains('=') || key.contains(char::is_whitespace) {

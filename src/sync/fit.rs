@@ -13,7 +13,7 @@ use crate::compose::render_server;
 use crate::compose::secrets::SecretRegistry;
 use crate::hash;
 use crate::labels;
-use crate::profile::{EnvValue, ServerSpec};
+use crate::profile::{EnvValue, ServerSpec, Sharing, parse_idle_timeout};
 
 /// What fitting needs besides the server.
 pub struct FitContext<'a> {
@@ -38,6 +38,7 @@ pub fn fit(
     if candidate.enabled == Some(false) {
         candidate.enabled = None;
     }
+    gateway_fields_from_labels(&mut candidate, target)?;
     for round in 0..ROUNDS {
         let (rendered, secrets) = render(context, name, &candidate)?;
         let differing = differing_fields(&rendered, &secrets, target);
@@ -56,6 +57,43 @@ pub fn fit(
     Err(format!(
         "no profile entry for `{name}` renders to its compose service"
     ))
+}
+
+/// Sets `sharing` and `idle_timeout` from the service's labels: they live
+/// only there (no compose field says them), and the comparison below leaves
+/// mcpm's labels out. A label that is absent means the default, so an entry
+/// that spelled the default out keeps its spelling.
+fn gateway_fields_from_labels(candidate: &mut ServerSpec, target: &Mapping) -> Result<(), String> {
+    let label = |key: &str| {
+        target
+            .get("labels")
+            .and_then(Value::as_mapping)
+            .and_then(|labels| labels.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    candidate.sharing = match label(labels::SHARING) {
+        Some(text) => Some(Sharing::parse(&text).ok_or_else(|| {
+            format!(
+                "label {} is `{text}`, not `shared` or `session`",
+                labels::SHARING
+            )
+        })?),
+        None if candidate.sharing == Some(Sharing::default()) => candidate.sharing,
+        None => None,
+    };
+    candidate.idle_timeout = match label(labels::IDLE_TIMEOUT) {
+        Some(text) => {
+            parse_idle_timeout(&text)
+                .map_err(|problem| format!("label {}: {problem}", labels::IDLE_TIMEOUT))?;
+            Some(text)
+        }
+        None if candidate.idle_timeout() == Some(crate::gateway::DEFAULT_IDLE_TIMEOUT) => {
+            candidate.idle_timeout.take()
+        }
+        None => None,
+    };
+    Ok(())
 }
 
 /// Why an owned service, as edited in the compose file, cannot be written
@@ -91,6 +129,18 @@ pub fn check_owned(name: &str, target: &Mapping) -> Result<(), Unwritable> {
                 ),
             });
         }
+    }
+    let mut probe = ServerSpec::default();
+    if let Err(message) = gateway_fields_from_labels(&mut probe, target) {
+        return Err(Unwritable {
+            field: Some("labels".into()),
+            message: format!("service `{name}`: {message}"),
+            hint: format!(
+                "write `{}: session` (or remove it for shared) and `{}` as a duration such as 10m",
+                labels::SHARING,
+                labels::IDLE_TIMEOUT
+            ),
+        });
     }
     for key in target.keys() {
         let shown;

@@ -14,7 +14,7 @@ use crate::catalog::docker_run::{MountValue, VolumeArg};
 use crate::hash;
 use crate::labels;
 use crate::profile::cpus_value;
-use crate::profile::{NetworkChoice, ServerSpec, Strategy};
+use crate::profile::{NetworkChoice, ServerSpec, Sharing, Strategy};
 use crate::source::Segment;
 
 use super::fields::write_rank;
@@ -421,6 +421,19 @@ impl Builder<'_, '_> {
             labels::STRATEGY.to_string(),
             input.server.strategy().as_str().to_string(),
         );
+        // Written only when not the default, so compose files of profiles
+        // that never mention them stay as they were.
+        if input.server.sharing() != Sharing::default() {
+            labels.insert(
+                labels::SHARING.to_string(),
+                input.server.sharing().as_str().to_string(),
+            );
+        }
+        if let Some(text) = &input.server.idle_timeout
+            && input.server.idle_timeout() != Some(crate::gateway::DEFAULT_IDLE_TIMEOUT)
+        {
+            labels.insert(labels::IDLE_TIMEOUT.to_string(), text.clone());
+        }
         labels
             .into_iter()
             .map(|(k, v)| (Value::from(k), Value::from(v)))
