@@ -84,7 +84,7 @@ async fn the_door_wants_the_token_and_our_own_names() {
         unknown.json()["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("the servers here: time")
+            .contains("the servers here: time, clock")
     );
     let path404 = call(&g, "POST", "/elsewhere", &[accept_both()], &initialize(1)).await;
     assert_eq!(path404.status, 404);
@@ -414,8 +414,43 @@ async fn the_python_sdk_client_lists_and_calls_tools() {
         "/tests/mcp-clients/http_client.py"
     );
     let url = format!("http://127.0.0.1:{}/servers/time/mcp", g.port);
-    for (mode, version) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
-        let (python, url) = (python.clone(), url.clone());
+    let all = format!("http://127.0.0.1:{}/mcp", g.port);
+    let runs = [
+        (
+            "legacy",
+            "2025-11-25",
+            url.clone(),
+            "echo",
+            "fake-time",
+            json!(["echo", "slow"]),
+        ),
+        (
+            "auto",
+            "2026-07-28",
+            url.clone(),
+            "echo",
+            "fake-time",
+            json!(["echo", "slow"]),
+        ),
+        (
+            "legacy",
+            "2025-11-25",
+            all.clone(),
+            "clock__echo",
+            "mcpm-gateway",
+            json!(["time__echo", "time__slow", "clock__echo", "clock__slow"]),
+        ),
+        (
+            "auto",
+            "2026-07-28",
+            all,
+            "clock__echo",
+            "mcpm-gateway",
+            json!(["time__echo", "time__slow", "clock__echo", "clock__slow"]),
+        ),
+    ];
+    for (mode, version, endpoint, tool, info, tools) in runs {
+        let (python, url) = (python.clone(), endpoint.clone());
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new(python)
                 .args([
@@ -425,7 +460,7 @@ async fn the_python_sdk_client_lists_and_calls_tools() {
                     "--mode",
                     mode,
                     "--call",
-                    "echo",
+                    tool,
                     "--args",
                     r#"{"text":"from python"}"#,
                 ])
@@ -437,13 +472,13 @@ async fn the_python_sdk_client_lists_and_calls_tools() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{mode}: {stderr}");
         let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(result["tools"], json!(["echo", "slow"]), "{mode}");
+        assert_eq!(result["tools"], tools, "{mode} {endpoint}");
         assert_eq!(
             result["call"]["content"][0]["text"], "from python",
             "{mode}"
         );
         assert_eq!(result["protocol_version"], version, "{mode}: {result}");
-        assert_eq!(result["server_info"]["name"], "fake-time", "{mode}");
+        assert_eq!(result["server_info"]["name"], info, "{mode} {endpoint}");
     }
     // The legacy client ended its session with DELETE; the modern ones had
     // one per request.
@@ -461,5 +496,107 @@ async fn the_python_sdk_client_lists_and_calls_tools() {
     .await
     .unwrap();
     assert!(!bad.status.success(), "a wrong token must fail the client");
+    g.stop().await;
+}
+
+#[tokio::test]
+async fn the_aggregate_endpoint_prefixes_and_routes_over_http() {
+    let g = start(None).await;
+    let init = call(&g, "POST", "/mcp", &[accept_both()], &initialize(1)).await;
+    let info = &init.events()[0]["result"];
+    assert_eq!(info["serverInfo"]["name"], "mcpm-gateway", "{init:?}");
+    assert_eq!(info["capabilities"]["tools"]["listChanged"], true);
+    let sid = (
+        "Mcp-Session-Id",
+        init.header("mcp-session-id").unwrap().to_string(),
+    );
+    assert_eq!(
+        g.fake.open.load(Ordering::SeqCst),
+        2,
+        "one session per server"
+    );
+
+    let json_only = ("Accept", "application/json".to_string());
+    let listed = call(
+        &g,
+        "POST",
+        "/mcp",
+        &[sid.clone(), json_only.clone()],
+        &list_tools(2),
+    )
+    .await
+    .json();
+    let mut names: Vec<String> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["clock__echo", "clock__slow", "time__echo", "time__slow"]
+    );
+
+    let called = call(
+        &g,
+        "POST",
+        "/mcp",
+        &[sid.clone(), accept_both()],
+        &call_tool(3, "clock__echo", "tick"),
+    )
+    .await;
+    let events = called.events();
+    assert_eq!(events.last().unwrap()["id"], 3);
+    assert_eq!(
+        events.last().unwrap()["result"]["content"][0]["text"],
+        "tick"
+    );
+    let wrong = call(
+        &g,
+        "POST",
+        "/mcp",
+        &[sid.clone(), json_only],
+        &call_tool(4, "moon__echo", "x"),
+    )
+    .await
+    .json();
+    assert_eq!(wrong["error"]["code"], -32602);
+
+    assert_eq!(call(&g, "DELETE", "/mcp", &[sid], "").await.status, 200);
+    eventually("every server session ends", || {
+        g.fake.open.load(Ordering::SeqCst) == 0
+    })
+    .await;
+
+    // Stateless on /mcp: the request's aggregate session, and with it every
+    // server session, ends when the client hangs up.
+    let headers = [
+        ("Host", g.host()),
+        ("Authorization", format!("Bearer {TOKEN}")),
+        ("Content-Type", "application/json".into()),
+        ("MCP-Protocol-Version", "2026-07-28".into()),
+        accept_both(),
+    ];
+    let mut stream = send(
+        g.port,
+        "POST",
+        "/mcp",
+        &headers,
+        &call_tool(5, "time__slow", ""),
+    )
+    .await;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    eventually("the servers are open", || {
+        g.fake.open.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    drop(stream);
+    eventually("every server session ends", || {
+        g.fake.open.load(Ordering::SeqCst) == 0
+    })
+    .await;
+    assert_eq!(g.fake.abandoned.load(Ordering::SeqCst), 1);
     g.stop().await;
 }

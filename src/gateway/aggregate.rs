@@ -115,7 +115,10 @@ enum Purpose {
     /// Answer the client's request with the merged result.
     Reply { client_id: Value, modern: bool },
     /// Learn resource URIs, then route this request again.
-    Resolve { message: Message, templates_done: bool },
+    Resolve {
+        message: Message,
+        templates_done: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -186,7 +189,9 @@ pub fn split_name<'a>(servers: &[String], name: &'a str) -> Option<(usize, &'a s
         .iter()
         .enumerate()
         .filter_map(|(i, server)| {
-            let rest = name.strip_prefix(server.as_str())?.strip_prefix(SEPARATOR)?;
+            let rest = name
+                .strip_prefix(server.as_str())?
+                .strip_prefix(SEPARATOR)?;
             Some((i, server.len(), rest))
         })
         .max_by_key(|(_, len, _)| *len)
@@ -256,8 +261,10 @@ impl Aggregator {
     /// told with the first answer.
     pub fn mark_down(&mut self, i: usize, why: &str) {
         self.up[i] = false;
-        self.warnings
-            .push(format!("server {} is not available: {why}", self.servers[i]));
+        self.warnings.push(format!(
+            "server {} is not available: {why}",
+            self.servers[i]
+        ));
     }
 
     /// Whether no server is left (the session should end).
@@ -286,7 +293,10 @@ impl Aggregator {
 
     /// One message from the client.
     pub fn from_client(&mut self, message: Message) -> Vec<Action> {
-        let method = message.get("method").and_then(Value::as_str).map(str::to_string);
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let id = message.get("id").filter(|id| !id.is_null()).cloned();
         match (method, id) {
             (Some(method), Some(id)) => self.client_request(&method, id, message),
@@ -309,21 +319,48 @@ impl Aggregator {
             "ping" => return vec![Action::ToClient(response(id, json!({})))],
             "initialize" => {
                 self.client_initialized = true;
-                let request = json!({"jsonrpc": "2.0", "method": "initialize", "params": message["params"]});
-                return self.gather(GatherKind::Initialize, Purpose::Reply { client_id: id, modern }, request);
+                let request =
+                    json!({"jsonrpc": "2.0", "method": "initialize", "params": message["params"]});
+                return self.gather(
+                    GatherKind::Initialize,
+                    Purpose::Reply {
+                        client_id: id,
+                        modern,
+                    },
+                    request,
+                );
             }
             "server/discover" => {
-                let request = json!({"jsonrpc": "2.0", "method": method, "params": message["params"]});
-                return self.gather(GatherKind::Discover, Purpose::Reply { client_id: id, modern }, request);
+                let request =
+                    json!({"jsonrpc": "2.0", "method": method, "params": message["params"]});
+                return self.gather(
+                    GatherKind::Discover,
+                    Purpose::Reply {
+                        client_id: id,
+                        modern,
+                    },
+                    request,
+                );
             }
             "logging/setLevel" => {
-                let request = json!({"jsonrpc": "2.0", "method": method, "params": message["params"]});
-                return self.gather(GatherKind::SetLevel, Purpose::Reply { client_id: id, modern }, request);
+                let request =
+                    json!({"jsonrpc": "2.0", "method": method, "params": message["params"]});
+                return self.gather(
+                    GatherKind::SetLevel,
+                    Purpose::Reply {
+                        client_id: id,
+                        modern,
+                    },
+                    request,
+                );
             }
             _ => {}
         }
         if let Some(kind) = ListKind::of_method(method) {
-            if message.pointer("/params/cursor").is_some_and(|c| !c.is_null()) {
+            if message
+                .pointer("/params/cursor")
+                .is_some_and(|c| !c.is_null())
+            {
                 return vec![Action::ToClient(error(
                     id,
                     -32602,
@@ -335,31 +372,55 @@ impl Aggregator {
             if let Some(meta) = message.pointer("/params/_meta") {
                 request["params"] = json!({"_meta": meta});
             }
-            return self.gather(GatherKind::List(kind), Purpose::Reply { client_id: id, modern }, request);
+            return self.gather(
+                GatherKind::List(kind),
+                Purpose::Reply {
+                    client_id: id,
+                    modern,
+                },
+                request,
+            );
         }
         self.route_call(method, id, message, false)
     }
 
     /// Routes a request about one named thing to its server.
-    fn route_call(&mut self, method: &str, id: Value, mut message: Message, resolved: bool) -> Vec<Action> {
+    fn route_call(
+        &mut self,
+        method: &str,
+        id: Value,
+        mut message: Message,
+        resolved: bool,
+    ) -> Vec<Action> {
         let by_name = |message: &Message, pointer: &str| {
-            message.pointer(pointer).and_then(Value::as_str).map(str::to_string)
+            message
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
         };
         let name_at = match method {
             "tools/call" | "prompts/get" => Some("/params/name"),
-            "completion/complete" if message.pointer("/params/ref/type") == Some(&json!("ref/prompt")) => {
+            "completion/complete"
+                if message.pointer("/params/ref/type") == Some(&json!("ref/prompt")) =>
+            {
                 Some("/params/ref/name")
             }
             _ => None,
         };
         let uri_at = match method {
-            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some("/params/uri"),
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                Some("/params/uri")
+            }
             "completion/complete" => Some("/params/ref/uri"),
             _ => None,
         };
         if let Some(pointer) = name_at {
             let Some(name) = by_name(&message, pointer) else {
-                return vec![Action::ToClient(error(id, -32602, format!("{method} needs a name")))];
+                return vec![Action::ToClient(error(
+                    id,
+                    -32602,
+                    format!("{method} needs a name"),
+                ))];
             };
             let Some((i, bare)) = split_name(&self.servers, &name) else {
                 return vec![Action::ToClient(error(
@@ -381,22 +442,34 @@ impl Aggregator {
         }
         if let Some(pointer) = uri_at {
             let Some(uri) = by_name(&message, pointer) else {
-                return vec![Action::ToClient(error(id, -32602, format!("{method} needs a uri")))];
+                return vec![Action::ToClient(error(
+                    id,
+                    -32602,
+                    format!("{method} needs a uri"),
+                ))];
             };
             return match self.server_of_uri(&uri) {
-                Some(i) if self.up[i] => vec![self.send(i, message, Pending::Forward { client_id: id })],
+                Some(i) if self.up[i] => {
+                    vec![self.send(i, message, Pending::Forward { client_id: id })]
+                }
                 Some(i) => vec![Action::ToClient(self.down_error(id, i))],
                 None if !resolved => {
                     // A session that never listed (each 2026-07-28 request
                     // is its own session): learn the URIs first.
                     let request = json!({"jsonrpc": "2.0", "method": ListKind::Resources.method()});
-                    let purpose = Purpose::Resolve { message, templates_done: false };
+                    let purpose = Purpose::Resolve {
+                        message,
+                        templates_done: false,
+                    };
                     self.gather(GatherKind::List(ListKind::Resources), purpose, request)
                 }
                 None => vec![Action::ToClient(error(
                     id,
                     -32602,
-                    format!("no server lists the resource {uri:?}; the servers here: {}", self.known()),
+                    format!(
+                        "no server lists the resource {uri:?}; the servers here: {}",
+                        self.known()
+                    ),
                 ))],
             };
         }
@@ -408,7 +481,11 @@ impl Aggregator {
     }
 
     fn down_error(&self, id: Value, i: usize) -> Message {
-        error(id, -32603, format!("server {} is not available", self.servers[i]))
+        error(
+            id,
+            -32603,
+            format!("server {} is not available", self.servers[i]),
+        )
     }
 
     /// The server a resource URI belongs to: listed exactly, else the
@@ -433,13 +510,16 @@ impl Aggregator {
             let found: Vec<(usize, String)> = self
                 .pending
                 .iter()
-                .filter(|(_, p)| matches!(p, Pending::Forward { client_id } if *client_id == target))
+                .filter(
+                    |(_, p)| matches!(p, Pending::Forward { client_id } if *client_id == target),
+                )
                 .map(|(k, _)| k.clone())
                 .collect();
             for (i, upstream) in found {
                 self.pending.remove(&(i, upstream.clone()));
                 let mut note = message.clone();
-                note["params"]["requestId"] = serde_json::from_str(&upstream).unwrap_or(Value::Null);
+                note["params"]["requestId"] =
+                    serde_json::from_str(&upstream).unwrap_or(Value::Null);
                 actions.push(Action::ToServer(i, note));
             }
             // A fan-out being cancelled: drop it, late parts are ignored.
@@ -489,7 +569,10 @@ impl Aggregator {
 
     /// One message from server `i`.
     pub fn from_server(&mut self, i: usize, mut message: Message) -> Vec<Action> {
-        let method = message.get("method").and_then(Value::as_str).map(str::to_string);
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let id = message.get("id").filter(|id| !id.is_null()).cloned();
         match (method, id) {
             (None, Some(id)) => match self.pending.remove(&(i, key(&id))) {
@@ -528,7 +611,8 @@ impl Aggregator {
                         .map(|(k, _)| k.clone());
                     let Some(ours) = ours else { return Vec::new() };
                     self.server_requests.remove(&ours);
-                    message["params"]["requestId"] = serde_json::from_str(&ours).unwrap_or(Value::Null);
+                    message["params"]["requestId"] =
+                        serde_json::from_str(&ours).unwrap_or(Value::Null);
                 }
                 vec![Action::ToClient(message)]
             }
@@ -539,7 +623,12 @@ impl Aggregator {
     /// Server `i`'s session ended: its waiting requests fail, it takes no part.
     pub fn server_closed(&mut self, i: usize) -> Vec<Action> {
         self.up[i] = false;
-        let keys: Vec<(usize, String)> = self.pending.keys().filter(|(s, _)| *s == i).cloned().collect();
+        let keys: Vec<(usize, String)> = self
+            .pending
+            .keys()
+            .filter(|(s, _)| *s == i)
+            .cloned()
+            .collect();
         let mut actions = Vec::new();
         for k in keys {
             match self.pending.remove(&k) {
@@ -564,9 +653,10 @@ impl Aggregator {
         };
         let late: Vec<usize> = gather.waiting.drain().collect();
         for &i in &late {
-            gather
-                .failed
-                .push((i, format!("no answer within {} s", GATHER_TIMEOUT.as_secs())));
+            gather.failed.push((
+                i,
+                format!("no answer within {} s", GATHER_TIMEOUT.as_secs()),
+            ));
         }
         self.pending
             .retain(|_, p| !matches!(p, Pending::Part { gather } if *gather == gid));
@@ -581,14 +671,21 @@ impl Aggregator {
         };
         let mut actions = Vec::new();
         if let Some(err) = message.get("error") {
-            let text = err.get("message").and_then(Value::as_str).unwrap_or("an error");
+            let text = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("an error");
             gather.failed.push((i, text.to_string()));
             gather.waiting.remove(&i);
         } else {
             let result = message.get("result").cloned().unwrap_or(Value::Null);
             match gather.kind {
                 GatherKind::List(kind) => {
-                    let items = result.get(kind.key()).and_then(Value::as_array).cloned().unwrap_or_default();
+                    let items = result
+                        .get(kind.key())
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
                     for item in items {
                         match kind {
                             ListKind::Resources => {
@@ -608,7 +705,9 @@ impl Aggregator {
                         gather.items.push(prefix_item(&server, item));
                     }
                     let pages = gather.pages.entry(i).or_insert(1);
-                    let cursor = result.get("nextCursor").filter(|c| c.as_str().is_some_and(|c| !c.is_empty()));
+                    let cursor = result
+                        .get("nextCursor")
+                        .filter(|c| c.as_str().is_some_and(|c| !c.is_empty()));
                     match cursor {
                         Some(cursor) if *pages < MAX_PAGES => {
                             *pages += 1;
@@ -618,7 +717,10 @@ impl Aggregator {
                             return actions;
                         }
                         Some(_) => {
-                            gather.failed.push((i, format!("more than {MAX_PAGES} pages; the rest is left out")));
+                            gather.failed.push((
+                                i,
+                                format!("more than {MAX_PAGES} pages; the rest is left out"),
+                            ));
                             gather.waiting.remove(&i);
                         }
                         None => {
@@ -671,7 +773,10 @@ impl Aggregator {
             modern: false,
         };
         match std::mem::replace(&mut gather.purpose, placeholder) {
-            Purpose::Resolve { message, templates_done } => {
+            Purpose::Resolve {
+                message,
+                templates_done,
+            } => {
                 let method = message["method"].as_str().unwrap_or("").to_string();
                 let id = message["id"].clone();
                 let uri = message
@@ -681,7 +786,10 @@ impl Aggregator {
                     .unwrap_or("");
                 if self.server_of_uri(uri).is_none() && !templates_done {
                     let request = json!({"jsonrpc": "2.0", "method": ListKind::Templates.method()});
-                    let purpose = Purpose::Resolve { message, templates_done: true };
+                    let purpose = Purpose::Resolve {
+                        message,
+                        templates_done: true,
+                    };
                     return self.gather(GatherKind::List(ListKind::Templates), purpose, request);
                 }
                 let mut actions: Vec<Action> = notes.into_iter().map(Action::ToClient).collect();
@@ -710,13 +818,23 @@ impl Aggregator {
             GatherKind::SetLevel => json!({}),
             GatherKind::Initialize => {
                 let Some((_, first)) = gather.results.first() else {
-                    return Err(format!("no server answered initialize (the servers here: {})", self.known()));
+                    return Err(format!(
+                        "no server answered initialize (the servers here: {})",
+                        self.known()
+                    ));
                 };
-                let capabilities = union_capabilities(gather.results.iter().map(|(_, r)| &r["capabilities"]));
+                let capabilities =
+                    union_capabilities(gather.results.iter().map(|(_, r)| &r["capabilities"]));
                 let instructions: Vec<String> = gather
                     .results
                     .iter()
-                    .filter_map(|(i, r)| Some(format!("{}: {}", self.servers[*i], r["instructions"].as_str()?)))
+                    .filter_map(|(i, r)| {
+                        Some(format!(
+                            "{}: {}",
+                            self.servers[*i],
+                            r["instructions"].as_str()?
+                        ))
+                    })
                     .collect();
                 let mut result = json!({
                     "protocolVersion": first["protocolVersion"],
@@ -730,9 +848,13 @@ impl Aggregator {
             }
             GatherKind::Discover => {
                 if gather.results.is_empty() {
-                    return Err(format!("no server answered server/discover (the servers here: {})", self.known()));
+                    return Err(format!(
+                        "no server answered server/discover (the servers here: {})",
+                        self.known()
+                    ));
                 }
-                let capabilities = union_capabilities(gather.results.iter().map(|(_, r)| &r["capabilities"]));
+                let capabilities =
+                    union_capabilities(gather.results.iter().map(|(_, r)| &r["capabilities"]));
                 json!({
                     "resultType": "complete",
                     "supportedVersions": [MODERN],
@@ -766,13 +888,23 @@ enum Event {
 /// server, and a task that runs an [`Aggregator`] between them and the
 /// client. Servers that cannot be opened are left out (the client is warned);
 /// if none can, the first error is returned.
-pub fn open(sessions: Arc<dyn Sessions>, servers: Vec<String>) -> BoxFuture<'static, Result<ClientSession>> {
+pub fn open(
+    sessions: Arc<dyn Sessions>,
+    servers: Vec<String>,
+) -> BoxFuture<'static, Result<ClientSession>> {
     Box::pin(async move {
         if servers.is_empty() {
-            return Err(Error::invalid("the gateway has no servers to aggregate on /mcp")
-                .hint("give the project stdio servers (stdin_open: true)"));
+            return Err(
+                Error::invalid("the gateway has no servers to aggregate on /mcp")
+                    .hint("give the project stdio servers (stdin_open: true)"),
+            );
         }
-        let opened = join_all(servers.iter().map(|name| sessions.open(Target::Server(name.clone())))).await;
+        let opened = join_all(
+            servers
+                .iter()
+                .map(|name| sessions.open(Target::Server(name.clone()))),
+        )
+        .await;
         let mut aggregator = Aggregator::new(servers.clone());
         let (events, mut event_rx) = mpsc::unbounded_channel::<Event>();
         let mut upstream: Vec<Option<mpsc::Sender<Message>>> = Vec::new();

@@ -15,6 +15,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+/// The servers the fake gateway has.
+pub const SERVERS: [&str; 2] = ["time", "clock"];
+
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// Counts of what the fake saw.
@@ -31,12 +34,15 @@ pub struct Fake {
 fn open_fake(me: &'static Fake, target: Target) -> BoxFuture<'static, Result<ClientSession>> {
     Box::pin(async move {
         let name = match target {
-            Target::Server(name) if name == "time" => name,
+            Target::Server(name) if SERVERS.contains(&name.as_str()) => name,
             Target::Server(name) => {
                 return Err(Error::invalid(format!("unknown server {name:?}"))
-                    .hint("the servers here: time"));
+                    .hint(format!("the servers here: {}", SERVERS.join(", "))));
             }
-            Target::All => "all".to_string(),
+            Target::All => {
+                let servers = SERVERS.iter().map(|s| s.to_string()).collect();
+                return mcpm::gateway::aggregate::open(Arc::new(FakeRef(me)), servers).await;
+            }
         };
         let (to_gateway, mut inbox) = mpsc::channel::<Message>(16);
         let (outbox, from_gateway) = mpsc::channel::<Message>(16);
