@@ -167,7 +167,7 @@ async fn a_session_answers_in_both_forms_and_keeps_unknown_fields() {
     .await;
     assert_eq!(elsewhere.status, 404);
 
-    let deleted = call(&g, "DELETE", path, &[sid.clone()], "").await;
+    let deleted = call(&g, "DELETE", path, std::slice::from_ref(&sid), "").await;
     assert_eq!(deleted.status, 200);
     eventually("the gateway session ends", || {
         g.fake.open.load(Ordering::SeqCst) == 0
