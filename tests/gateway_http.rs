@@ -265,6 +265,29 @@ async fn a_client_hanging_up_mid_request_leaves_nothing_stuck() {
     .await;
     assert_eq!(g.fake.abandoned.load(Ordering::SeqCst), 1);
 
+    // The same when the answer would have been JSON (nothing is written
+    // before the response, so the server must notice the hang-up itself).
+    let mut json_headers = headers.clone();
+    json_headers[4] = ("Accept", "application/json".into());
+    let stream = send(
+        g.port,
+        "POST",
+        path,
+        &json_headers,
+        &call_tool(1, "slow", ""),
+    )
+    .await;
+    eventually("the slow call runs", || {
+        g.fake.open.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    drop(stream);
+    eventually("the request's session ends", || {
+        g.fake.open.load(Ordering::SeqCst) == 0
+    })
+    .await;
+    assert_eq!(g.fake.abandoned.load(Ordering::SeqCst), 2);
+
     // With a session: the session outlives the hang-up and keeps working;
     // the late answer goes nowhere.
     let session = open_session(&g, path).await;
