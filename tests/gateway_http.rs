@@ -1,8 +1,8 @@
 //! The gateway's HTTP front end over a fake gateway: the door (token, Host,
 //! Origin, size), sessions (initialize, Mcp-Session-Id, DELETE, idle
 //! reaping), both answer forms, the standalone stream, 2026-07-28 stateless
-//! requests, clients hanging up mid-request, shutdown; and the official
-//! Python SDK's streamable-HTTP client against it.
+//! requests, clients hanging up mid-request, shutdown; `/mcp` over HTTP.
+//! The official Python SDK client against it: `gateway_http_python.rs`.
 #[path = "gateway_http/support.rs"]
 mod support;
 
@@ -409,119 +409,6 @@ async fn idle_sessions_are_closed() {
     g.stop().await;
 }
 
-/// The Python interpreter of the venv with the `mcp` SDK, or `None` (after
-/// saying why) outside CI.
-fn python() -> Option<String> {
-    match std::env::var("MCPM_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "MCPM_TEST_PYTHON is not set: scripts/test-engine.sh makes the venv with the mcp SDK"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipped: MCPM_TEST_PYTHON is not set (run scripts/test-engine.sh, or point it at a venv with `mcp`)"
-            );
-            None
-        }
-    }
-}
-
-#[tokio::test]
-async fn the_python_sdk_client_lists_and_calls_tools() {
-    let Some(python) = python() else { return };
-    let g = start(None).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/mcp-clients/http_client.py"
-    );
-    let url = format!("http://127.0.0.1:{}/servers/time/mcp", g.port);
-    let all = format!("http://127.0.0.1:{}/mcp", g.port);
-    let runs = [
-        (
-            "legacy",
-            "2025-11-25",
-            url.clone(),
-            "echo",
-            "fake-time",
-            json!(["echo", "slow"]),
-        ),
-        (
-            "auto",
-            "2026-07-28",
-            url.clone(),
-            "echo",
-            "fake-time",
-            json!(["echo", "slow"]),
-        ),
-        (
-            "legacy",
-            "2025-11-25",
-            all.clone(),
-            "clock__echo",
-            "mcpm-gateway",
-            json!(["time__echo", "time__slow", "clock__echo", "clock__slow"]),
-        ),
-        (
-            "auto",
-            "2026-07-28",
-            all,
-            "clock__echo",
-            "mcpm-gateway",
-            json!(["time__echo", "time__slow", "clock__echo", "clock__slow"]),
-        ),
-    ];
-    for (mode, version, endpoint, tool, info, tools) in runs {
-        let (python, url) = (python.clone(), endpoint.clone());
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(python)
-                .args([
-                    script,
-                    &url,
-                    TOKEN,
-                    "--mode",
-                    mode,
-                    "--call",
-                    tool,
-                    "--args",
-                    r#"{"text":"from python"}"#,
-                ])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{mode}: {stderr}");
-        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(result["tools"], tools, "{mode} {endpoint}");
-        assert_eq!(
-            result["call"]["content"][0]["text"], "from python",
-            "{mode}"
-        );
-        assert_eq!(result["protocol_version"], version, "{mode}: {result}");
-        assert_eq!(result["server_info"]["name"], info, "{mode} {endpoint}");
-    }
-    // The legacy client ended its session with DELETE; the modern ones had
-    // one per request.
-    eventually("every session ended", || {
-        g.fake.open.load(Ordering::SeqCst) == 0
-    })
-    .await;
-
-    let bad = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .args([script, &url, "wrong-token", "--mode", "legacy"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(!bad.status.success(), "a wrong token must fail the client");
-    g.stop().await;
-}
-
 #[tokio::test]
 async fn the_aggregate_endpoint_prefixes_and_routes_over_http() {
     let g = start(None).await;
@@ -621,5 +508,40 @@ async fn the_aggregate_endpoint_prefixes_and_routes_over_http() {
     })
     .await;
     assert_eq!(g.fake.abandoned.load(Ordering::SeqCst), 1);
+    g.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_whose_session_ends_gets_an_error_not_a_hang() {
+    let g = start(None).await;
+    let path = "/servers/time/mcp";
+    let sid = ("Mcp-Session-Id", open_session(&g, path).await);
+    let headers = [
+        ("Host", g.host()),
+        ("Authorization", format!("Bearer {TOKEN}")),
+        ("Content-Type", "application/json".into()),
+        sid.clone(),
+        accept_both(),
+    ];
+    let waiting = send(g.port, "POST", path, &headers, &call_tool(7, "slow", "")).await;
+    eventually("the call is in flight", || {
+        g.fake.open.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        call(&g, "DELETE", path, std::slice::from_ref(&sid), "")
+            .await
+            .status,
+        200
+    );
+    let reply = read(waiting).await;
+    let last = reply.events().pop().expect("an event");
+    assert_eq!(last["id"], 7);
+    assert_eq!(last["error"]["code"], -32603, "{reply:?}");
+    eventually("the gateway session ends", || {
+        g.fake.open.load(Ordering::SeqCst) == 0
+    })
+    .await;
     g.stop().await;
 }

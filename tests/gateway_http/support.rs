@@ -2,6 +2,9 @@
 //! answers initialize, server/discover, tools/list and tools/call), and a
 //! small raw HTTP/1.1 client, so each test controls every header and can
 //! hang up mid-request.
+// Shared by two test binaries; each uses part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
