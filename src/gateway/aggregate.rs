@@ -182,6 +182,27 @@ fn is_modern(message: &Message) -> bool {
         == Some(&json!(MODERN))
 }
 
+/// A list request made to learn resource URIs for `message`: it carries the
+/// protocol keys of the client's `_meta` (`io.modelcontextprotocol/*`), so a
+/// 2026-07-28 session's lists are made in its revision too.
+fn resolve_request(kind: ListKind, message: &Message) -> Message {
+    let mut request = json!({"jsonrpc": "2.0", "method": kind.method()});
+    let era: Map<String, Value> = message
+        .pointer("/params/_meta")
+        .and_then(Value::as_object)
+        .map(|meta| {
+            meta.iter()
+                .filter(|(k, _)| k.starts_with("io.modelcontextprotocol/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !era.is_empty() {
+        request["params"] = json!({ "_meta": era });
+    }
+    request
+}
+
 /// `<server>__<name>` → (server index, name). The longest server name that
 /// fits wins, so `a__b` and `a` can both be servers.
 pub fn split_name<'a>(servers: &[String], name: &'a str) -> Option<(usize, &'a str)> {

@@ -312,6 +312,20 @@ fn resources_are_routed_by_uri_learning_the_uris_when_needed() {
     let (_, client, _) = split(&a.from_server(1, answer(&routed[0].1, json!({"contents": []}))));
     assert_eq!(client[0]["id"], 9);
 
+    // A 2026-07-28 request's lookups are made in its revision.
+    let mut b = agg();
+    let modern = request(
+        1,
+        "resources/read",
+        json!({"uri": "x://y",
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": 1}}),
+    );
+    let (sent, _, _) = split(&b.from_client(modern));
+    assert_eq!(
+        sent[0].1["params"],
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}})
+    );
+
     // Known URIs route at once, names of resources are prefixed, URIs kept.
     let (sent, _, _) = split(&a.from_client(request(
         10,

@@ -42,6 +42,8 @@ const VERSION_HEADER: &str = "mcp-protocol-version";
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 /// A session with no open stream and no request for this long is closed.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(3600);
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -123,7 +125,11 @@ pub async fn serve(
             let server = server.clone();
             async move { Ok::<_, Infallible>(handle(&server, request).await) }
         });
+        // A client that opens a connection and never finishes its headers
+        // must not hold it for ever.
         let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

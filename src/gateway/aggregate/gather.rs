@@ -184,7 +184,7 @@ impl Aggregator {
                     .and_then(Value::as_str)
                     .unwrap_or("");
                 if self.server_of_uri(uri).is_none() && !templates_done {
-                    let request = json!({"jsonrpc": "2.0", "method": ListKind::Templates.method()});
+                    let request = resolve_request(ListKind::Templates, &message);
                     let purpose = Purpose::Resolve {
                         message,
                         templates_done: true,

@@ -230,7 +230,7 @@ impl Aggregator {
                 None if !resolved => {
                     // A session that never listed (each 2026-07-28 request
                     // is its own session): learn the URIs first.
-                    let request = json!({"jsonrpc": "2.0", "method": ListKind::Resources.method()});
+                    let request = resolve_request(ListKind::Resources, &message);
                     let purpose = Purpose::Resolve {
                         message,
                         templates_done: false,
