@@ -76,7 +76,9 @@ pub fn classify(message: &Message) -> Kind<'_> {
         (Some(_), _) => Kind::Invalid("\"method\" must be a string"),
         (None, Some(id)) if object.contains_key("error") => Kind::Error { id },
         (None, Some(id)) if object.contains_key("result") => Kind::Response { id },
-        (None, _) => Kind::Invalid("a message needs \"method\", or \"id\" with \"result\" or \"error\""),
+        (None, _) => {
+            Kind::Invalid("a message needs \"method\", or \"id\" with \"result\" or \"error\"")
+        }
     }
 }
 
@@ -192,6 +194,11 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
         }
     }
 
+    /// The reader back, with whatever it buffered past the last line.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     /// The next message: `Ok(None)` at end of input, `Ok(Some(Err(..)))` for
     /// a bad line (the reader stays usable), `Err` for an I/O failure. Blank
     /// lines are skipped.
@@ -268,7 +275,13 @@ mod tests {
             }
         );
         let null_id = json!({"jsonrpc": "2.0", "id": null, "method": "ping"});
-        assert!(matches!(classify(&null_id), Kind::Request { id: Value::Null, .. }));
+        assert!(matches!(
+            classify(&null_id),
+            Kind::Request {
+                id: Value::Null,
+                ..
+            }
+        ));
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         assert_eq!(
             classify(&note),
@@ -298,9 +311,20 @@ mod tests {
         let err = server_error(json!([1]), "time", "exited");
         assert_eq!(err["id"], json!([1]));
         assert_eq!(err["error"]["code"], INTERNAL_ERROR);
-        assert!(err["error"]["message"].as_str().unwrap().contains("`time` exited"));
-        assert_eq!(method_not_found(json!(1), "x")["error"]["code"], METHOD_NOT_FOUND);
-        assert_eq!(invalid_request(json!(1), "x")["error"]["code"], INVALID_REQUEST);
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`time` exited")
+        );
+        assert_eq!(
+            method_not_found(json!(1), "x")["error"]["code"],
+            METHOD_NOT_FOUND
+        );
+        assert_eq!(
+            invalid_request(json!(1), "x")["error"]["code"],
+            INVALID_REQUEST
+        );
     }
 
     #[test]
@@ -311,7 +335,10 @@ mod tests {
         }});
         assert_eq!(request_protocol_version(&message), Some(MODERN_PROTOCOL));
         strip_protocol_meta(&mut message);
-        assert_eq!(message["params"], json!({"cursor": "c", "_meta": {"progressToken": 4}}));
+        assert_eq!(
+            message["params"],
+            json!({"cursor": "c", "_meta": {"progressToken": 4}})
+        );
         let mut only = json!({"jsonrpc": "2.0", "id": 1, "method": "m", "params": {
             "_meta": {META_PROTOCOL_VERSION: MODERN_PROTOCOL}
         }});
@@ -336,7 +363,10 @@ mod tests {
         let bad = lines.next().await.unwrap().unwrap().unwrap_err();
         assert!(matches!(bad, LineError::Parse(_)));
         assert_eq!(bad.response()["error"]["code"], PARSE_ERROR);
-        assert_eq!(lines.next().await.unwrap().unwrap(), Err(LineError::TooLong(64)));
+        assert_eq!(
+            lines.next().await.unwrap().unwrap(),
+            Err(LineError::TooLong(64))
+        );
         // The last line has no newline: end of input ends it.
         let last = lines.next().await.unwrap().unwrap().unwrap();
         assert_eq!(last["method"], "b");
@@ -346,7 +376,9 @@ mod tests {
     #[tokio::test]
     async fn written_messages_are_one_line_each() {
         let mut out = Vec::new();
-        write_message(&mut out, &json!({"a": "x\ny"})).await.unwrap();
+        write_message(&mut out, &json!({"a": "x\ny"}))
+            .await
+            .unwrap();
         assert_eq!(out, b"{\"a\":\"x\\ny\"}\n");
     }
 }

@@ -403,7 +403,12 @@ impl Mux {
         self.forward_request(session, modern, msg)
     }
 
-    fn forward_request(&mut self, session: SessionId, modern: bool, mut msg: Message) -> Vec<Action> {
+    fn forward_request(
+        &mut self,
+        session: SessionId,
+        modern: bool,
+        mut msg: Message,
+    ) -> Vec<Action> {
         let id = self.next_id();
         let original = std::mem::replace(&mut msg["id"], json!(id));
         if modern {
@@ -436,7 +441,12 @@ impl Mux {
         actions
     }
 
-    fn client_notification(&mut self, session: SessionId, method: &str, mut msg: Message) -> Vec<Action> {
+    fn client_notification(
+        &mut self,
+        session: SessionId,
+        method: &str,
+        mut msg: Message,
+    ) -> Vec<Action> {
         match method {
             "notifications/initialized" => {
                 if let Some(s) = self.session_mut(session) {
@@ -492,7 +502,12 @@ impl Mux {
         vec![Action::ToServer(msg)]
     }
 
-    fn client_response(&mut self, session: SessionId, id: Option<u64>, mut msg: Message) -> Vec<Action> {
+    fn client_response(
+        &mut self,
+        session: SessionId,
+        id: Option<u64>,
+        mut msg: Message,
+    ) -> Vec<Action> {
         let Some(id) = id else { return Vec::new() };
         match self.server_requests.get(&id) {
             Some((owner, _)) if *owner == session => {}

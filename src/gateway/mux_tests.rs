@@ -80,14 +80,20 @@ fn ready_mux() -> Mux {
     let actions = mux.on_server(ok(sent["id"].clone(), init_result()));
     assert_eq!(to_session(&actions, 1), vec![ok(json!(0), init_result())]);
     assert!(to_server(&actions).is_empty());
-    assert_eq!(to_server(&mux.on_client(1, initialized())), vec![initialized()]);
+    assert_eq!(
+        to_server(&mux.on_client(1, initialized())),
+        vec![initialized()]
+    );
     mux
 }
 
 /// Joins session `s` to a ready mux through the cached `initialize`.
 fn join(mux: &mut Mux, s: SessionId) {
     let actions = mux.on_client(s, init_request(json!("init"), "later"));
-    assert_eq!(actions, vec![Action::ToSession(s, ok(json!("init"), init_result()))]);
+    assert_eq!(
+        actions,
+        vec![Action::ToSession(s, ok(json!("init"), init_result()))]
+    );
     assert!(mux.on_client(s, initialized()).is_empty());
 }
 
@@ -109,11 +115,18 @@ fn ids_of_every_json_type_come_back_as_sent_with_unknown_fields_untouched() {
     ];
     let mut upstream_ids = Vec::new();
     for id in &ids {
-        let mut msg = request(id.clone(), "tools/call", json!({"name": "t", "x-extra": {"a": 1}}));
+        let mut msg = request(
+            id.clone(),
+            "tools/call",
+            json!({"name": "t", "x-extra": {"a": 1}}),
+        );
         msg["x-top"] = json!("kept");
         let sent = one_to_server(&mux.on_client(1, msg.clone()));
         assert!(sent["id"].is_u64(), "{sent}");
-        assert!(!upstream_ids.contains(&sent["id"]), "gateway ids are unique");
+        assert!(
+            !upstream_ids.contains(&sent["id"]),
+            "gateway ids are unique"
+        );
         upstream_ids.push(sent["id"].clone());
         let mut expected = msg;
         expected["id"] = sent["id"].clone();
@@ -129,7 +142,10 @@ fn ids_of_every_json_type_come_back_as_sent_with_unknown_fields_untouched() {
     }
     assert_eq!(mux.in_flight(), 0);
     // A second answer to the same id goes nowhere.
-    assert!(mux.on_server(ok(upstream_ids[0].clone(), json!({}))).is_empty());
+    assert!(
+        mux.on_server(ok(upstream_ids[0].clone(), json!({})))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -140,7 +156,11 @@ fn eight_sessions_with_the_same_ids_each_get_their_own_answers() {
     }
     let mut sent = Vec::new();
     for s in 1..=8u64 {
-        let msg = request(json!(1), "tools/call", json!({"name": "echo", "arguments": {"who": s}}));
+        let msg = request(
+            json!(1),
+            "tools/call",
+            json!({"name": "echo", "arguments": {"who": s}}),
+        );
         sent.push(one_to_server(&mux.on_client(s, msg)));
     }
     // Answered in reverse: each answer carries who asked.
@@ -165,10 +185,16 @@ fn the_first_initialize_is_forwarded_and_later_ones_answered_from_the_cache() {
     assert!(mux.on_client(2, init_request(json!("two"), "b")).is_empty());
     let actions = mux.on_server(ok(first["id"].clone(), init_result()));
     assert_eq!(to_session(&actions, 1), vec![ok(json!(1), init_result())]);
-    assert_eq!(to_session(&actions, 2), vec![ok(json!("two"), init_result())]);
+    assert_eq!(
+        to_session(&actions, 2),
+        vec![ok(json!("two"), init_result())]
+    );
     assert!(to_server(&actions).is_empty(), "one initialize upstream");
     // `initialized` goes upstream once, from whoever sends it first.
-    assert_eq!(to_server(&mux.on_client(2, initialized())), vec![initialized()]);
+    assert_eq!(
+        to_server(&mux.on_client(2, initialized())),
+        vec![initialized()]
+    );
     assert!(mux.on_client(1, initialized()).is_empty());
     // A third session, later: from the cache, nothing upstream.
     join(&mut mux, 3);
@@ -205,26 +231,47 @@ fn a_modern_client_gets_the_server_initialized_for_it_and_its_meta_stripped() {
     let init = one_to_server(&actions);
     assert_eq!(init["method"], "initialize");
     assert_eq!(init["params"]["protocolVersion"], "2025-06-18");
-    assert_eq!(init["params"]["clientInfo"], json!({"name": "sdk", "version": "2.3"}));
+    assert_eq!(
+        init["params"]["clientInfo"],
+        json!({"name": "sdk", "version": "2.3"})
+    );
     assert_eq!(init["params"]["capabilities"], json!({}));
     // The request waits for the result; then `initialized`, then the request.
     let sent = to_server(&mux.on_server(ok(init["id"].clone(), init_result())));
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert_eq!(sent[0], initialized());
     assert_eq!(sent[1]["method"], "tools/call");
-    assert_eq!(sent[1]["params"]["_meta"], json!({"progressToken": sent[1]["params"]["_meta"]["progressToken"]}));
+    assert_eq!(
+        sent[1]["params"]["_meta"],
+        json!({"progressToken": sent[1]["params"]["_meta"]["progressToken"]})
+    );
     assert_ne!(sent[1]["params"]["_meta"]["progressToken"], "p");
     // The result gets the modern `resultType`, unless the server gave one.
-    let back = to_session(&mux.on_server(ok(sent[1]["id"].clone(), json!({"content": []}))), 1);
-    assert_eq!(back, vec![ok(json!("m1"), json!({"content": [], "resultType": "complete"}))]);
+    let back = to_session(
+        &mux.on_server(ok(sent[1]["id"].clone(), json!({"content": []}))),
+        1,
+    );
+    assert_eq!(
+        back,
+        vec![ok(
+            json!("m1"),
+            json!({"content": [], "resultType": "complete"})
+        )]
+    );
     let upstream = one_to_server(&mux.on_client(1, modern(json!(2), "tools/list", json!({}))));
     assert_eq!(upstream["params"], json!({}));
-    let back = to_session(&mux.on_server(ok(upstream["id"].clone(), json!({"resultType": "x"}))), 1);
+    let back = to_session(
+        &mux.on_server(ok(upstream["id"].clone(), json!({"resultType": "x"}))),
+        1,
+    );
     assert_eq!(back[0]["result"]["resultType"], "x");
     // A legacy session on the same server sees results unchanged.
     join(&mut mux, 2);
     let upstream = one_to_server(&mux.on_client(2, request(json!(3), "tools/list", json!({}))));
-    let back = to_session(&mux.on_server(ok(upstream["id"].clone(), json!({"tools": []}))), 2);
+    let back = to_session(
+        &mux.on_server(ok(upstream["id"].clone(), json!({"tools": []}))),
+        2,
+    );
     assert_eq!(back, vec![ok(json!(3), json!({"tools": []}))]);
 }
 
@@ -266,7 +313,11 @@ fn progress_goes_to_the_session_that_asked_for_it_only() {
     join(&mut mux, 2);
     let mut sent = Vec::new();
     for s in [1, 2] {
-        let msg = request(json!(1), "tools/call", json!({"name": "slow", "_meta": {"progressToken": "tok", "other": s}}));
+        let msg = request(
+            json!(1),
+            "tools/call",
+            json!({"name": "slow", "_meta": {"progressToken": "tok", "other": s}}),
+        );
         let up = one_to_server(&mux.on_client(s, msg));
         assert_eq!(up["params"]["_meta"]["other"], json!(s));
         sent.push(up);
@@ -274,15 +325,16 @@ fn progress_goes_to_the_session_that_asked_for_it_only() {
     let token1 = sent[0]["params"]["_meta"]["progressToken"].clone();
     let token2 = sent[1]["params"]["_meta"]["progressToken"].clone();
     assert_ne!(token1, token2);
-    let progress = |token: &Value| {
-        json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1, "x": "y"}})
-    };
+    let progress = |token: &Value| json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1, "x": "y"}});
     let actions = mux.on_server(progress(&token2));
     assert_eq!(actions.len(), 1);
     let Action::ToSession(2, note) = &actions[0] else {
         panic!("{actions:?}")
     };
-    assert_eq!(note["params"], json!({"progressToken": "tok", "progress": 1, "x": "y"}));
+    assert_eq!(
+        note["params"],
+        json!({"progressToken": "tok", "progress": 1, "x": "y"})
+    );
     // Once answered, the token is gone: late progress is dropped.
     mux.on_server(ok(sent[0]["id"].clone(), json!({})));
     assert!(mux.on_server(progress(&token1)).is_empty());
@@ -295,7 +347,10 @@ fn a_client_cancel_names_the_gateway_id_and_the_late_response_is_dropped() {
     let up = one_to_server(&mux.on_client(1, request(json!("c"), "tools/call", json!({}))));
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c", "reason": "user"}});
     let sent = one_to_server(&mux.on_client(1, cancel.clone()));
-    assert_eq!(sent["params"], json!({"requestId": up["id"], "reason": "user"}));
+    assert_eq!(
+        sent["params"],
+        json!({"requestId": up["id"], "reason": "user"})
+    );
     assert!(mux.on_server(ok(up["id"].clone(), json!({}))).is_empty());
     // Cancelling what is not in flight (or another session's id) sends nothing.
     join(&mut mux, 2);
@@ -309,8 +364,12 @@ fn a_client_cancel_names_the_gateway_id_and_the_late_response_is_dropped() {
 fn cancelling_a_queued_request_keeps_it_from_ever_going_upstream() {
     let mut mux = ready_mux();
     mux.on_server_gone();
-    assert!(mux.on_client(1, request(json!(9), "tools/call", json!({}))).is_empty());
-    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    assert!(
+        mux.on_client(1, request(json!(9), "tools/call", json!({})))
+            .is_empty()
+    );
+    let cancel =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
     assert!(mux.on_client(1, cancel).is_empty());
     assert!(mux.on_attached("i1").is_empty());
 }
@@ -327,11 +386,15 @@ fn server_notifications_fan_out_to_every_ready_session() {
         "notifications/tools/list_changed",
         "notifications/resources/updated",
     ] {
-        let note = json!({"jsonrpc": "2.0", "method": method, "params": {"level": "info", "x": [1]}});
+        let note =
+            json!({"jsonrpc": "2.0", "method": method, "params": {"level": "info", "x": [1]}});
         let actions = mux.on_server(note.clone());
         assert_eq!(
             actions,
-            vec![Action::ToSession(1, note.clone()), Action::ToSession(2, note)]
+            vec![
+                Action::ToSession(1, note.clone()),
+                Action::ToSession(2, note)
+            ]
         );
     }
 }
@@ -344,8 +407,15 @@ fn server_requests_go_to_the_session_that_caused_them_and_come_back() {
     one_to_server(&mux.on_client(1, request(json!(1), "tools/call", json!({}))));
     let up2 = one_to_server(&mux.on_client(2, request(json!(1), "tools/call", json!({}))));
     // Session 3 is the most recently active, but 2 has the latest request in flight.
-    mux.on_client(3, json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}));
-    let sampling = request(json!("s1"), "sampling/createMessage", json!({"messages": [], "x": 1}));
+    mux.on_client(
+        3,
+        json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}),
+    );
+    let sampling = request(
+        json!("s1"),
+        "sampling/createMessage",
+        json!({"messages": [], "x": 1}),
+    );
     let actions = mux.on_server(sampling.clone());
     let asked = to_session(&actions, 2);
     assert_eq!(asked.len(), 1, "{actions:?}");
@@ -353,9 +423,13 @@ fn server_requests_go_to_the_session_that_caused_them_and_come_back() {
     let down_id = asked[0]["id"].clone();
     // Another session answering that id is not listened to.
     assert!(mux.on_client(3, ok(down_id.clone(), json!({}))).is_empty());
-    let answer = json!({"jsonrpc": "2.0", "id": down_id, "result": {"role": "assistant"}, "x-extra": 1});
+    let answer =
+        json!({"jsonrpc": "2.0", "id": down_id, "result": {"role": "assistant"}, "x-extra": 1});
     let back = one_to_server(&mux.on_client(2, answer));
-    assert_eq!(back, json!({"jsonrpc": "2.0", "id": "s1", "result": {"role": "assistant"}, "x-extra": 1}));
+    assert_eq!(
+        back,
+        json!({"jsonrpc": "2.0", "id": "s1", "result": {"role": "assistant"}, "x-extra": 1})
+    );
     // Once answered, it is gone.
     assert!(mux.on_client(2, ok(down_id, json!({}))).is_empty());
     // Session 2's request answered: session 1's is the latest in flight.
@@ -369,12 +443,16 @@ fn without_requests_in_flight_the_most_recently_active_session_is_asked() {
     let mut mux = ready_mux();
     join(&mut mux, 2);
     join(&mut mux, 3);
-    mux.on_client(2, json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}));
+    mux.on_client(
+        2,
+        json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}),
+    );
     let actions = mux.on_server(request(json!(1), "elicitation/create", json!({})));
     assert_eq!(to_session(&actions, 2).len(), 1, "{actions:?}");
     // The server cancels it: the session hears with its own id.
     let down = to_session(&actions, 2)[0]["id"].clone();
-    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}});
+    let cancel =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}});
     let actions = mux.on_server(cancel);
     assert_eq!(to_session(&actions, 2)[0]["params"]["requestId"], down);
 }
@@ -395,9 +473,19 @@ fn with_no_session_a_ping_is_answered_and_other_requests_refused() {
 fn a_session_ending_mid_request_cancels_upstream_and_drops_late_answers() {
     let mut mux = ready_mux();
     join(&mut mux, 2);
-    let up = one_to_server(&mux.on_client(1, request(json!(1), "tools/call", json!({"_meta": {"progressToken": 1}}))));
+    let up = one_to_server(&mux.on_client(
+        1,
+        request(
+            json!(1),
+            "tools/call",
+            json!({"_meta": {"progressToken": 1}}),
+        ),
+    ));
     let other = one_to_server(&mux.on_client(2, request(json!(1), "tools/call", json!({}))));
-    let asked = to_session(&mux.on_server(request(json!(40), "roots/list", json!({}))), 2);
+    let asked = to_session(
+        &mux.on_server(request(json!(40), "roots/list", json!({}))),
+        2,
+    );
     assert_eq!(asked.len(), 1);
     let actions = mux.on_session_end(2);
     let sent = to_server(&actions);
@@ -426,11 +514,19 @@ fn the_server_going_away_answers_in_flight_requests_and_a_new_instance_is_initia
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0]["id"], id);
         assert_eq!(errors[0]["error"]["code"], INTERNAL_ERROR);
-        assert!(errors[0]["error"]["message"].as_str().unwrap().contains("`time`"));
+        assert!(
+            errors[0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`time`")
+        );
     }
     assert!(!mux.is_attached());
     // A request while detached waits for the reattach.
-    assert!(mux.on_client(2, request(json!("c"), "tools/list", json!({}))).is_empty());
+    assert!(
+        mux.on_client(2, request(json!("c"), "tools/list", json!({})))
+            .is_empty()
+    );
     // A new instance: the first client's initialize again, before anything else.
     let init = one_to_server(&mux.on_attached("i2"));
     assert_eq!(init["method"], "initialize");
@@ -485,7 +581,12 @@ fn a_refused_initialize_reaches_its_owner_and_the_next_one_tries_again() {
     assert_eq!(to_session(&actions, 1)[0]["error"]["code"], -32602);
     assert_eq!(to_session(&actions, 1)[0]["id"], 1);
     let other = to_session(&actions, 2);
-    assert!(other[0]["error"]["message"].as_str().unwrap().contains("bad version"));
+    assert!(
+        other[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bad version")
+    );
     assert!(mux.take_cache_update().is_none());
     let again = one_to_server(&mux.on_client(1, init_request(json!(3), "a")));
     assert_eq!(again["method"], "initialize");
@@ -500,10 +601,18 @@ fn the_server_going_away_during_initialize_tells_its_owner() {
     assert_eq!(to_session(&actions, 1)[0]["id"], "i");
     // After a failed attach, waiting requests are answered too.
     mux.on_client(1, request(json!(4), "tools/list", json!({})));
-    mux.on_client(1, json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}));
+    mux.on_client(
+        1,
+        json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}),
+    );
     let failed = mux.fail_queued("could not be started: no such container");
     assert_eq!(failed.len(), 1);
-    assert!(to_session(&failed, 1)[0]["error"]["message"].as_str().unwrap().contains("no such container"));
+    assert!(
+        to_session(&failed, 1)[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such container")
+    );
 }
 
 #[test]

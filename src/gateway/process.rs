@@ -55,10 +55,16 @@ impl ProcessLauncher {
 
     fn spawn(&self, server: &GatewayServer) -> Result<(Child, Stdio)> {
         let argv = self.commands.get(&server.name).ok_or_else(|| {
-            Error::invalid(format!("no command is set for MCP server `{}`", server.name))
+            Error::invalid(format!(
+                "no command is set for MCP server `{}`",
+                server.name
+            ))
         })?;
         let (program, args) = argv.split_first().ok_or_else(|| {
-            Error::invalid(format!("the command of MCP server `{}` is empty", server.name))
+            Error::invalid(format!(
+                "the command of MCP server `{}` is empty",
+                server.name
+            ))
         })?;
         let mut child = Command::new(program)
             .args(args)
@@ -86,7 +92,9 @@ impl ProcessLauncher {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere leaves the map itself consistent.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn kill(mut child: Child) {
