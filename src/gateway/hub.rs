@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -49,7 +49,6 @@ pub struct Hub {
     entries: Vec<Entry>,
     launcher: Arc<dyn Launcher>,
     next_session: AtomicU64,
-    me: Weak<Hub>,
 }
 
 struct Entry {
@@ -129,12 +128,11 @@ impl Hub {
             };
             entries.push(Entry { def, stats, events });
         }
-        Ok(Arc::new_cyclic(|me| Hub {
+        Ok(Arc::new(Hub {
             project: project.to_string(),
             entries,
             launcher,
             next_session: AtomicU64::new(1),
-            me: me.clone(),
         }))
     }
 
@@ -229,7 +227,8 @@ impl Sessions for Hub {
             let name = match target {
                 Target::Server(name) => name,
                 Target::All => {
-                    let _ = self.me.upgrade();
+                    // `/mcp` is built by `aggregate` on top of per-server
+                    // sessions; until it is wired in, say so.
                     return Err(Error::runtime("the aggregated endpoint is not available")
                         .hint("open one server (`/servers/<server>/mcp`, `mcpm docker connect SERVER`)"));
                 }
@@ -371,6 +370,17 @@ fn spawn_io(
     tx
 }
 
+/// The first gateway id of a shared server's mux: a thousand per
+/// millisecond since the epoch, so a restarted gateway never reuses the ids
+/// of the one before it on the same server instance (and stays below 2^53,
+/// exact in every JSON reader).
+fn id_seed() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_millis() as u64).saturating_mul(1000)
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -419,7 +429,7 @@ impl SharedTask {
             .and_then(|path| load_cache(path, &def.name));
         let (internal, internal_rx) = mpsc::unbounded_channel();
         Self {
-            mux: Mux::new(&def.name, cache),
+            mux: Mux::new(&def.name, cache).starting_at(id_seed()),
             def,
             launcher,
             stats,

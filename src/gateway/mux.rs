@@ -147,6 +147,14 @@ impl Mux {
         }
     }
 
+    /// Numbers this mux's gateway ids from above `first`. A restarted gateway
+    /// reattaching to the same instance seeds it from the clock, so that late
+    /// answers to the previous gateway's requests cannot match its own.
+    pub fn starting_at(mut self, first: u64) -> Self {
+        self.next = first;
+        self
+    }
+
     /// Whether the mux holds a server's stdio.
     pub fn is_attached(&self) -> bool {
         self.instance.is_some()

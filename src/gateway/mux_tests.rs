@@ -630,3 +630,11 @@ fn batches_and_invalid_messages_are_answered_not_forwarded() {
     assert!(mux.on_client(1, ok(json!(99), json!({}))).is_empty());
     assert!(mux.on_server(json!({"garbage": true})).is_empty());
 }
+
+#[test]
+fn gateway_ids_start_where_they_are_told() {
+    let mut mux = Mux::new("time", None).starting_at(1_000_000);
+    mux.on_attached("i1");
+    let init = one_to_server(&mux.on_client(1, init_request(json!(1), "a")));
+    assert_eq!(init["id"], 1_000_001);
+}

@@ -236,6 +236,111 @@ mod tests {
         }
     }
 
+    /// Sessions on an echo server: each request is answered with its params.
+    struct Echo;
+
+    impl Sessions for Echo {
+        fn open(
+            &self,
+            target: Target,
+        ) -> futures_util::future::BoxFuture<'_, Result<super::super::ClientSession>> {
+            Box::pin(async move {
+                if target != Target::Server("echo".into()) {
+                    return Err(
+                        Error::invalid("no MCP server there").hint("the servers there: echo")
+                    );
+                }
+                let (to_gateway, mut requests) = mpsc::channel::<Value>(4);
+                let (answers, from_gateway) = mpsc::channel(4);
+                tokio::spawn(async move {
+                    while let Some(msg) = requests.recv().await {
+                        let answer =
+                            json!({"jsonrpc": "2.0", "id": msg["id"], "result": msg["params"]});
+                        let _ = answers.send(answer).await;
+                    }
+                });
+                Ok(super::super::ClientSession {
+                    id: 1,
+                    to_gateway,
+                    from_gateway,
+                })
+            })
+        }
+
+        fn view(&self) -> super::super::GatewayView {
+            super::super::GatewayView {
+                project: "p".into(),
+                servers: Vec::new(),
+            }
+        }
+    }
+
+    async fn exchange(path: &Path, send: &[u8]) -> Vec<Value> {
+        use tokio::io::AsyncReadExt;
+        let mut stream = UnixStream::connect(path).await.unwrap();
+        stream.write_all(send).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut text = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut text))
+            .await
+            .unwrap()
+            .unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_a_session_from_hello_to_eof() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.sock");
+        let server = tokio::spawn(serve(bind(&path).await.unwrap(), Arc::new(Echo)));
+        // Hello and requests in one write: nothing read past the hello is lost.
+        let lines = exchange(
+            &path,
+            b"{\"mcpm_gateway\":1,\"open\":\"echo\"}\n{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"m\",\"params\":{\"a\":1}}\n",
+        )
+        .await;
+        assert_eq!(lines[0], json!({"ok": true}));
+        assert_eq!(
+            lines[1],
+            json!({"jsonrpc": "2.0", "id": [1], "result": {"a": 1}})
+        );
+        assert_eq!(lines.len(), 2, "EOF ends the session and the connection");
+        let lines = exchange(&path, b"{\"mcpm_gateway\":1,\"open\":\"other\"}\n").await;
+        assert_eq!(
+            lines,
+            vec![
+                json!({"ok": false, "error": "no MCP server there", "hint": "the servers there: echo", "exit": 2})
+            ]
+        );
+        let lines = exchange(&path, b"{\"mcpm_gateway\":1,\"status\":true}\n").await;
+        assert_eq!(
+            lines,
+            vec![json!({"ok": true, "view": {"project": "p", "servers": []}})]
+        );
+        let lines = exchange(&path, b"hello?\n").await;
+        assert_eq!(lines[0]["ok"], false);
+        assert_eq!(lines[0]["exit"], 2);
+        // A silent peer that leaves is simply forgotten.
+        assert!(exchange(&path, b"").await.is_empty());
+        // A live socket is never taken over; a stale one is replaced.
+        assert!(bind(&path).await.is_err());
+        server.abort();
+        let _ = server.await;
+        bind(&path).await.unwrap();
+        // Something that is not a socket is left alone.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(
+            bind(&file)
+                .await
+                .unwrap_err()
+                .message
+                .contains("not a socket")
+        );
+    }
+
     #[test]
     fn error_lines_carry_the_exit_code_and_hint() {
         let line = error_line(&Error::invalid("no MCP server `x`").hint("the servers there: time"));
