@@ -539,3 +539,105 @@ async fn the_socket_speaks_hello_then_json_rpc() {
     let listener = socket::bind(&path).await.unwrap();
     drop(listener);
 }
+
+/// Bridges stdio to the gateway's socket, the way `mcpm docker connect`
+/// does (stdlib only): hello, then lines both ways; stdin's EOF ends it.
+const BRIDGE: &str = r#"
+import json, socket, sys, threading
+path, server = sys.argv[1], sys.argv[2]
+conn = socket.socket(socket.AF_UNIX)
+conn.connect(path)
+conn.sendall(json.dumps({"mcpm_gateway": 1, "open": server}).encode() + b"\n")
+lines = conn.makefile("rb")
+hello = json.loads(lines.readline())
+if not hello["ok"]:
+    sys.stderr.write(json.dumps(hello) + "\n")
+    sys.exit(2)
+def up():
+    for line in sys.stdin.buffer:
+        conn.sendall(line)
+    conn.shutdown(socket.SHUT_WR)
+threading.Thread(target=up, daemon=True).start()
+for line in lines:
+    sys.stdout.buffer.write(line)
+    sys.stdout.buffer.flush()
+"#;
+
+/// The official SDK's client: lists tools and calls one, in the given mode.
+const SDK_CLIENT: &str = r#"
+import asyncio, json, sys
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+async def main():
+    python, bridge, sock, mode = sys.argv[1:5]
+    params = StdioServerParameters(command=python, args=[bridge, sock, "time"])
+    async with Client(params, mode=mode) as client:
+        tools = await client.list_tools()
+        result = await client.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})
+        print(json.dumps({
+            "protocol": client.protocol_version,
+            "tools": [tool.name for tool in tools.tools],
+            "time": result.structured_content,
+        }))
+
+asyncio.run(main())
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_sdk_client_works_through_the_socket_in_both_protocol_eras() {
+    let Some(python) = python() else { return };
+    let launcher = launcher(&python, &["time"]);
+    let servers = vec![server(
+        "time",
+        Strategy::PreWarmed,
+        Sharing::Shared,
+        Duration::from_secs(600),
+    )];
+    let hub = hub(&launcher, servers).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.sock");
+    tokio::spawn(socket::serve(
+        socket::bind(&path).await.unwrap(),
+        hub.clone(),
+    ));
+    let bridge = dir.path().join("bridge.py");
+    let client = dir.path().join("client.py");
+    std::fs::write(&bridge, BRIDGE).unwrap();
+    std::fs::write(&client, SDK_CLIENT).unwrap();
+    // `auto` probes `server/discover` and goes modern on the gateway's answer.
+    for (mode, protocol) in [("auto", "2026-07-28"), ("legacy", "2025-06-18")] {
+        let output = tokio::process::Command::new(&python)
+            .arg(&client)
+            .args([
+                &python,
+                bridge.to_str().unwrap(),
+                path.to_str().unwrap(),
+                mode,
+            ])
+            .output();
+        let output = tokio::time::timeout(PATIENCE, output)
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "SDK client ({mode}) failed: {stderr}"
+        );
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("SDK client ({mode}) printed: {:?}", output.stdout));
+        assert_eq!(report["protocol"], protocol, "{report}");
+        assert!(
+            report["tools"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("get_current_time"))
+        );
+        assert_eq!(report["time"]["timezone"], "Asia/Tokyo", "{report}");
+    }
+    wait_for("the sessions to end", || {
+        hub.view().servers[0].sessions == 0
+    })
+    .await;
+}

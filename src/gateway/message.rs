@@ -38,6 +38,17 @@ pub const MODERN_PROTOCOL: &str = "2026-07-28";
 /// one itself (every server of the handshake era accepts it).
 pub const LEGACY_PROTOCOL: &str = "2025-06-18";
 
+/// Methods whose 2026-07-28 results must carry `ttlMs` and `cacheScope`
+/// (client-side caching directives; the SDK rejects such a result without them).
+pub const CACHEABLE_METHODS: [&str; 6] = [
+    "prompts/list",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "server/discover",
+    "tools/list",
+];
+
 /// Longest line accepted from a client or a server (16 MiB): a bound on the
 /// memory one peer can make the gateway hold.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;

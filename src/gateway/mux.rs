@@ -88,6 +88,8 @@ struct Pending {
     progress: Option<u64>,
     /// The session speaks 2026-07-28: results get `resultType`.
     modern: bool,
+    /// ...and its method's result gets `ttlMs` and `cacheScope` too.
+    cacheable: bool,
 }
 
 #[derive(Debug)]
@@ -423,6 +425,10 @@ impl Mux {
     ) -> Vec<Action> {
         let id = self.next_id();
         let original = std::mem::replace(&mut msg["id"], json!(id));
+        let cacheable = modern
+            && msg["method"]
+                .as_str()
+                .is_some_and(|m| message::CACHEABLE_METHODS.contains(&m));
         if modern {
             message::strip_protocol_meta(&mut msg);
         }
@@ -446,6 +452,7 @@ impl Mux {
                 id: original,
                 progress,
                 modern,
+                cacheable,
             },
         );
         let mut actions = self.ensure_initialized();

@@ -256,15 +256,18 @@ fn a_modern_client_gets_the_server_initialized_for_it_and_its_meta_stripped() {
         vec![ok(
             json!("m1"),
             json!({"content": [], "resultType": "complete"})
-        )]
+        )],
+        "tools/call is not cacheable: no caching directives"
     );
+    // A cacheable method's result gets `ttlMs` and `cacheScope`, unless given.
     let upstream = one_to_server(&mux.on_client(1, modern(json!(2), "tools/list", json!({}))));
     assert_eq!(upstream["params"], json!({}));
-    let back = to_session(
-        &mux.on_server(ok(upstream["id"].clone(), json!({"resultType": "x"}))),
-        1,
+    let given = json!({"resultType": "x", "tools": [], "ttlMs": 5});
+    let back = to_session(&mux.on_server(ok(upstream["id"].clone(), given)), 1);
+    assert_eq!(
+        back[0]["result"],
+        json!({"resultType": "x", "tools": [], "ttlMs": 5, "cacheScope": "private"})
     );
-    assert_eq!(back[0]["result"]["resultType"], "x");
     // A legacy session on the same server sees results unchanged.
     join(&mut mux, 2);
     let upstream = one_to_server(&mux.on_client(2, request(json!(3), "tools/list", json!({}))));

@@ -23,9 +23,17 @@ impl Mux {
         if pending.modern
             && let Some(result) = msg.get_mut("result").and_then(Value::as_object_mut)
         {
+            // What a 2026-07-28 result has and a handshake-era server's lacks.
             result
                 .entry("resultType")
                 .or_insert_with(|| json!("complete"));
+            if pending.cacheable {
+                // Immediately stale and not shareable: the safe defaults.
+                result.entry("ttlMs").or_insert_with(|| json!(0));
+                result
+                    .entry("cacheScope")
+                    .or_insert_with(|| json!("private"));
+            }
         }
         vec![Action::ToSession(pending.session, msg)]
     }
