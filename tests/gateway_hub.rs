@@ -641,3 +641,58 @@ async fn the_official_sdk_client_works_through_the_socket_in_both_protocol_eras(
     })
     .await;
 }
+
+/// Round trips per second through the hub against the server's own stdio
+/// (issue 8 asks ≥ 0.8×). A measurement, run on demand:
+/// `cargo test --release --test gateway_hub -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+async fn round_trips_through_the_hub_keep_up_with_direct_stdio() {
+    use mcpm::gateway::Launcher;
+    use mcpm::gateway::message::{LineReader, MAX_LINE, write_message};
+    let Some(python) = python() else { return };
+    const CALLS: u64 = 400;
+    let def = server(
+        "time",
+        Strategy::PreWarmed,
+        Sharing::Shared,
+        Duration::from_secs(600),
+    );
+    // Direct: the server's stdio, one call at a time.
+    let direct = launcher(&python, &["time"]);
+    let mut stdio = direct.attach(&def).await.unwrap().stdio;
+    let mut lines = LineReader::new(BufReader::new(stdio.output), MAX_LINE);
+    write_message(&mut stdio.input, &init(json!(0)))
+        .await
+        .unwrap();
+    lines.next().await.unwrap().unwrap().unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    write_message(&mut stdio.input, &initialized).await.unwrap();
+    let started = Instant::now();
+    for id in 1..=CALLS {
+        write_message(&mut stdio.input, &time_call(json!(id), "UTC"))
+            .await
+            .unwrap();
+        let answer = lines.next().await.unwrap().unwrap().unwrap();
+        assert_eq!(answer["id"], id);
+    }
+    let direct_rate = CALLS as f64 / started.elapsed().as_secs_f64();
+    // Through the hub.
+    let launcher = launcher(&python, &["time"]);
+    let hub = hub(&launcher, vec![def]).await;
+    let mut session = hub.open(Target::Server("time".into())).await.unwrap();
+    handshake(&mut session).await;
+    let started = Instant::now();
+    for id in 1..=CALLS {
+        ask(&mut session, time_call(json!(id), "UTC")).await;
+    }
+    let hub_rate = CALLS as f64 / started.elapsed().as_secs_f64();
+    let ratio = hub_rate / direct_rate;
+    println!(
+        "tools/call round trips: direct {direct_rate:.0}/s, through the hub {hub_rate:.0}/s, ratio {ratio:.2}"
+    );
+    assert!(
+        ratio >= 0.8,
+        "the hub is too slow: {ratio:.2}× of direct stdio"
+    );
+}

@@ -72,15 +72,16 @@ struct Stats {
     idle_since: Option<Instant>,
 }
 
-/// To a shared server's task, from the hub and the sessions.
+/// To a shared server's task, from the hub.
 enum Event {
+    /// A new session: its two channels, and where to say whether the server
+    /// could be attached for it.
     Open {
         session: SessionId,
-        outbox: mpsc::UnboundedSender<Message>,
+        inbox: mpsc::Receiver<Message>,
+        outbox: mpsc::Sender<Message>,
         ready: oneshot::Sender<Result<()>>,
     },
-    Client(SessionId, Message),
-    End(SessionId),
     /// Attach now and stay attached (`always-on` at start).
     Warm,
 }
@@ -163,37 +164,19 @@ impl Hub {
         events: &mpsc::UnboundedSender<Event>,
     ) -> Result<ClientSession> {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        let (outbox, mut outbox_rx) = mpsc::unbounded_channel();
+        let (to_gateway, inbox) = mpsc::channel(SESSION_CHANNEL);
+        let (outbox, from_gateway) = mpsc::channel(SESSION_CHANNEL);
         let (ready, ready_rx) = oneshot::channel();
         let gone = || Error::runtime(format!("the gateway's task for `{}` ended", entry.def.name));
-        events
-            .send(Event::Open {
-                session: id,
-                outbox,
-                ready,
-            })
-            .map_err(|_| gone())?;
+        let open = Event::Open {
+            session: id,
+            inbox,
+            outbox,
+            ready,
+        };
+        events.send(open).map_err(|_| gone())?;
+        // On an error `to_gateway` is dropped here, which ends the session.
         ready_rx.await.map_err(|_| gone())??;
-        let (to_gateway, mut to_rx) = mpsc::channel::<Message>(SESSION_CHANNEL);
-        let (from_tx, from_gateway) = mpsc::channel(SESSION_CHANNEL);
-        let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(msg) = to_rx.recv().await {
-                if events.send(Event::Client(id, msg)).is_err() {
-                    return;
-                }
-            }
-            let _ = events.send(Event::End(id));
-        });
-        // The task never waits on a slow client: its outbox is unbounded and
-        // this pump alone waits for the front end.
-        tokio::spawn(async move {
-            while let Some(msg) = outbox_rx.recv().await {
-                if from_tx.send(msg).await.is_err() {
-                    return;
-                }
-            }
-        });
         Ok(ClientSession {
             id,
             to_gateway,

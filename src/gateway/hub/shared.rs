@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::{BoxStream, SelectAll};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -34,6 +36,57 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// What the sessions send, merged: `(session, None)` when one ends.
+type Inbox = SelectAll<BoxStream<'static, (SessionId, Option<Message>)>>;
+
+/// A session's messages as a stream that says when it ends.
+fn inbox(
+    session: SessionId,
+    rx: mpsc::Receiver<Message>,
+) -> BoxStream<'static, (SessionId, Option<Message>)> {
+    futures_util::stream::unfold(Some(rx), move |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(msg) => Some(((session, Some(msg)), Some(rx))),
+            None => Some(((session, None), None)),
+        }
+    })
+    .boxed()
+}
+
+/// Where a session's messages go: straight into the front end's channel
+/// while it has room; once it is full, through a backlog and a pump task,
+/// so that a slow client never stalls the server's other sessions.
+struct Outbox {
+    tx: mpsc::Sender<Message>,
+    backlog: Option<mpsc::UnboundedSender<Message>>,
+}
+
+impl Outbox {
+    fn send(&mut self, msg: Message) {
+        if let Some(backlog) = &self.backlog {
+            let _ = backlog.send(msg);
+            return;
+        }
+        match self.tx.try_send(msg) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                let (backlog, mut rx) = mpsc::unbounded_channel();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    while let Some(msg) = rx.recv().await {
+                        if tx.send(msg).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let _ = backlog.send(msg);
+                self.backlog = Some(backlog);
+            }
+        }
+    }
+}
+
 /// The server's current attachment.
 struct Conn {
     writer: mpsc::UnboundedSender<Message>,
@@ -47,7 +100,8 @@ pub(super) struct SharedTask {
     stats: Arc<Mutex<Stats>>,
     cache_file: Option<PathBuf>,
     mux: Mux,
-    sessions: HashMap<SessionId, mpsc::UnboundedSender<Message>>,
+    sessions: HashMap<SessionId, Outbox>,
+    inbox: Inbox,
     conn: Option<Conn>,
     generation: u64,
     attaching: bool,
@@ -81,6 +135,7 @@ impl SharedTask {
             stats,
             cache_file,
             sessions: HashMap::new(),
+            inbox: SelectAll::new(),
             conn: None,
             generation: 0,
             attaching: false,
@@ -99,12 +154,20 @@ impl SharedTask {
         let Some(mut internal) = self.internal_rx.take() else {
             return;
         };
+        let mut hub_gone = false;
         loop {
+            if hub_gone && self.sessions.is_empty() {
+                // Nobody can open or use a session any more.
+                break;
+            }
             tokio::select! {
-                event = events.recv() => match event {
+                event = events.recv(), if !hub_gone => match event {
                     Some(event) => self.on_event(event),
-                    // The hub and every session are gone.
-                    None => break,
+                    None => hub_gone = true,
+                },
+                Some((session, msg)) = self.inbox.next(), if !self.inbox.is_empty() => match msg {
+                    Some(msg) => self.on_client(session, msg),
+                    None => self.end(session),
                 },
                 Some(event) = internal.recv() => self.on_internal(event),
                 _ = sleep_until(self.retry_at) => {
@@ -123,10 +186,18 @@ impl SharedTask {
         match event {
             Event::Open {
                 session,
+                inbox: rx,
                 outbox,
                 ready,
             } => {
-                self.sessions.insert(session, outbox);
+                self.sessions.insert(
+                    session,
+                    Outbox {
+                        tx: outbox,
+                        backlog: None,
+                    },
+                );
+                self.inbox.push(inbox(session, rx));
                 self.idle_at = None;
                 {
                     let mut stats = lock(&self.stats);
@@ -145,17 +216,17 @@ impl SharedTask {
                 self.retry_at = None;
                 self.start_attach();
             }
-            Event::Client(session, msg) => {
-                if self.sessions.contains_key(&session) {
-                    let actions = self.mux.on_client(session, msg);
-                    self.apply(actions);
-                }
-            }
-            Event::End(session) => self.end(session),
             Event::Warm => {
                 self.keep = true;
                 self.start_attach();
             }
+        }
+    }
+
+    fn on_client(&mut self, session: SessionId, msg: Message) {
+        if self.sessions.contains_key(&session) {
+            let actions = self.mux.on_client(session, msg);
+            self.apply(actions);
         }
     }
 
@@ -324,8 +395,8 @@ impl SharedTask {
                     }
                 }
                 Action::ToSession(session, msg) => {
-                    if let Some(outbox) = self.sessions.get(&session) {
-                        let _ = outbox.send(msg);
+                    if let Some(outbox) = self.sessions.get_mut(&session) {
+                        outbox.send(msg);
                     }
                 }
             }
