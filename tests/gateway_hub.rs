@@ -204,6 +204,45 @@ async fn eight_concurrent_sessions_with_the_same_ids_get_their_own_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_read_does_not_stall_the_others() {
+    let Some(python) = python() else { return };
+    let launcher = launcher(&python, &["time"]);
+    let servers = vec![server(
+        "time",
+        Strategy::PreWarmed,
+        Sharing::Shared,
+        Duration::from_secs(600),
+    )];
+    let hub = hub(&launcher, servers).await;
+    let mut slow = hub.open(Target::Server("time".into())).await.unwrap();
+    handshake(&mut slow).await;
+    // More answers than the session's channel holds, none of them read yet.
+    const MANY: u64 = 600;
+    for id in 1..=MANY {
+        slow.to_gateway
+            .send(time_call(json!(id), "Asia/Tokyo"))
+            .await
+            .unwrap();
+    }
+    let mut quick = hub.open(Target::Server("time".into())).await.unwrap();
+    handshake(&mut quick).await;
+    let answer = ask(&mut quick, time_call(json!(1), "Europe/London")).await;
+    assert_eq!(zone_of(&answer), "Europe/London");
+    // The slow one gets every answer when it reads (the server answers
+    // concurrently, so in any order).
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 1..=MANY {
+        let msg = tokio::time::timeout(PATIENCE, slow.from_gateway.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(zone_of(&msg), "Asia/Tokyo");
+        assert!(seen.insert(msg["id"].as_u64().unwrap()), "twice: {msg}");
+    }
+    assert_eq!(seen, (1..=MANY).collect());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_on_demand_server_stops_when_idle_and_starts_again_for_the_next_session() {
     let Some(python) = python() else { return };
     let launcher = launcher(&python, &["time"]);
