@@ -473,6 +473,30 @@ async fn the_initialize_result_is_kept_on_disk_and_unknown_servers_are_named() {
         0o600
     );
 
+    // Two services claiming one server name: refused at start.
+    let mut twin = server(
+        "time",
+        Strategy::PreWarmed,
+        Sharing::Shared,
+        Duration::from_secs(1),
+    );
+    twin.service = "time-2".into();
+    let both = vec![
+        server(
+            "time",
+            Strategy::PreWarmed,
+            Sharing::Shared,
+            Duration::from_secs(1),
+        ),
+        twin,
+    ];
+    let err = Hub::start("test", both, launcher.clone(), None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.status, ExitStatus::Invalid);
+    assert!(err.message.contains("`time-2`"), "{}", err.message);
+
     let err = hub.open(Target::Server("nope".into())).await.err().unwrap();
     assert_eq!(err.status, ExitStatus::Invalid);
     assert!(err.message.contains("`nope`"), "{}", err.message);

@@ -104,6 +104,15 @@ impl Hub {
         launcher: Arc<dyn Launcher>,
         cache_dir: Option<PathBuf>,
     ) -> Result<Arc<Hub>> {
+        for (i, def) in servers.iter().enumerate() {
+            if let Some(other) = servers[..i].iter().find(|o| o.name == def.name) {
+                return Err(Error::invalid(format!(
+                    "services `{}` and `{}` of project `{project}` are both MCP server `{}`",
+                    other.service, def.service, def.name
+                ))
+                .hint("give them different `io.mcpm.server` labels (or service names)"));
+            }
+        }
         match launcher.reap_orphans().await {
             Ok(0) => {}
             Ok(n) => log(
