@@ -759,3 +759,136 @@ async fn round_trips_through_the_hub_keep_up_with_direct_stdio() {
         "the hub is too slow: {ratio:.2}× of direct stdio"
     );
 }
+
+/// A server that, like the Go SDK's, refuses a second `initialize` on one
+/// instance; every attach reaches the same instance (as `docker attach`
+/// to a running container does).
+struct OneInitialize {
+    initializes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl mcpm::gateway::Launcher for OneInitialize {
+    fn attach<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<mcpm::gateway::Attached>> {
+        use mcpm::gateway::message::{LineReader, MAX_LINE, write_message};
+        use std::sync::atomic::Ordering;
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let initializes = self.initializes.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = tokio::io::split(theirs);
+            let mut lines = LineReader::new(BufReader::new(read), MAX_LINE);
+            while let Ok(Some(Ok(msg))) = lines.next().await {
+                let answer = match msg["method"].as_str() {
+                    Some("initialize") if initializes.fetch_add(1, Ordering::SeqCst) > 0 => {
+                        json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32600, "message": "already initialized"}})
+                    }
+                    Some("initialize") => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                        "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "go-like", "version": "1"}
+                    }}),
+                    Some("tools/list") => {
+                        json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}})
+                    }
+                    _ => continue,
+                };
+                if write_message(&mut write, &answer).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let (read, write) = tokio::io::split(ours);
+        Box::pin(async move {
+            Ok(mcpm::gateway::Attached {
+                stdio: mcpm::gateway::Stdio {
+                    input: Box::pin(write),
+                    output: Box::pin(read),
+                },
+                instance: "container 1, started 12:00".into(),
+            })
+        })
+    }
+
+    fn run_session<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<mcpm::gateway::SessionInstance>>
+    {
+        Box::pin(async { Err(mcpm::error::Error::runtime("not used")) })
+    }
+
+    fn end_session<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn stop<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn reap_orphans(&self) -> futures_util::future::BoxFuture<'_, mcpm::error::Result<usize>> {
+        Box::pin(async { Ok(0) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_gateway_does_not_initialize_the_same_instance_twice() {
+    let initializes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let launcher = Arc::new(OneInitialize {
+        initializes: initializes.clone(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let servers = || {
+        vec![server(
+            "go",
+            Strategy::PreWarmed,
+            Sharing::Shared,
+            Duration::from_secs(600),
+        )]
+    };
+    let list = || request(json!("l"), "tools/list", json!({}));
+    // The first gateway initializes the server and keeps the result.
+    let first = Hub::start("test", servers(), launcher.clone(), Some(dir.path().into()))
+        .await
+        .unwrap();
+    let mut session = first.open(Target::Server("go".into())).await.unwrap();
+    let answer = ask(&mut session, init(json!(0))).await;
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "go-like",
+        "{answer}"
+    );
+    assert_eq!(
+        ask(&mut session, list()).await["result"],
+        json!({"tools": []})
+    );
+    drop(session);
+    drop(first);
+    // The next gateway attaches to the same instance: no second initialize.
+    let second = Hub::start("test", servers(), launcher.clone(), Some(dir.path().into()))
+        .await
+        .unwrap();
+    let mut session = second.open(Target::Server("go".into())).await.unwrap();
+    let answer = ask(&mut session, init(json!(0))).await;
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "go-like",
+        "{answer}"
+    );
+    assert_eq!(
+        ask(&mut session, list()).await["result"],
+        json!({"tools": []})
+    );
+    assert_eq!(initializes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Without the kept result, the server would have refused the gateway.
+    let forgetful = Hub::start("test", servers(), launcher, None).await.unwrap();
+    let mut session = forgetful.open(Target::Server("go".into())).await.unwrap();
+    let answer = ask(&mut session, init(json!(0))).await;
+    assert_eq!(
+        answer["error"]["message"], "already initialized",
+        "{answer}"
+    );
+}
