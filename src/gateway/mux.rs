@@ -373,15 +373,23 @@ impl Mux {
     }
 
     fn client_request(&mut self, session: SessionId, method: &str, msg: Message) -> Vec<Action> {
-        let modern =
+        let stamped =
             method == "server/discover" || message::request_protocol_version(&msg).is_some();
-        if modern && let Some(s) = self.session_mut(session) {
-            s.modern = true;
-            s.ready = true;
+        // A session is modern from its first stamped request (every request
+        // of that revision is stamped) until it sends a legacy `initialize`
+        // (a client that probed `server/discover` and chose the handshake).
+        if let Some(s) = self.session_mut(session) {
+            if stamped {
+                s.modern = true;
+                s.ready = true;
+            } else if method == "initialize" {
+                s.modern = false;
+            }
         }
+        let modern = stamped || self.sessions.get(&session).is_some_and(|s| s.modern);
         match self.upstream {
             Upstream::Ready => {}
-            Upstream::Fresh if method == "initialize" && !modern => {
+            Upstream::Fresh if method == "initialize" && !stamped => {
                 let id = msg["id"].clone();
                 let params = msg.get("params").cloned().unwrap_or_else(|| json!({}));
                 return self.start_init(params, Some((session, id)));
@@ -403,7 +411,7 @@ impl Mux {
             // Ready always has a cache; keep the message rather than panic.
             return self.enqueue(session, msg);
         };
-        if method == "initialize" && !modern {
+        if method == "initialize" && !stamped {
             let answer = message::result_response(msg["id"].clone(), result.clone());
             if let Some(s) = self.session_mut(session) {
                 s.ready = true;

@@ -641,3 +641,25 @@ fn gateway_ids_start_where_they_are_told() {
     let init = one_to_server(&mux.on_client(1, init_request(json!(1), "a")));
     assert_eq!(init["id"], 1_000_001);
 }
+
+#[test]
+fn a_client_that_probes_discover_then_initializes_is_served_as_a_legacy_client() {
+    let mut mux = ready_mux();
+    let probe = mux.on_client(2, request(json!(1), "server/discover", json!({})));
+    assert_eq!(to_session(&probe, 2)[0]["result"]["resultType"], "complete");
+    join(&mut mux, 2);
+    let up = one_to_server(&mux.on_client(2, request(json!(2), "tools/list", json!({}))));
+    let back = to_session(
+        &mux.on_server(ok(up["id"].clone(), json!({"tools": []}))),
+        2,
+    );
+    assert_eq!(back, vec![ok(json!(2), json!({"tools": []}))]);
+    // A modern session's unstamped request is still answered the modern way.
+    mux.on_client(3, modern(json!(1), "tools/list", json!({})));
+    let up = one_to_server(&mux.on_client(3, request(json!(2), "tools/list", json!({}))));
+    let back = to_session(
+        &mux.on_server(ok(up["id"].clone(), json!({"tools": []}))),
+        3,
+    );
+    assert_eq!(back[0]["result"]["cacheScope"], "private");
+}
