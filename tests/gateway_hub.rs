@@ -566,3 +566,42 @@ async fn twenty_servers_and_fifty_sessions_stay_small() {
         50
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_cannot_start_fails_the_open_and_leaves_no_session() {
+    let launcher = Arc::new(
+        mcpm::gateway::process::ProcessLauncher::new()
+            .command("broken", vec!["/nonexistent/mcp-server".into()])
+            .command("solo", vec!["/nonexistent/mcp-server".into()]),
+    );
+    let servers = vec![
+        server(
+            "broken",
+            Strategy::OnDemand,
+            Sharing::Shared,
+            Duration::from_secs(600),
+        ),
+        server(
+            "solo",
+            Strategy::OnDemand,
+            Sharing::Session,
+            Duration::from_secs(600),
+        ),
+    ];
+    let hub = Hub::start("test", servers, launcher, None).await.unwrap();
+    for name in ["broken", "solo"] {
+        let err = hub.open(Target::Server(name.into())).await.err().unwrap();
+        assert_eq!(err.status, ExitStatus::Runtime);
+        assert!(
+            err.message.contains(&format!("`{name}`")),
+            "{}",
+            err.message
+        );
+        // Tried again for the next session, not stuck in a backoff.
+        let again = hub.open(Target::Server(name.into())).await.err().unwrap();
+        assert_eq!(again.message, err.message);
+    }
+    for view in hub.view().servers {
+        assert_eq!((view.sessions, view.attached), (0, false), "{view:?}");
+    }
+}
