@@ -605,3 +605,158 @@ async fn a_server_that_cannot_start_fails_the_open_and_leaves_no_session() {
         assert_eq!((view.sessions, view.attached), (0, false), "{view:?}");
     }
 }
+
+/// A launcher whose attach fails or answers like a minimal server, and
+/// that records when (on tokio's clock) it was asked to attach and stop.
+#[derive(Default)]
+struct Scripted {
+    fail: bool,
+    attaches: std::sync::Mutex<Vec<tokio::time::Instant>>,
+    stops: std::sync::Mutex<Vec<tokio::time::Instant>>,
+}
+
+impl mcpm::gateway::Launcher for Scripted {
+    fn attach<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<mcpm::gateway::Attached>> {
+        use mcpm::gateway::message::{LineReader, MAX_LINE, write_message};
+        self.attaches
+            .lock()
+            .unwrap()
+            .push(tokio::time::Instant::now());
+        if self.fail {
+            return Box::pin(async { Err(mcpm::error::Error::runtime("no such container")) });
+        }
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let (read, mut write) = tokio::io::split(theirs);
+            let mut lines = LineReader::new(BufReader::new(read), MAX_LINE);
+            while let Ok(Some(Ok(msg))) = lines.next().await {
+                if msg.get("id").is_none() {
+                    continue;
+                }
+                let answer = json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"serverInfo": {"name": "scripted"}}});
+                if write_message(&mut write, &answer).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let (read, write) = tokio::io::split(ours);
+        let run = self.attaches.lock().unwrap().len();
+        Box::pin(async move {
+            Ok(mcpm::gateway::Attached {
+                stdio: mcpm::gateway::Stdio {
+                    input: Box::pin(write),
+                    output: Box::pin(read),
+                },
+                instance: format!("run {run}"),
+            })
+        })
+    }
+
+    fn run_session<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<mcpm::gateway::SessionInstance>>
+    {
+        Box::pin(async { Err(mcpm::error::Error::runtime("not used")) })
+    }
+
+    fn end_session<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn stop<'a>(
+        &'a self,
+        _server: &'a GatewayServer,
+    ) -> futures_util::future::BoxFuture<'a, mcpm::error::Result<()>> {
+        self.stops.lock().unwrap().push(tokio::time::Instant::now());
+        Box::pin(async { Ok(()) })
+    }
+
+    fn reap_orphans(&self) -> futures_util::future::BoxFuture<'_, mcpm::error::Result<usize>> {
+        Box::pin(async { Ok(0) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_attaches_are_retried_from_half_a_second_doubling_to_thirty() {
+    let launcher = Arc::new(Scripted {
+        fail: true,
+        ..Default::default()
+    });
+    let servers = vec![server(
+        "down",
+        Strategy::AlwaysOn,
+        Sharing::Shared,
+        Duration::from_secs(600),
+    )];
+    let _hub = Hub::start("test", servers, launcher.clone(), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    let attaches = launcher.attaches.lock().unwrap().clone();
+    let gaps: Vec<u64> = attaches
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis() as u64)
+        .collect();
+    assert_eq!(
+        &gaps[..7],
+        &[500, 1000, 2000, 4000, 8000, 16000, 30000],
+        "{gaps:?}"
+    );
+    assert!(gaps[7..].iter().all(|gap| *gap == 30000), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_on_demand_server_is_stopped_exactly_idle_timeout_after_its_last_session() {
+    let launcher = Arc::new(Scripted::default());
+    let idle = Duration::from_secs(600);
+    let servers = vec![server("lazy", Strategy::OnDemand, Sharing::Shared, idle)];
+    let hub = Hub::start("test", servers, launcher.clone(), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(
+        launcher.attaches.lock().unwrap().is_empty(),
+        "on-demand: not before a session"
+    );
+    let mut first = hub.open(Target::Server("lazy".into())).await.unwrap();
+    let second = hub.open(Target::Server("lazy".into())).await.unwrap();
+    assert_eq!(
+        ask(&mut first, init(json!(1))).await["result"]["serverInfo"]["name"],
+        "scripted"
+    );
+    drop(second);
+    // One session still open: no stop however long it stays.
+    tokio::time::sleep(idle * 3).await;
+    assert!(launcher.stops.lock().unwrap().is_empty());
+    drop(first);
+    // Let the hub see the end, then note when it did.
+    tokio::task::yield_now().await;
+    wait_for("the session to end", || hub.view().servers[0].sessions == 0).await;
+    let ended = tokio::time::Instant::now();
+    tokio::time::sleep(idle - Duration::from_secs(1)).await;
+    assert!(launcher.stops.lock().unwrap().is_empty(), "stopped early");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stops = launcher.stops.lock().unwrap().clone();
+    assert_eq!(stops.len(), 1);
+    let after = stops[0] - ended;
+    assert!(
+        after >= idle - Duration::from_millis(50) && after <= idle,
+        "{after:?}"
+    );
+    assert!(!hub.view().servers[0].attached);
+    assert!(hub.view().servers[0].idle_seconds.unwrap() >= idle.as_secs());
+    // The next session starts it again.
+    let mut again = hub.open(Target::Server("lazy".into())).await.unwrap();
+    assert_eq!(
+        ask(&mut again, init(json!(2))).await["result"]["serverInfo"]["name"],
+        "scripted"
+    );
+    assert_eq!(launcher.attaches.lock().unwrap().len(), 2);
+}

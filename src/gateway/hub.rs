@@ -16,11 +16,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::io::BufReader;
 use tokio::sync::{mpsc, oneshot};
+// tokio's clock, not std's: timers and idle times follow it (and tests can pause it).
+use tokio::time::Instant;
 
 use super::message::{self, LineReader, MAX_LINE};
 use super::mux::{InitCache, SessionId};

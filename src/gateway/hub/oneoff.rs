@@ -2,7 +2,7 @@
 //! instance, still through a [`Mux`] so that 2026-07-28 clients (which send
 //! no `initialize`) get the server initialized for them.
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tokio::sync::mpsc;
 

@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::{BoxStream, SelectAll};
 use tokio::sync::{mpsc, oneshot};
+// tokio's clock, not std's: timers and idle times follow it (and tests can pause it).
+use tokio::time::Instant;
 
 use super::{
     BACKOFF_MAX, BACKOFF_RESET_AFTER, BACKOFF_START, Event, Internal, Stats, load_cache, lock, log,
@@ -31,7 +33,7 @@ fn id_seed() -> u64 {
 
 async fn sleep_until(at: Option<Instant>) {
     match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
