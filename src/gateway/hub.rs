@@ -15,7 +15,7 @@
 //! restarted gateway finding the same instance does not send a second one.
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -56,6 +56,8 @@ pub struct Hub {
     entries: Vec<Entry>,
     launcher: Arc<dyn Launcher>,
     next_session: AtomicU64,
+    /// The hub itself, for the aggregated endpoint's per-server sessions.
+    me: Weak<Hub>,
 }
 
 struct Entry {
@@ -145,11 +147,12 @@ impl Hub {
             };
             entries.push(Entry { def, stats, events });
         }
-        Ok(Arc::new(Hub {
+        Ok(Arc::new_cyclic(|me| Hub {
             project: project.to_string(),
             entries,
             launcher,
             next_session: AtomicU64::new(1),
+            me: me.clone(),
         }))
     }
 
@@ -226,10 +229,14 @@ impl Sessions for Hub {
             let name = match target {
                 Target::Server(name) => name,
                 Target::All => {
-                    // `/mcp` is built by `aggregate` on top of per-server
-                    // sessions; until it is wired in, say so.
-                    return Err(Error::runtime("the aggregated endpoint is not available")
-                        .hint("open one server (`/servers/<server>/mcp`, `mcpm docker connect SERVER`)"));
+                    // `/mcp` is built by `aggregate` on top of one
+                    // per-server session each, opened on this same hub.
+                    let hub: Arc<dyn Sessions> = self
+                        .me
+                        .upgrade()
+                        .ok_or_else(|| Error::runtime("the gateway is shutting down"))?;
+                    let names = self.entries.iter().map(|e| e.def.name.clone()).collect();
+                    return super::aggregate::open(hub, names).await;
                 }
             };
             let entry = self.entry(&name)?;

@@ -157,15 +157,16 @@ pub async fn run(options: RunOptions) -> Result<()> {
     if let Some(running) = state::running(config, &project) {
         return Err(already_running(&running));
     }
-    let socket = parts::socket_bind(&socket_path)?;
+    let socket = super::socket::bind(&socket_path).await?;
 
     let launcher = parts::launcher(&loaded.desired).await?;
-    let hub = parts::hub(
-        project.clone(),
+    let hub = super::hub::Hub::start(
+        &project,
         loaded.servers.clone(),
         launcher,
-        state::init_dir(config, &project),
-    );
+        Some(state::init_dir(config, &project)),
+    )
+    .await?;
     let result = serve(
         &options,
         &loaded,
@@ -186,7 +187,7 @@ pub async fn run(options: RunOptions) -> Result<()> {
 async fn serve(
     options: &RunOptions,
     loaded: &Loaded,
-    hub: Arc<parts::Hub>,
+    hub: Arc<super::hub::Hub>,
     tcp: std::net::TcpListener,
     bound: SocketAddr,
     socket: tokio::net::UnixListener,
@@ -194,7 +195,6 @@ async fn serve(
     token: String,
 ) -> Result<()> {
     let config = &options.config;
-    hub.start().await?;
     let url = format!("http://{}", display_addr(bound));
     state::write(
         config,
@@ -228,16 +228,47 @@ async fn serve(
         .map_err(|err| Error::runtime(format!("cannot use the gateway's listener: {err}")))?;
     let sessions: Arc<dyn super::Sessions> = hub.clone();
     let result = tokio::select! {
-        result = parts::http_serve(tcp, sessions.clone(), token) => result,
-        result = parts::socket_serve(socket, sessions) => result,
+        () = super::http::serve(tcp, sessions.clone(), http_options(token, bound)) => Ok(()),
+        () = super::socket::serve(socket, sessions) => Ok(()),
         signal = shutdown_signal() => {
             signal?;
             (options.report)("stopping the gateway");
             Ok(())
         }
     };
-    hub.shutdown().await;
+    drop(hub);
     result
+}
+
+/// The HTTP front end's options for a listener bound at `bound`: the loopback
+/// names always, plus the address itself when it is not loopback (and the
+/// machine's host name for an unspecified address), so that `Host` and
+/// `Origin` checks (DNS-rebinding protection) accept only names that reach
+/// this gateway. Shutdown is driven by `serve`'s select, not by the server.
+fn http_options(token: String, bound: SocketAddr) -> super::http::HttpOptions {
+    let port = bound.port();
+    let mut options =
+        super::http::HttpOptions::loopback(token, port, Box::pin(std::future::pending()));
+    let mut extra = Vec::new();
+    if bound.ip().is_unspecified() {
+        if let Some(name) = host_name() {
+            extra.push(format!("{name}:{port}"));
+        }
+    } else if !bound.ip().is_loopback() {
+        extra.push(bound.to_string());
+    }
+    for host in extra {
+        options.allowed_origins.push(format!("http://{host}"));
+        options.allowed_hosts.push(host);
+    }
+    options
+}
+
+/// This machine's host name, when the OS gives one.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 fn already_running(state: &GatewayState) -> Error {
