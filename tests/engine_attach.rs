@@ -4,7 +4,7 @@
 //! They need `scripts/test-engine.sh`; without it they say they are skipped,
 //! and under `CI` they fail.
 #[path = "engine/support.rs"]
-#[allow(dead_code)]
+#[allow(dead_code)] // the helpers other engine tests use
 mod support;
 
 use std::pin::Pin;
@@ -35,7 +35,8 @@ fn server(service: &str, strategy: Strategy, sharing: Sharing) -> GatewayServer 
 }
 
 async fn launcher(project: &Project) -> EngineLauncher {
-    let desired = desired::load(&project.file(), &LoadOptions::default()).expect("compose file loads");
+    let desired =
+        desired::load(&project.file(), &LoadOptions::default()).expect("compose file loads");
     let engine = connect::connect().await.expect("the engine answers");
     EngineLauncher::new(engine, desired)
 }
@@ -66,7 +67,10 @@ impl Conversation {
     async fn send(&mut self, message: Value) {
         let mut line = message.to_string();
         line.push('\n');
-        self.input.write_all(line.as_bytes()).await.expect("write to the server");
+        self.input
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to the server");
         self.input.flush().await.expect("flush to the server");
     }
 
@@ -95,10 +99,12 @@ impl Conversation {
 
     /// `initialize` (id 1) and `notifications/initialized`; the server's info.
     async fn initialize(&mut self) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        self.send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "mcpm-engine-attach-test", "version": "1"}}}))
-            .await;
+            "clientInfo": {"name": "mcpm-engine-attach-test", "version": "1"}}}),
+        )
+        .await;
         let answer = self.answer(1).await;
         self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
             .await;
@@ -107,9 +113,11 @@ impl Conversation {
 
     /// `tools/call get_current_time` for `timezone`; the structured result.
     async fn current_time(&mut self, id: u64, timezone: &str) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-            "name": "get_current_time", "arguments": {"timezone": timezone}}}))
-            .await;
+        self.send(
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "get_current_time", "arguments": {"timezone": timezone}}}),
+        )
+        .await;
         let answer = self.answer(id).await;
         assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
         answer["result"]["structuredContent"].clone()
@@ -150,20 +158,33 @@ async fn the_real_time_server_answers_through_attach_and_a_second_attach_finds_t
 
     let first = launcher.attach(&time).await.expect("attach");
     let instance = first.instance.clone();
-    let id = docker_ok(&["inspect", "--format", "{{.Id}}", &format!("{}-time-1", project.name)]);
+    let id = docker_ok(&[
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        &format!("{}-time-1", project.name),
+    ]);
     assert!(instance.starts_with(&id), "{instance} names container {id}");
     let mut talk = Conversation::new(first.stdio);
     let info = talk.initialize().await;
     assert_eq!(info["name"], json!("mcp-time"), "{info}");
     let now = talk.current_time(2, "Europe/Paris").await;
     assert_eq!(now["timezone"], json!("Europe/Paris"), "{now}");
-    assert!(now["datetime"].as_str().is_some_and(|d| d.starts_with("20")), "{now}");
+    assert!(
+        now["datetime"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("20")),
+        "{now}"
+    );
     // Detaching (closing our end) must not end the shared server.
     talk.input.shutdown().await.expect("detach");
     drop(talk);
 
     let second = launcher.attach(&time).await.expect("attach again");
-    assert_eq!(second.instance, instance, "the same run of the same container");
+    assert_eq!(
+        second.instance, instance,
+        "the same run of the same container"
+    );
     assert_eq!(
         project.inspect(&format!("{}-time-1", project.name), "{{.State.Running}}"),
         "true"
@@ -180,7 +201,10 @@ async fn an_on_demand_server_is_started_by_attach_and_stopped_by_stop() {
     let Some(image) = time_image() else { return };
     let project = Project::new("engine-attach-ondemand");
     // init: the Python server as PID 1 would ignore SIGTERM and cost the grace period.
-    project.write(&time_service(&image, "    init: true\n    profiles: [on-demand]\n"));
+    project.write(&time_service(
+        &image,
+        "    init: true\n    profiles: [on-demand]\n",
+    ));
     deploy(&project);
     let name = format!("{}-time-1", project.name);
     assert_eq!(project.inspect(&name, "{{.State.Status}}"), "created");
@@ -190,7 +214,11 @@ async fn an_on_demand_server_is_started_by_attach_and_stopped_by_stop() {
     let attached = launcher.attach(&time).await.expect("attach starts it");
     assert_eq!(project.inspect(&name, "{{.State.Status}}"), "running");
     let started = project.inspect(&name, "{{.State.StartedAt}}");
-    assert!(attached.instance.ends_with(&started), "{} vs {started}", attached.instance);
+    assert!(
+        attached.instance.ends_with(&started),
+        "{} vs {started}",
+        attached.instance
+    );
     let mut talk = Conversation::new(attached.stdio);
     talk.initialize().await;
     let now = talk.current_time(2, "Asia/Tokyo").await;
@@ -231,27 +259,59 @@ async fn a_session_container_is_hardened_like_the_service_and_leaves_nothing() {
     let name = &names[0];
     let prefix = format!("{}-time-run-", project.name);
     let slug_part = name.strip_prefix(&prefix).expect("compose run's name");
-    assert!(slug_part.len() == 12 && slug_part.chars().all(|c| c.is_ascii_hexdigit()), "{name}");
-    let labels = |key: &str| project.inspect(name, &format!("{{{{index .Config.Labels \"{key}\"}}}}"));
+    assert!(
+        slug_part.len() == 12 && slug_part.chars().all(|c| c.is_ascii_hexdigit()),
+        "{name}"
+    );
+    let labels =
+        |key: &str| project.inspect(name, &format!("{{{{index .Config.Labels \"{key}\"}}}}"));
     assert!(labels("com.docker.compose.slug").starts_with(slug_part));
-    assert_eq!(labels("io.mcpm.gateway-session"), std::process::id().to_string());
+    assert_eq!(
+        labels("io.mcpm.gateway-session"),
+        std::process::id().to_string()
+    );
     assert_eq!(labels("com.docker.compose.service"), "time");
-    assert_eq!(project.inspect(name, "{{.HostConfig.RestartPolicy.Name}}"), "no");
-    assert_eq!(project.inspect(name, "{{.HostConfig.ReadonlyRootfs}}"), "true");
+    assert_eq!(
+        project.inspect(name, "{{.HostConfig.RestartPolicy.Name}}"),
+        "no"
+    );
+    assert_eq!(
+        project.inspect(name, "{{.HostConfig.ReadonlyRootfs}}"),
+        "true"
+    );
     assert_eq!(project.inspect(name, "{{.HostConfig.CapDrop}}"), "[ALL]");
-    assert_eq!(project.inspect(name, "{{.HostConfig.SecurityOpt}}"), "[no-new-privileges:true]");
+    assert_eq!(
+        project.inspect(name, "{{.HostConfig.SecurityOpt}}"),
+        "[no-new-privileges:true]"
+    );
     assert_eq!(project.inspect(name, "{{.HostConfig.Memory}}"), "268435456");
-    assert_eq!(project.inspect(name, "{{.Config.StdinOnce}} {{.Config.OpenStdin}} {{.Config.Tty}}"), "true true false");
-    assert!(project.inspect(name, "{{.Config.Env}}").contains("MCPM_MARK=session-test"));
+    assert_eq!(
+        project.inspect(
+            name,
+            "{{.Config.StdinOnce}} {{.Config.OpenStdin}} {{.Config.Tty}}"
+        ),
+        "true true false"
+    );
+    assert!(
+        project
+            .inspect(name, "{{.Config.Env}}")
+            .contains("MCPM_MARK=session-test")
+    );
 
     let mut talk = Conversation::new(session.stdio);
     assert_eq!(talk.initialize().await["name"], json!("mcp-time"));
     let now = talk.current_time(2, "UTC").await;
     assert_eq!(now["timezone"], json!("UTC"));
-    launcher.end_session(&session.id).await.expect("end_session");
+    launcher
+        .end_session(&session.id)
+        .await
+        .expect("end_session");
     assert!(one_offs(&project).is_empty(), "{:?}", one_offs(&project));
     // ending it twice is fine
-    launcher.end_session(&session.id).await.expect("end_session again");
+    launcher
+        .end_session(&session.id)
+        .await
+        .expect("end_session again");
     // the service's own container was never touched
     assert_eq!(
         project.inspect(&format!("{}-time-1", project.name), "{{.State.Running}}"),
@@ -272,7 +332,8 @@ async fn closing_a_session_stdin_ends_the_server_and_its_container() {
     let echo = server("echo", Strategy::AlwaysOn, Sharing::Session);
     let session = launcher.run_session(&echo).await.expect("run_session");
     let mut talk = Conversation::new(session.stdio);
-    talk.send(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).await;
+    talk.send(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
     assert_eq!(talk.answer(1).await["result"], json!({}));
     // EOF on stdin: the echo server exits, and the engine removes its container.
     talk.input.shutdown().await.expect("close stdin");
@@ -282,10 +343,17 @@ async fn closing_a_session_stdin_ends_the_server_and_its_container() {
         .expect("the server's output ends after its stdin closed");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !one_offs(&project).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "still there: {:?}", one_offs(&project));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still there: {:?}",
+            one_offs(&project)
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    launcher.end_session(&session.id).await.expect("end_session after it is gone");
+    launcher
+        .end_session(&session.id)
+        .await
+        .expect("end_session after it is gone");
 }
 
 #[tokio::test]
@@ -297,8 +365,15 @@ async fn the_echo_server_through_attach_and_the_errors_that_say_what_to_do() {
         image = env.echo_image
     ));
     // deploy only `echo` and `mute`: `later` stays undeployed
-    let out = project.mcpm(&["deploy", "echo", "mute"]).output().expect("mcpm runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = project
+        .mcpm(&["deploy", "echo", "mute"])
+        .output()
+        .expect("mcpm runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let launcher = launcher(&project).await;
 
     let attached = launcher
@@ -319,8 +394,19 @@ async fn the_echo_server_through_attach_and_the_errors_that_say_what_to_do() {
         .await
         .err()
         .expect("an undeployed service is an error");
-    assert!(err.message.contains(&format!("{}-later-1", project.name)), "{}", err.message);
-    assert!(err.hint.as_deref().unwrap_or("").contains("mcpm docker deploy"), "{:?}", err.hint);
+    assert!(
+        err.message.contains(&format!("{}-later-1", project.name)),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("mcpm docker deploy"),
+        "{:?}",
+        err.hint
+    );
 
     let err = launcher
         .attach(&server("mute", Strategy::AlwaysOn, Sharing::Shared))
@@ -328,7 +414,14 @@ async fn the_echo_server_through_attach_and_the_errors_that_say_what_to_do() {
         .err()
         .expect("a container without stdin is an error");
     assert!(err.message.contains("stdin"), "{}", err.message);
-    assert!(err.hint.as_deref().unwrap_or("").contains("stdin_open: true"), "{:?}", err.hint);
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("stdin_open: true"),
+        "{:?}",
+        err.hint
+    );
 
     let err = launcher
         .run_session(&server("nope", Strategy::AlwaysOn, Sharing::Session))
@@ -336,7 +429,11 @@ async fn the_echo_server_through_attach_and_the_errors_that_say_what_to_do() {
         .err()
         .expect("an unknown service is an error");
     assert!(err.message.contains("no service `nope`"), "{}", err.message);
-    assert!(err.hint.as_deref().unwrap_or("").contains("echo"), "{:?}", err.hint);
+    assert!(
+        err.hint.as_deref().unwrap_or("").contains("echo"),
+        "{:?}",
+        err.hint
+    );
 }
 
 /// Not a test of its own: `reap_orphans_…` runs this test binary with
@@ -409,13 +506,22 @@ async fn reap_orphans_removes_the_one_offs_of_dead_gateways_only() {
     let mut left = one_offs(&project);
     left.sort();
     let session_name = docker_ok(&["inspect", "--format", "{{.Name}}", &session.id]);
-    let mut expected = vec![alive.clone(), session_name.trim_start_matches('/').to_string()];
+    let mut expected = vec![
+        alive.clone(),
+        session_name.trim_start_matches('/').to_string(),
+    ];
     expected.sort();
     assert_eq!(left, expected, "removed: {dead}, {reused}");
-    assert!(docker(&["inspect", &foreign]).status.success(), "{foreign} was left alone");
+    assert!(
+        docker(&["inspect", &foreign]).status.success(),
+        "{foreign} was left alone"
+    );
 
     // Once the live gateway is gone, its container is an orphan too.
     assert_eq!(launcher.reap_orphans().await.expect("reap again"), 1);
-    launcher.end_session(&session.id).await.expect("end_session");
+    launcher
+        .end_session(&session.id)
+        .await
+        .expect("end_session");
     assert!(one_offs(&project).is_empty());
 }

@@ -31,12 +31,11 @@ use std::task::{Context, Poll, ready};
 
 use bollard::container::LogOutput;
 use bollard::models::{
-    ContainerInspectResponse, NetworkConnectRequest, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerInspectResponse, NetworkConnectRequest, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, ListContainersOptions,
-    RemoveContainerOptions, StartContainerOptions, StopContainerOptions,
+    AttachContainerOptions, CreateContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    StartContainerOptions, StopContainerOptions,
 };
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
@@ -121,11 +120,17 @@ impl EngineLauncher {
         })
     }
 
-    /// The service's long-lived container, which deploy made.
-    async fn service_container(&self, server: &GatewayServer) -> Result<ObservedContainer> {
+    /// The service's long-lived container, which deploy made, if there is one.
+    async fn find_container(&self, service: &str) -> Result<Option<ObservedContainer>> {
         let mut by_service = observe::containers(&self.engine, self.project()).await?;
-        let list = by_service.remove(&server.service).unwrap_or_default();
-        pick_container(list).ok_or_else(|| {
+        Ok(pick_container(
+            by_service.remove(service).unwrap_or_default(),
+        ))
+    }
+
+    /// [`Self::find_container`], with the error that says to deploy first.
+    async fn service_container(&self, server: &GatewayServer) -> Result<ObservedContainer> {
+        self.find_container(&server.service).await?.ok_or_else(|| {
             Error::runtime(format!(
                 "server `{}` is not deployed: project `{}` has no container of service `{}` (expected {})",
                 server.name,
@@ -143,7 +148,10 @@ impl EngineLauncher {
             .inspect_container(id, None)
             .await
             .map_err(|err| {
-                let error = Error::runtime(format!("cannot inspect container {name}: {}", describe(&err)));
+                let error = Error::runtime(format!(
+                    "cannot inspect container {name}: {}",
+                    describe(&err)
+                ));
                 if is_not_found(&err) {
                     error.hint(format!("it was removed meanwhile; {}", self.deploy_hint()))
                 } else {
@@ -386,10 +394,8 @@ impl EngineLauncher {
     }
 
     async fn stop_shared(&self, server: &GatewayServer) -> Result<()> {
-        let container = match self.service_container(server).await {
-            Ok(container) => container,
-            // Nothing to stop.
-            Err(_) => return Ok(()),
+        let Some(container) = self.find_container(&server.service).await? else {
+            return Ok(()); // nothing deployed, nothing to stop
         };
         if !matches!(
             container.state,
@@ -676,7 +682,11 @@ impl StderrLog {
     fn finish(&mut self) {
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
-            eprintln!("[server {}] {}", self.server, String::from_utf8_lossy(&rest));
+            eprintln!(
+                "[server {}] {}",
+                self.server,
+                String::from_utf8_lossy(&rest)
+            );
         }
     }
 }

@@ -55,7 +55,10 @@ fn random_hex_is_hex_of_the_asked_length_and_differs() {
     let a = random_hex(32).unwrap();
     let b = random_hex(32).unwrap();
     assert_eq!(a.len(), 64);
-    assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(
+        a.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
     assert_ne!(a, b);
 }
 
@@ -96,7 +99,10 @@ fn a_live_process_of_another_program_is_not_a_gateway() {
     other.kill().unwrap();
     other.wait().unwrap();
     assert!(!alive_while_running, "a `sleep` is not a gateway");
-    assert!(!gateway_alive(pid), "a process that exited is not a gateway");
+    assert!(
+        !gateway_alive(pid),
+        "a process that exited is not a gateway"
+    );
     // a pid that cannot exist (above Linux's largest pid_max)
     assert!(!gateway_alive(4_194_305));
 }
@@ -120,7 +126,10 @@ fn stderr_is_split_into_lines_across_frames() {
     assert_eq!(split_lines(&mut partial, b"ting\n\n", 100), ["waiting", ""]);
     assert!(partial.is_empty());
     // a line without end is logged in pieces rather than kept growing
-    assert_eq!(split_lines(&mut partial, b"abcdefghij", 4), ["abcd", "efgh"]);
+    assert_eq!(
+        split_lines(&mut partial, b"abcdefghij", 4),
+        ["abcd", "efgh"]
+    );
     assert_eq!(partial, b"ij");
     // invalid UTF-8 is logged, not dropped
     assert_eq!(split_lines(&mut partial, b"\xff\n", 100), ["ij\u{fffd}"]);

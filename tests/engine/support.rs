@@ -258,6 +258,7 @@ pub fn sleeper(image: &str, extra: &str) -> String {
 
 /// A variable of the test environment: the process environment first, then
 /// `target/test-engine.env` (written by `scripts/test-engine.sh`).
+#[allow(dead_code)] // not every test binary that includes this file uses it
 pub fn test_var(name: &str) -> Option<String> {
     if let Ok(value) = std::env::var(name) {
         return Some(value);
@@ -273,6 +274,7 @@ pub fn test_var(name: &str) -> Option<String> {
 
 /// The image with the real `mcp-server-time` (`MCPM_TEST_TIME_IMAGE`), or
 /// `None` (after saying why) when it is not built; under `CI` that fails.
+#[allow(dead_code)] // not every test binary that includes this file uses it
 pub fn time_image() -> Option<String> {
     let image = test_var("MCPM_TEST_TIME_IMAGE").filter(|image| {
         Command::new("docker")
@@ -281,7 +283,8 @@ pub fn time_image() -> Option<String> {
             .is_ok_and(|out| out.status.success())
     });
     if image.is_none() {
-        let why = "the image with the real mcp-server-time is not built (run scripts/test-engine.sh)";
+        let why =
+            "the image with the real mcp-server-time is not built (run scripts/test-engine.sh)";
         if std::env::var_os("CI").is_some() {
             panic!("engine test cannot run in CI: {why}");
         }
