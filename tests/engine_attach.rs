@@ -247,7 +247,7 @@ async fn a_session_container_is_hardened_like_the_service_and_leaves_nothing() {
     let project = Project::new("engine-attach-session");
     project.write(&time_service(
         &image,
-        "    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges:true]\n    mem_limit: 256m\n    environment:\n      MCPM_MARK: session-test\n    restart: unless-stopped\n",
+        "    read_only: true\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges:true]\n    mem_limit: 256m\n    ports: [\"127.0.0.1::8080\"]\n    networks: [mcp-network, second]\n    environment:\n      MCPM_MARK: session-test\n    restart: unless-stopped\nnetworks:\n  mcp-network:\n  second:\n",
     ));
     deploy(&project);
     let launcher = launcher(&project).await;

@@ -13,7 +13,8 @@
 //! `docker compose run --rm -T SERVICE` makes one: the service's desired
 //! config through the same [`spec::container_request`] deploy uses (image,
 //! environment, mounts, networks, security options, limits), no TTY, no
-//! restart policy, stdin open once (closing the attached stdin is the
+//! restart policy, no published ports and no network aliases (those stay
+//! with the service's own container), stdin open once (closing the attached stdin is the
 //! server's EOF), compose's one-off labels and a label naming the gateway
 //! process that owns it, so a later gateway can reap what a crashed one left.
 //! The engine removes it by itself when it exits (`AutoRemove`), so even a
@@ -317,6 +318,20 @@ impl EngineLauncher {
             maximum_retry_count: None,
         });
         host.auto_remove = Some(true);
+        // As `compose run` without `--service-ports`/`--use-aliases`: the
+        // service's host ports stay with its own container (a second binding
+        // would clash), and the service name keeps resolving to that one.
+        host.port_bindings = None;
+        host.publish_all_ports = None;
+        if let Some(endpoints) = body
+            .networking_config
+            .as_mut()
+            .and_then(|n| n.endpoints_config.as_mut())
+        {
+            for endpoint in endpoints.values_mut() {
+                endpoint.aliases = None;
+            }
+        }
 
         let options = CreateContainerOptions {
             name: Some(name.clone()),
@@ -362,7 +377,8 @@ impl EngineLauncher {
         id: &str,
         name: &str,
     ) -> Result<Stdio> {
-        for (network, endpoint) in spec::extra_networks(&self.desired, service) {
+        for (network, mut endpoint) in spec::extra_networks(&self.desired, service) {
+            endpoint.aliases = None;
             let request = NetworkConnectRequest {
                 container: id.to_string(),
                 endpoint_config: Some(endpoint),
