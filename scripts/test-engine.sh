@@ -296,7 +296,11 @@ import_image() {
 	local -a changes=(--change "LABEL $LABEL=1 $HASH_LABEL=$hash")
 	local c
 	for c in "$@"; do changes+=(--change "$c"); done
-	tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf "$TMP_DIR/rootfs.tar" .
+	# The busybox rootfs is made by whoever runs this (maybe not root): its
+	# files become root's. A debootstrap rootfs (made as root) keeps its owners.
+	local -a owners=(--owner=0 --group=0)
+	[[ -z ${KEEP_OWNERS:-} ]] || owners=()
+	tar -C "$rootfs" --numeric-owner "${owners[@]}" -cf "$TMP_DIR/rootfs.tar" .
 	quiet docker import "${changes[@]}" "$TMP_DIR/rootfs.tar" "$image"
 	if [[ -n $old ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
 }
@@ -458,7 +462,7 @@ build_time_rootfs() {
 step_time() {
 	STEP=time
 	local hash started=$SECONDS
-	hash=$({ declare -f time_rootfs_base build_time_rootfs; cat "$MCP_REQUIREMENTS"; echo "$TIME_SUITE $TIME_INCLUDE"; } | sha256sum | cut -c1-16)
+	hash=$({ declare -f step_time time_rootfs_base build_time_rootfs import_image; cat "$MCP_REQUIREMENTS"; echo "$TIME_SUITE $TIME_INCLUDE"; } | sha256sum | cut -c1-16)
 	if [[ $(image_label "$TIME_IMAGE" "$HASH_LABEL") == "$hash" ]]; then
 		say "up to date: $TIME_IMAGE (hash $hash, $(image_size "$TIME_IMAGE"))"
 		return
@@ -473,7 +477,7 @@ step_time() {
 		rootfs_how="debootstrap $(<"$STATE_DIR/mcp-time/debootstrap-seconds") s"
 	fi
 	build_time_rootfs "$base" "$TMP_DIR/rootfs"
-	import_image "$TMP_DIR/rootfs" "$TIME_IMAGE" "$hash" \
+	KEEP_OWNERS=1 import_image "$TMP_DIR/rootfs" "$TIME_IMAGE" "$hash" \
 		'ENV PATH=/opt/mcp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		'ENV LANG=C.UTF-8' \
 		'CMD ["mcp-server-time"]'
