@@ -354,6 +354,25 @@ async fn closing_a_session_stdin_ends_the_server_and_its_container() {
         .end_session(&session.id)
         .await
         .expect("end_session after it is gone");
+
+    // A gateway that dies drops the attach connection without a clean close:
+    // the engine closes the server's stdin all the same, and nothing is left.
+    let session = launcher.run_session(&echo).await.expect("run_session");
+    let mut talk = Conversation::new(session.stdio);
+    talk.send(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+        .await;
+    assert_eq!(talk.answer(2).await["result"], json!({}));
+    assert_eq!(one_offs(&project).len(), 1);
+    drop(talk);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !one_offs(&project).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still there: {:?}",
+            one_offs(&project)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]
