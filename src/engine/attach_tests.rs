@@ -2,6 +2,7 @@
 //! is attached, orphan decisions and the splitting of stderr into lines.
 use std::collections::BTreeSet;
 
+use super::stdio::split_lines;
 use super::*;
 
 fn container(number: u32, state: ContainerState) -> ObservedContainer {
