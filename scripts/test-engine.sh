@@ -354,6 +354,11 @@ chroot_platforms() {
 	printf -- '--platform\n%s\n' manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
 }
 
+# What the venv is made from: the pins, the host's Python, the place.
+venv_stamp() {
+	{ cat "$MCP_REQUIREMENTS"; python3 -VV 2>/dev/null || true; echo "$VENV_DIR"; } | sha256sum | cut -c1-16
+}
+
 # True when the venv exists, answers, and was filled from these very pins.
 venv_current() {
 	[[ -x $VENV_DIR/bin/python && -f $VENV_DIR/.mcpm-stamp ]] || return 1
@@ -383,9 +388,10 @@ step_venv() {
 	local started=$SECONDS stamp done=()
 	mkdir -p "$STATE_DIR"
 	VENV_INSTALLED=
-	stamp=$({ cat "$MCP_REQUIREMENTS"; python3 -VV 2>/dev/null || true; echo "$VENV_DIR"; } | sha256sum | cut -c1-16)
+	stamp=$(venv_stamp)
 	if ! venv_current "$stamp"; then
 		make_venv
+		stamp=$(venv_stamp) # python3 may have been installed just now
 		quiet "$VENV_DIR/bin/python" -m pip install -q --upgrade pip
 		done+=("made ${VENV_DIR#"$ROOT"/}")
 	fi
