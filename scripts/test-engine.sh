@@ -6,7 +6,8 @@
 # With no flag it runs these steps, each printing one summary line on stderr,
 # and is safe to run again and again (steps that are already done are skipped):
 #   packages  install what is missing among Debian's docker.io, docker-compose,
-#             busybox-static, docker-registry and curl (one apt-get update first)
+#             busybox-static, docker-registry, curl and debootstrap (one
+#             apt-get update first)
 #   engine    make sure a Docker Engine answers: ping $DOCKER_HOST if it is set
 #             (nothing is started then), else /var/run/docker.sock, starting
 #             dockerd in the background when it is not running
@@ -20,6 +21,27 @@
 #                                          exits at once on SIGTERM
 #               mcpm-test/mcp-echo:latest  a stdio MCP server with one tool,
 #                                          "echo" (tests/engine-images/mcp-echo.sh)
+#   venv      the MCP test venv target/mcp-venv (made with the host's python3;
+#             python3-venv is installed when venv cannot make one) holding the
+#             official SDK `mcp` and `mcp-server-time`, pinned exactly in
+#             tests/engine-images/mcp-time.requirements.txt. The same pins are
+#             fetched as wheels for the image below (`pip download` for
+#             CPython 3.11 on manylinux x86_64, into
+#             $MCPM_TEST_STATE_DIR/mcp-wheels). Both are redone only when the
+#             requirements file (or the host's Python) changed.
+#   time      build mcpm-test/mcp-time:latest: the REAL `mcp-server-time` from
+#             PyPI in Debian bookworm, without any registry:
+#             `debootstrap --variant=minbase --include=python3,python3-venv`
+#             from Debian's mirror ($MCPM_TEST_DEBIAN_MIRROR, default
+#             http://deb.debian.org/debian; the rootfs is cached as a tar in
+#             $MCPM_TEST_STATE_DIR/mcp-time), a venv /opt/mcp made in a chroot
+#             and filled from the wheels above with `pip install --no-index
+#             --find-links` (the host's PIP_* settings are not passed in), then
+#             `docker import` with PATH=/opt/mcp/bin:… and
+#             CMD ["mcp-server-time"]. Its hash label covers the requirements
+#             file and the build recipe, so it is rebuilt only when they
+#             change. Checked with scripts/bench-docker-run.sh (initialize and
+#             tools/list answered through `docker run -i --rm`).
 #   registry  run Debian's docker-registry on 127.0.0.1:5000 unless something
 #             there already answers /v2/ (storage, config, log and pid file
 #             under $MCPM_TEST_STATE_DIR, default /tmp/mcpm-test-engine)
@@ -32,6 +54,8 @@
 #               MCPM_TEST_IMAGE=mcpm-test/busybox:latest
 #               MCPM_TEST_ECHO_IMAGE=mcpm-test/mcp-echo:latest
 #               MCPM_TEST_PULL_IMAGE=127.0.0.1:5000/mcpm-test/busybox:latest
+#               MCPM_TEST_TIME_IMAGE=mcpm-test/mcp-time:latest
+#               MCPM_TEST_PYTHON=<repo>/target/mcp-venv/bin/python
 #             Tests read that file, or a shell loads it with
 #             `set -a; . target/test-engine.env; set +a`. It is deleted first,
 #             so it only exists after a run that succeeded.
@@ -39,9 +63,11 @@
 # Flags:
 #   --check      only tell whether the engine answers; exit 0 if so, else 1
 #   --cleanup    remove the containers, networks and volumes named mcpm-test*
-#                or labelled io.mcpm.test, the mcpm-test images (and their
-#                127.0.0.1:5000 tags), the env file, and stop the registry if
-#                this script started it; dockerd is left running
+#                or labelled io.mcpm.test, the mcpm-test images (mcp-time
+#                among them, and their 127.0.0.1:5000 tags), the env file and
+#                the state dir (with the rootfs and wheel caches), and stop the
+#                registry if this script started it; dockerd and
+#                target/mcp-venv are left
 #   --print-env  run the steps, then print the env as `export` lines on stdout,
 #                for `eval "$(scripts/test-engine.sh --print-env)"`
 #
@@ -61,6 +87,11 @@ REGISTRY=127.0.0.1:5000
 BUSYBOX_IMAGE=mcpm-test/busybox:latest
 ECHO_IMAGE=mcpm-test/mcp-echo:latest
 PULL_IMAGE=$REGISTRY/mcpm-test/busybox:latest
+TIME_IMAGE=mcpm-test/mcp-time:latest
+MCP_REQUIREMENTS=$IMAGES_DIR/mcp-time.requirements.txt
+VENV_DIR=$ROOT/target/mcp-venv
+WHEELS_DIR=$STATE_DIR/mcp-wheels
+DEBIAN_MIRROR=${MCPM_TEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LABEL=io.mcpm.test
 HASH_LABEL=io.mcpm.test.hash
 
@@ -188,6 +219,7 @@ step_packages() {
 	have docker-compose || missing+=(docker-compose)
 	have curl || missing+=(curl)
 	have docker-registry || missing+=(docker-registry)
+	have debootstrap || [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)
 	local want_busybox=
 	[[ -n $(static_busybox) ]] || want_busybox=1
 	if [[ -n $want_busybox ]] && dpkg-query -W -f '${Status}' busybox 2>/dev/null | grep -q 'ok installed'; then
@@ -202,7 +234,7 @@ step_packages() {
 		[[ " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
 	done
 	if ((${#pkgs[@]} == 0)) && [[ -z $want_busybox ]]; then
-		say "all present (docker, docker-compose, docker-registry, curl, static busybox)"
+		say "all present (docker, docker-compose, docker-registry, curl, debootstrap, static busybox)"
 		return
 	fi
 	export DEBIAN_FRONTEND=noninteractive
@@ -264,7 +296,11 @@ import_image() {
 	local -a changes=(--change "LABEL $LABEL=1 $HASH_LABEL=$hash")
 	local c
 	for c in "$@"; do changes+=(--change "$c"); done
-	tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf "$TMP_DIR/rootfs.tar" .
+	# The busybox rootfs is made by whoever runs this (maybe not root): its
+	# files become root's. A debootstrap rootfs (made as root) keeps its owners.
+	local -a owners=(--owner=0 --group=0)
+	[[ -z ${KEEP_OWNERS:-} ]] || owners=()
+	tar -C "$rootfs" --numeric-owner "${owners[@]}" -cf "$TMP_DIR/rootfs.tar" .
 	quiet docker import "${changes[@]}" "$TMP_DIR/rootfs.tar" "$image"
 	if [[ -n $old ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
 }
@@ -306,6 +342,166 @@ step_images() {
 		TMP_DIR=
 	fi
 	say "built: ${built[*]:-none}; up to date: ${fresh[*]:-none} (hash $hash)"
+}
+
+# ------------------------------------------------------------ venv, time ---
+
+# The platforms of bookworm's glibc (2.36) and older that `pip download` may
+# take wheels for: pip does not widen an explicit --platform by itself.
+chroot_platforms() {
+	local minor
+	for ((minor = 36; minor >= 17; minor--)); do printf -- '--platform\nmanylinux_2_%s_x86_64\n' "$minor"; done
+	printf -- '--platform\n%s\n' manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
+}
+
+# What the venv is made from: the pins, the host's Python, the place.
+venv_stamp() {
+	{ cat "$MCP_REQUIREMENTS"; python3 -VV 2>/dev/null || true; echo "$VENV_DIR"; } | sha256sum | cut -c1-16
+}
+
+# True when the venv exists, answers, and was filled from these very pins.
+venv_current() {
+	[[ -x $VENV_DIR/bin/python && -f $VENV_DIR/.mcpm-stamp ]] || return 1
+	[[ $(<"$VENV_DIR/.mcpm-stamp") == "$1" ]] || return 1
+	"$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time' >/dev/null 2>&1
+}
+
+# Makes $VENV_DIR with the host's python3, installing python3-venv when
+# Debian's python3 cannot make a venv with pip in it (its ensurepip is split out).
+make_venv() {
+	rm -rf "$VENV_DIR"
+	mkdir -p "$(dirname "$VENV_DIR")"
+	if have python3 && python3 -m venv "$VENV_DIR" >"$STATE_DIR/last.log" 2>&1; then
+		return
+	fi
+	rm -rf "$VENV_DIR"
+	have apt-get || die "python3 cannot make a venv (install python3 and python3-venv)"
+	export DEBIAN_FRONTEND=noninteractive
+	quiet as_root apt-get update -qq
+	quiet as_root apt-get install -y -qq --no-install-recommends python3 python3-venv
+	VENV_INSTALLED="python3-venv installed, "
+	quiet python3 -m venv "$VENV_DIR"
+}
+
+step_venv() {
+	STEP=venv
+	local started=$SECONDS stamp done=()
+	mkdir -p "$STATE_DIR"
+	VENV_INSTALLED=
+	stamp=$(venv_stamp)
+	if ! venv_current "$stamp"; then
+		make_venv
+		stamp=$(venv_stamp) # python3 may have been installed just now
+		quiet "$VENV_DIR/bin/python" -m pip install -q --upgrade pip
+		done+=("made ${VENV_DIR#"$ROOT"/}")
+	fi
+	local wheels_stamp
+	wheels_stamp=$(sha256sum <"$MCP_REQUIREMENTS" | cut -c1-16)
+	if [[ $(cat "$WHEELS_DIR/.mcpm-stamp" 2>/dev/null) != "$wheels_stamp" ]]; then
+		rm -rf "$WHEELS_DIR"
+		mkdir -p "$WHEELS_DIR"
+		local -a platforms
+		mapfile -t platforms < <(chroot_platforms)
+		quiet "$VENV_DIR/bin/pip" download -q --dest "$WHEELS_DIR" --only-binary=:all: \
+			--implementation cp --python-version 3.11 --abi cp311 "${platforms[@]}" \
+			-r "$MCP_REQUIREMENTS"
+		cp "$MCP_REQUIREMENTS" "$WHEELS_DIR/requirements.txt"
+		echo "$wheels_stamp" >"$WHEELS_DIR/.mcpm-stamp"
+		done+=("fetched $(find "$WHEELS_DIR" -name '*.whl' | wc -l) wheels")
+	fi
+	if [[ $(cat "$VENV_DIR/.mcpm-stamp" 2>/dev/null) != "$stamp" ]]; then
+		# The wheels just fetched serve the host too when its Python is 3.11.
+		quiet "$VENV_DIR/bin/pip" install -q --find-links "$WHEELS_DIR" -r "$MCP_REQUIREMENTS"
+		quiet "$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time'
+		echo "$stamp" >"$VENV_DIR/.mcpm-stamp"
+		done+=("installed the pins")
+	fi
+	local what="up to date"
+	((${#done[@]} == 0)) || what="${VENV_INSTALLED}$(IFS=,; echo "${done[*]}" | sed 's/,/, /g')"
+	say "$what: ${VENV_DIR#"$ROOT"/} ($("$VENV_DIR/bin/python" -V 2>&1), mcp $(grep -i '^mcp==' "$MCP_REQUIREMENTS" | cut -d= -f3), mcp-server-time $(grep -i '^mcp-server-time==' "$MCP_REQUIREMENTS" | cut -d= -f3)) in $((SECONDS - started)) s"
+}
+
+TIME_SUITE=bookworm
+TIME_INCLUDE=python3,python3-venv
+
+# Prints the path of the cached debootstrap rootfs tar, making it when missing.
+time_rootfs_base() {
+	local key tar
+	key=$(echo "$TIME_SUITE minbase $TIME_INCLUDE" | sha256sum | cut -c1-12)
+	tar=$STATE_DIR/mcp-time/base-$key.tar
+	if [[ ! -s $tar ]]; then
+		local dir=$TMP_DIR/base t0=$SECONDS
+		mkdir -p "$STATE_DIR"
+		mkdir -p "$STATE_DIR/mcp-time"
+		rm -f "$STATE_DIR"/mcp-time/base-*.tar
+		quiet debootstrap --variant=minbase --include="$TIME_INCLUDE" "$TIME_SUITE" "$dir" "$DEBIAN_MIRROR"
+		# Downloaded packages and apt lists are not needed in the image.
+		rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
+			"$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/locale "$dir"/usr/share/info
+		tar -C "$dir" --numeric-owner -cf "$tar.tmp" .
+		mv "$tar.tmp" "$tar"
+		rm -rf "$dir"
+		echo "$((SECONDS - t0))" >"$STATE_DIR/mcp-time/debootstrap-seconds"
+	fi
+	echo "$tar"
+}
+
+# Fills a rootfs from the cached base and installs the pinned wheels into the
+# venv /opt/mcp with the chroot's own Python and pip. Nothing of the host's pip
+# configuration goes in (env -i): only the wheels copied there are used.
+build_time_rootfs() {
+	local base=$1 rootfs=$2
+	mkdir -p "$rootfs"
+	tar -C "$rootfs" --numeric-owner -xf "$base"
+	mkdir -p "$rootfs/tmp/wheels"
+	cp "$WHEELS_DIR"/*.whl "$WHEELS_DIR/requirements.txt" "$rootfs/tmp/wheels/"
+	quiet env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
+		chroot "$rootfs" /bin/sh -ec '
+			python3 -m venv /opt/mcp
+			/opt/mcp/bin/pip install -q --no-index --find-links /tmp/wheels -r /tmp/wheels/requirements.txt
+			/opt/mcp/bin/python -c "import mcp_server_time"
+			command -v /opt/mcp/bin/mcp-server-time'
+	rm -rf "$rootfs/tmp/wheels" "$rootfs/root/.cache"
+}
+
+step_time() {
+	STEP=time
+	local hash started=$SECONDS
+	hash=$({ declare -f step_time time_rootfs_base build_time_rootfs import_image; cat "$MCP_REQUIREMENTS"; echo "$TIME_SUITE $TIME_INCLUDE"; } | sha256sum | cut -c1-16)
+	if [[ $(image_label "$TIME_IMAGE" "$HASH_LABEL") == "$hash" ]]; then
+		say "up to date: $TIME_IMAGE (hash $hash, $(image_size "$TIME_IMAGE"))"
+		return
+	fi
+	have debootstrap || [[ -x /usr/sbin/debootstrap ]] || die "debootstrap is not installed"
+	export PATH=$PATH:/usr/sbin:/sbin
+	TMP_DIR=$(mktemp -d /tmp/mcpm-test-rootfs.XXXXXX)
+	local base rootfs_how="debootstrap rootfs cached"
+	rm -f "$STATE_DIR/mcp-time/debootstrap-seconds"
+	base=$(time_rootfs_base)
+	if [[ -f $STATE_DIR/mcp-time/debootstrap-seconds ]]; then
+		rootfs_how="debootstrap $(<"$STATE_DIR/mcp-time/debootstrap-seconds") s"
+	fi
+	build_time_rootfs "$base" "$TMP_DIR/rootfs"
+	KEEP_OWNERS=1 import_image "$TMP_DIR/rootfs" "$TIME_IMAGE" "$hash" \
+		'ENV PATH=/opt/mcp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		'ENV LANG=C.UTF-8' \
+		'CMD ["mcp-server-time"]'
+	rm -rf "$TMP_DIR"
+	TMP_DIR=
+	# The real server answers initialize and tools/list through `docker run -i`.
+	local out
+	if ! out=$("$ROOT/scripts/bench-docker-run.sh" -n 1 "$TIME_IMAGE" 2>&1); then
+		docker rmi "$TIME_IMAGE" >/dev/null 2>&1 || true # so the next run builds it again
+		die "$TIME_IMAGE does not answer: $out"
+	fi
+	say "built $TIME_IMAGE in $((SECONDS - started)) s ($rootfs_how; hash $hash, $(image_size "$TIME_IMAGE"); ${out##*$'\n'})"
+}
+
+image_size() {
+	local bytes
+	bytes=$(docker image inspect --format '{{.Size}}' "$1" 2>/dev/null) || return 0
+	echo "$((bytes / 1000000)) MB"
 }
 
 # -------------------------------------------------------------- registry ---
@@ -405,7 +601,9 @@ env_lines() {
 		"MCPM_TEST_REGISTRY=$REGISTRY" \
 		"MCPM_TEST_IMAGE=$BUSYBOX_IMAGE" \
 		"MCPM_TEST_ECHO_IMAGE=$ECHO_IMAGE" \
-		"MCPM_TEST_PULL_IMAGE=$PULL_IMAGE"
+		"MCPM_TEST_PULL_IMAGE=$PULL_IMAGE" \
+		"MCPM_TEST_TIME_IMAGE=$TIME_IMAGE" \
+		"MCPM_TEST_PYTHON=$VENV_DIR/bin/python"
 }
 
 # --------------------------------------------------------------- cleanup ---
@@ -509,6 +707,8 @@ setup | print-env)
 	step_packages
 	step_engine
 	step_images
+	step_venv
+	step_time
 	step_registry
 	step_push
 	step_env

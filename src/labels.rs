@@ -38,6 +38,11 @@ pub const CONFIG_HASH: &str = "io.mcpm.config-hash";
 /// when nothing takes them over on the next recreate.
 pub const INHERITED_VOLUMES: &str = "io.mcpm.inherited-volumes";
 
+/// On one-off session containers a gateway runs (`sharing = "session"`): the
+/// pid of that gateway, so a later gateway of the project removes the ones
+/// whose gateway is gone.
+pub const GATEWAY_SESSION: &str = "io.mcpm.gateway-session";
+
 /// Labels that describe the other labels and so stay out of the service hash.
 pub const HASH_LABELS: &[&str] = &[PROFILE_HASH, SERVICE_HASH];
 
@@ -55,6 +60,9 @@ pub mod compose {
     /// "False" for service containers; "True" marks `compose run` one-offs,
     /// which deploy leaves alone.
     pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    /// The random id of a `compose run` one-off container (64 hex digits;
+    /// its name ends in the first 12).
+    pub const SLUG: &str = "com.docker.compose.slug";
     /// Hash of the service config the container was created from, in compose's
     /// own terms. mcpm writes its own hash here too (a value compose never
     /// computes, so `docker compose up` recreates mcpm's containers once) and
@@ -80,4 +88,6 @@ pub mod compose {
     pub const VERSION_VALUE: &str = "2.0.0";
     /// The value of [`ONEOFF`] on service containers (compose writes a Python bool).
     pub const ONEOFF_FALSE: &str = "False";
+    /// The value of [`ONEOFF`] on one-off (`run`) containers.
+    pub const ONEOFF_TRUE: &str = "True";
 }

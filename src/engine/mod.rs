@@ -11,6 +11,7 @@
 //! decides what changes; `execute` carries the plan out concurrently, level by
 //! level; `deploy` strings them together. `lifecycle`, `logs` and `status`
 //! serve the other commands.
+pub mod attach;
 pub mod auth;
 pub mod connect;
 pub mod deploy;

@@ -255,3 +255,40 @@ pub async fn speak(container: &str, lines: &[&str], answers: usize) -> Vec<Strin
 pub fn sleeper(image: &str, extra: &str) -> String {
     format!("    image: {image}\n    command: [sleep, \"3600\"]\n    init: true\n{extra}")
 }
+
+/// A variable of the test environment: the process environment first, then
+/// `target/test-engine.env` (written by `scripts/test-engine.sh`).
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn test_var(name: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(name) {
+        return Some(value);
+    }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-engine.env");
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The image with the real `mcp-server-time` (`MCPM_TEST_TIME_IMAGE`), or
+/// `None` (after saying why) when it is not built; under `CI` that fails.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn time_image() -> Option<String> {
+    let image = test_var("MCPM_TEST_TIME_IMAGE").filter(|image| {
+        Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    });
+    if image.is_none() {
+        let why =
+            "the image with the real mcp-server-time is not built (run scripts/test-engine.sh)";
+        if std::env::var_os("CI").is_some() {
+            panic!("engine test cannot run in CI: {why}");
+        }
+        eprintln!("skipped: {why}");
+    }
+    image
+}
