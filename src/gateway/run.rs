@@ -159,7 +159,13 @@ pub async fn run(options: RunOptions) -> Result<()> {
     }
     let socket = super::socket::bind(&socket_path).await?;
 
-    let launcher = parts::launcher(&loaded.desired).await?;
+    // The engine is reached before anything is announced: an unreachable
+    // engine is the gateway's first error, not every session's.
+    let engine = crate::engine::connect::connect().await?;
+    let launcher: Arc<dyn super::Launcher> = Arc::new(crate::engine::attach::EngineLauncher::new(
+        engine,
+        loaded.desired.clone(),
+    ));
     let hub = super::hub::Hub::start(
         &project,
         loaded.servers.clone(),
@@ -532,13 +538,6 @@ fn signal(pid: u32, signal: libc::c_int) -> Result<()> {
         "cannot signal the gateway (pid {pid}): {err}"
     )))
 }
-
-/// The parts of the gateway other streams write (hub, http, socket,
-/// engine::attach). PENDING MERGE: until they exist on this branch, the
-/// module stands in for them with the signatures `run` expects; the lead
-/// swaps each item for the real one (listed in DOCNOTES-cmd.md).
-#[path = "run_pending.rs"]
-mod parts;
 
 #[cfg(test)]
 #[path = "run_tests.rs"]
