@@ -97,5 +97,14 @@ if __name__ == "__main__":
     try:
         asyncio.run(main(sys.argv[1:]))
     except Exception as err:  # the test shows this, so say what failed
-        print(f"sdk_client: {type(err).__name__}: {err}", file=sys.stderr)
+        # anyio wraps failures in exception groups: name the ones inside.
+        pending, leaves = [err], []
+        while pending:
+            current = pending.pop()
+            if isinstance(current, BaseExceptionGroup):
+                pending.extend(current.exceptions)
+            else:
+                leaves.append(current)
+        for leaf in leaves:
+            print(f"sdk_client: {type(leaf).__name__}: {leaf}", file=sys.stderr)
         sys.exit(1)
