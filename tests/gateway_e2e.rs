@@ -5,6 +5,7 @@
 //! would: through `mcpm docker connect` (what `mcpm client add` writes) and over
 //! streamable HTTP to the gateway, in both protocol generations.
 #[path = "engine/support.rs"]
+#[allow(dead_code)] // the helpers other engine tests use
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -12,28 +13,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Project, docker, docker_ok, stderr, stdout};
+use support::{Project, docker, docker_ok, stderr, stdout, test_var};
 
 /// One deployed profile, its config dir, and the Python that has the SDK.
 struct E2e {
     project: Project,
     config: tempfile::TempDir,
     python: PathBuf,
-}
-
-/// A value from the environment or `target/test-engine.env`.
-fn test_var(name: &str) -> Option<String> {
-    if let Ok(value) = std::env::var(name) {
-        return Some(value);
-    }
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-engine.env");
-    std::fs::read_to_string(file)
-        .ok()?
-        .lines()
-        .find_map(|line| {
-            let (key, value) = line.split_once('=')?;
-            (key == name).then(|| value.to_string())
-        })
 }
 
 impl E2e {
