@@ -6,7 +6,8 @@ use crate::config::ConfigDir;
 use crate::error::Result;
 
 use super::entries::{self, Identity, Owner, Via};
-use super::{Client, Place, Scope, document, gateway, load_context, read_config};
+use super::{Client, Place, Scope, document, load_context, read_config};
+use crate::gateway::state;
 
 /// Options of `client list`.
 #[derive(Debug, Clone)]
@@ -63,7 +64,7 @@ pub fn list(
     let identity = match &context {
         Some(context) => context.identity.clone(),
         None => Identity {
-            token: gateway::existing_token(config)?,
+            token: state::existing_token(config)?,
             ..Identity::default()
         },
     };

@@ -5,7 +5,7 @@
 //! ```text
 //! catalogue (which file)  ─┐
 //! entries (what is due)    ├─ plan (what changes) ─ document (lossless edit, verified) ─ files::write_atomic
-//! gateway (port, token)   ─┘
+//! gateway::state (port, token) ─┘
 //! ```
 //!
 //! The decisions are pure (`catalogue::config_path`, `entries::desired`,
@@ -14,7 +14,6 @@
 pub mod catalogue;
 pub mod document;
 pub mod entries;
-pub mod gateway;
 mod list;
 pub mod plan;
 
@@ -27,6 +26,7 @@ use crate::catalog::{Catalog, Outcome, detect};
 use crate::config::ConfigDir;
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, read_optional, write_atomic};
+use crate::gateway::state;
 use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
 
 pub use catalogue::{Client, Os, Scope, UserDirs};
@@ -204,8 +204,8 @@ fn load_context(config: &ConfigDir, profile_arg: &str) -> Result<ProfileContext>
         .map_err(|err| Error::io("find the absolute path of", config.path(), err))?;
     let project = loaded.project();
     let gateway_url =
-        gateway::read_port(config, &project)?.map(|port| format!("http://127.0.0.1:{port}"));
-    let token = gateway::existing_token(config)?;
+        state::sticky_port(config, &project).map(|port| format!("http://127.0.0.1:{port}"));
+    let token = state::existing_token(config)?;
     Ok(ProfileContext {
         loaded,
         servers,
@@ -337,7 +337,7 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
         let Some(base_url) = context.identity.gateway_url.clone() else {
             return Err(Error::runtime(format!(
                 "the gateway of project `{project}` has no port yet ({} is missing)",
-                gateway::port_path(config, &project).display()
+                state::port_path(config, &project).display()
             ))
             .hint(format!(
                 "start the gateway first: mcpm docker gateway --profile {} --detach",
@@ -352,7 +352,7 @@ pub fn add(config: &ConfigDir, place: &Place, options: &AddOptions) -> Result<Ed
                 .token
                 .clone()
                 .unwrap_or_else(|| "0".repeat(64)),
-            false => gateway::token(config)?,
+            false => state::token(config)?,
         };
         secrets.push(token.clone());
         Some(entries::Gateway { base_url, token })

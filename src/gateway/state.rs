@@ -102,6 +102,12 @@ pub fn token(config: &ConfigDir) -> Result<String> {
     Ok(token)
 }
 
+/// The bearer token when one was made, without making one (`--dry-run`s and
+/// listings must not create it).
+pub fn existing_token(config: &ConfigDir) -> Result<Option<String>> {
+    read_token(&token_path(config))
+}
+
 fn read_token(path: &Path) -> Result<Option<String>> {
     match fs::read_to_string(path) {
         Ok(text) => {
@@ -248,9 +254,14 @@ pub fn remove(config: &ConfigDir, project: &str, pid: u32) {
     }
 }
 
+/// `<config dir>/gateway/P/port`.
+pub fn port_path(config: &ConfigDir, project: &str) -> PathBuf {
+    dir(config, project).join("port")
+}
+
 /// The port the first start of project `P`'s gateway picked.
 pub fn sticky_port(config: &ConfigDir, project: &str) -> Option<u16> {
-    let text = fs::read_to_string(dir(config, project).join("port")).ok()?;
+    let text = fs::read_to_string(port_path(config, project)).ok()?;
     text.trim().parse().ok().filter(|port| *port != 0)
 }
 
@@ -258,7 +269,7 @@ pub fn sticky_port(config: &ConfigDir, project: &str) -> Option<u16> {
 pub fn record_port(config: &ConfigDir, project: &str, port: u16) -> Result<()> {
     ensure_dir(config, project)?;
     write_atomic(
-        &dir(config, project).join("port"),
+        &port_path(config, project),
         format!("{port}\n").as_bytes(),
         WriteOptions::default(),
     )?;
