@@ -14,7 +14,10 @@
 //! reads which servers to serve (and how) from the compose file. `hub` owns
 //! the running servers, sessions, strategies and idle timers; the front ends
 //! (`http`, `socket`) and the launchers are thin edges around it. `state`
-//! keeps what other mcpm processes need to find a running gateway.
+//! keeps what other mcpm processes need to find a running gateway; `run`
+//! starts one (foreground or detached) and stops it. `connect` is the other
+//! end of the socket, the stdio command clients launch, with its pure
+//! pending-request and replay logic in `bridge`.
 //!
 //! Messages are kept as parsed JSON ([`Message`]) and forwarded whole, so
 //! fields the gateway does not know survive the trip.
