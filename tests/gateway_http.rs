@@ -101,7 +101,8 @@ async fn a_session_answers_in_both_forms_and_keeps_unknown_fields() {
     let g = start(None).await;
     let path = "/servers/time/mcp";
     let init = call(&g, "POST", path, &[accept_both()], &initialize(1)).await;
-    assert_eq!(init.header("content-type"), Some("text/event-stream"));
+    // Answered at once and alone: one JSON body, though SSE was allowed.
+    assert_eq!(init.header("content-type"), Some("application/json"));
     let events = init.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["result"]["serverInfo"]["name"], "fake-time");

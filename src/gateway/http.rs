@@ -112,7 +112,13 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                // An answer goes out as several small writes (head, SSE
+                // event, end of stream): with Nagle's algorithm each waits
+                // for the client's delayed ACK, 40 ms a round trip.
+                let _ = stream.set_nodelay(true);
+                stream
+            }
             Err(err) => {
                 // Out of file descriptors and the like: wait rather than spin.
                 eprintln!("gateway: accept failed: {err}");
@@ -396,6 +402,10 @@ async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Re
     )
 }
 
+/// How long a request answered over the event stream may take to be
+/// answered as plain JSON instead (see `dispatch`).
+const JSON_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Sends one message into a session and answers the POST. `own_session`:
 /// the session exists for this request only and ends with its stream.
 async fn dispatch(
@@ -426,11 +436,30 @@ async fn dispatch(
         return gone(id);
     }
     if sse {
+        // Most requests are answered at once and alone: that answer goes
+        // back as one JSON body (the spec lets the server choose), which
+        // saves the event stream's framing and writes. A request still
+        // running after JSON_WINDOW, or whose server sends something first
+        // (progress, a server→client request), gets the event stream.
+        let first = match tokio::time::timeout(JSON_WINDOW, rx.recv()).await {
+            Ok(Some(message)) if message.get("method").is_none() => {
+                drop(stream_guard);
+                drop(session);
+                return json_response(StatusCode::OK, &message);
+            }
+            Ok(Some(message)) => Some(message),
+            Ok(None) => {
+                drop(stream_guard);
+                drop(session);
+                return json_response(StatusCode::OK, &body::session_ended(&id));
+            }
+            Err(_) => None,
+        };
         let mut holds: Vec<Box<dyn std::any::Any + Send>> = vec![Box::new(stream_guard)];
         if own_session {
             holds.push(Box::new(session));
         }
-        let stream = EventStream::new(rx, Some(id), holds);
+        let stream = EventStream::new(rx, Some(id), holds).starting_with(first);
         let mut response = Response::new(stream.boxed());
         let headers = response.headers_mut();
         headers.insert(

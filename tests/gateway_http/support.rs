@@ -232,8 +232,13 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The JSON of each `data:` line of an SSE body.
+    /// The messages of the answer: the events of an event stream, or the one
+    /// message of a JSON body (what the gateway sends for a request
+    /// answered at once).
     pub fn events(&self) -> Vec<Value> {
+        if self.header("content-type") == Some("application/json") {
+            return vec![self.json()];
+        }
         self.body
             .lines()
             .filter_map(|line| line.strip_prefix("data: "))

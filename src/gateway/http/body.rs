@@ -42,6 +42,8 @@ pub struct EventStream {
     /// if the session ends first, a JSON-RPC error answers the request.
     request_id: Option<Value>,
     keepalive: tokio::time::Interval,
+    /// A message received before the stream was made, sent first.
+    first: Option<Message>,
     done: bool,
     /// What must live exactly as long as the stream (its place among the
     /// pending requests; a 2026-07-28 request's own session).
@@ -60,9 +62,16 @@ impl EventStream {
             rx,
             request_id,
             keepalive: tokio::time::interval_at(start, KEEPALIVE),
+            first: None,
             done: false,
             _holds: holds,
         }
+    }
+
+    /// The stream with `message` (already taken from `rx`) sent first.
+    pub fn starting_with(mut self, message: Option<Message>) -> Self {
+        self.first = message;
+        self
     }
 
     pub fn boxed(self) -> Body {
@@ -89,7 +98,11 @@ impl HttpBody for EventStream {
         if self.done {
             return Poll::Ready(None);
         }
-        match self.rx.poll_recv(cx) {
+        let next = match self.first.take() {
+            Some(message) => Poll::Ready(Some(message)),
+            None => self.rx.poll_recv(cx),
+        };
+        match next {
             Poll::Ready(Some(message)) => {
                 let is_response = message.get("method").is_none();
                 if self.request_id.is_some() && is_response {
