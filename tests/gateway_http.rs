@@ -131,11 +131,26 @@ async fn a_session_answers_in_both_forms_and_keeps_unknown_fields() {
         &call_tool(3, "echo", "hi"),
     )
     .await;
+    assert_eq!(called.header("content-type"), Some("text/event-stream"));
     let events = called.events();
     assert_eq!(events.len(), 2, "{called:?}");
     assert_eq!(events[0]["method"], "notifications/message");
     assert_eq!(events[1]["id"], 3);
     assert_eq!(events[1]["result"]["content"][0]["text"], "hi");
+
+    // An answer that takes longer than the JSON window comes on the event
+    // stream (opened before the answer exists, with keep-alives).
+    let slow = call(
+        &g,
+        "POST",
+        path,
+        &[sid.clone(), accept_both()],
+        &call_tool(4, "slow", ""),
+    )
+    .await;
+    assert_eq!(slow.header("content-type"), Some("text/event-stream"));
+    let events = slow.events();
+    assert_eq!(events.last().unwrap()["result"]["content"][0]["text"], "late");
 
     let no_accept = call(
         &g,
