@@ -150,7 +150,10 @@ async fn a_session_answers_in_both_forms_and_keeps_unknown_fields() {
     .await;
     assert_eq!(slow.header("content-type"), Some("text/event-stream"));
     let events = slow.events();
-    assert_eq!(events.last().unwrap()["result"]["content"][0]["text"], "late");
+    assert_eq!(
+        events.last().unwrap()["result"]["content"][0]["text"],
+        "late"
+    );
 
     let no_accept = call(
         &g,
