@@ -77,14 +77,28 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
+    to_hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         out.push(HEX[usize::from(byte >> 4)] as char);
         out.push(HEX[usize::from(byte & 0xf)] as char);
     }
     out
+}
+
+/// `len` bytes from the OS random source, as hex: the gateway token, HTTP
+/// session ids, one-off container names.
+pub fn random_hex(len: usize) -> crate::error::Result<String> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).map_err(|err| {
+        crate::error::Error::runtime(format!("cannot read the OS random source: {err}"))
+    })?;
+    Ok(to_hex(&bytes))
 }
 
 fn write_json(value: &serde_json::Value, out: &mut Vec<u8>) {
@@ -215,6 +229,18 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_hex_is_hex_of_the_asked_length_and_differs() {
+        let a = random_hex(32).unwrap();
+        let b = random_hex(32).unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn key_order_does_not_change_the_hash() {

@@ -359,3 +359,37 @@ fn connect_exits_with_the_reason_when_the_gateway_cannot_start() {
     );
     assert!(output.stdout.is_empty(), "nothing but MCP on stdout");
 }
+
+#[test]
+fn an_unreachable_engine_is_one_clear_error_and_nothing_is_written() {
+    let setup = Setup::new(COMPOSE);
+    let nowhere = setup.dir.path().join("no-engine.sock");
+    let host = format!("unix://{}", nowhere.display());
+    setup
+        .mcpm(&["gateway"])
+        .env("DOCKER_HOST", &host)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(nowhere.display().to_string()));
+    // No token, no port, no state, no socket: a refusal writes nothing.
+    assert!(!setup.config().join("gateway").exists());
+    assert!(!socket(&setup).exists());
+}
+
+#[test]
+fn a_compose_file_that_does_not_parse_is_refused_with_its_place() {
+    let setup = Setup::new("name: mcp-cmdcli\nservices:\n  time:\n    image: [unclosed\n");
+    setup
+        .mcpm(&["gateway", "--detach"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("compose.yaml:"));
+    assert!(!setup.config().join("gateway").exists());
+    setup
+        .mcpm(&["connect", "time"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("compose.yaml:"));
+}

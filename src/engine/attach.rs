@@ -285,7 +285,7 @@ impl EngineLauncher {
 
     async fn run_one_off(&self, server: &GatewayServer) -> Result<SessionInstance> {
         let service = self.service(server)?;
-        let slug = random_hex(32)?;
+        let slug = crate::hash::random_hex(32)?;
         let name = session_name(self.project(), &service.name, &slug);
         let mut body = spec::container_request(&self.desired, service, &[]);
         let labels = body.labels.get_or_insert_with(HashMap::new);
@@ -588,20 +588,6 @@ fn gateway_alive(pid: u32) -> bool {
 fn same_executable(a: &str, b: &str) -> bool {
     let strip = |s: &str| s.strip_suffix(" (deleted)").unwrap_or(s).to_string();
     strip(a) == strip(b)
-}
-
-/// `bytes` random bytes from the OS, as hex.
-fn random_hex(bytes: usize) -> Result<String> {
-    use std::io::Read;
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|err| {
-            Error::runtime(format!(
-                "cannot read random bytes for a session container name: {err}"
-            ))
-        })?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn short(id: &str) -> &str {

@@ -52,18 +52,6 @@ fn session_containers_are_named_and_labelled_like_compose_run() {
 }
 
 #[test]
-fn random_hex_is_hex_of_the_asked_length_and_differs() {
-    let a = random_hex(32).unwrap();
-    let b = random_hex(32).unwrap();
-    assert_eq!(a.len(), 64);
-    assert!(
-        a.chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-    );
-    assert_ne!(a, b);
-}
-
-#[test]
 fn the_instance_changes_with_the_start_time() {
     let first = instance_id("abc", "2026-11-29T06:00:00.1Z");
     assert_eq!(first, instance_id("abc", "2026-11-29T06:00:00.1Z"));

@@ -534,9 +534,7 @@ fn delete(server: &Server, target: Target, request: &Request<Incoming>) -> Respo
 /// 32 bytes from the OS's random source, as hex: not guessable, so knowing
 /// the gateway's address is not enough to join someone's session.
 fn new_session_id() -> Option<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::hash::random_hex(32).ok()
 }
 
 /// `Sessions::open` failed: an unknown server is the client's mistake (404,

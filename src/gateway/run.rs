@@ -133,6 +133,9 @@ pub async fn run(options: RunOptions) -> Result<()> {
     if let Some(running) = state::running(config, &project) {
         return Err(already_running(&running));
     }
+    // The engine first: unreachable, it is the gateway's one error (not
+    // every session's), and nothing (token, port, socket) is written.
+    let engine = crate::engine::connect::connect().await?;
     let token = state::token(config)?;
     state::ensure_dir(config, &project)?;
 
@@ -159,9 +162,6 @@ pub async fn run(options: RunOptions) -> Result<()> {
     }
     let socket = super::socket::bind(&socket_path).await?;
 
-    // The engine is reached before anything is announced: an unreachable
-    // engine is the gateway's first error, not every session's.
-    let engine = crate::engine::connect::connect().await?;
     let launcher: Arc<dyn super::Launcher> = Arc::new(crate::engine::attach::EngineLauncher::new(
         engine,
         loaded.desired.clone(),

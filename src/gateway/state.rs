@@ -133,10 +133,7 @@ fn is_token(text: &str) -> bool {
 
 /// 32 bytes from the OS random source, as hex.
 fn new_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| Error::runtime(format!("cannot read the OS random source: {err}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::hash::random_hex(32)
 }
 
 /// The directory of the gateways' sockets: `$XDG_RUNTIME_DIR/mcpm`, else
