@@ -20,16 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 fn python() -> Option<PathBuf> {
-    match std::env::var_os("MCPM_TEST_PYTHON") {
-        Some(python) => Some(PathBuf::from(python)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("MCPM_TEST_PYTHON is unset in CI: the real-peer tests cannot run")
-        }
-        None => {
-            eprintln!("skipped: MCPM_TEST_PYTHON is unset (scripts/test-engine.sh sets it)");
-            None
-        }
-    }
+    common::peers::mcp_python().map(PathBuf::from)
 }
 
 const COMPOSE: &str = "name: mcp-sdk

@@ -2,6 +2,8 @@
 //! `tests/mcp-clients/http_client.py`) against the gateway's HTTP front end
 //! over a fake gateway: one server and `/mcp`, in the SDK's `legacy` mode
 //! (initialize) and its default `auto` mode (2026-07-28 when offered).
+#[path = "common/peers.rs"]
+mod peers;
 #[path = "gateway_http/support.rs"]
 mod support;
 
@@ -10,36 +12,11 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 use support::*;
 
-/// The Python interpreter of the venv with the `mcp` SDK, or `None` (after
-/// saying why) outside CI.
-fn python() -> Option<String> {
-    // As the engine tests do: the variable, else the env file
-    // scripts/test-engine.sh writes.
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-engine.env");
-    let from_file = std::fs::read_to_string(file).ok().and_then(|text| {
-        text.lines()
-            .find_map(|line| line.strip_prefix("MCPM_TEST_PYTHON="))
-            .map(str::to_string)
-    });
-    match std::env::var("MCPM_TEST_PYTHON").ok().or(from_file) {
-        Some(python) if !python.is_empty() => Some(python),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "MCPM_TEST_PYTHON is not set: scripts/test-engine.sh makes the venv with the mcp SDK"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipped: MCPM_TEST_PYTHON is not set (run scripts/test-engine.sh, or point it at a venv with `mcp`)"
-            );
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_python_sdk_client_lists_and_calls_tools() {
-    let Some(python) = python() else { return };
+    let Some(python) = peers::mcp_python() else {
+        return;
+    };
     let g = start(None).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

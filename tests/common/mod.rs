@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod peers;
 pub mod secrets;
 
 /// The crate root.

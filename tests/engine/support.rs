@@ -2,7 +2,7 @@
 //! a project per test in its own temp dir, and a guard that removes what the
 //! project created however the test ends.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -21,18 +21,7 @@ pub fn engine() -> Option<TestEnv> {
         .args(["version", "--format", "{{.Server.APIVersion}}"])
         .output()
         .is_ok_and(|out| out.status.success());
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-engine.env");
-    let from_file: BTreeMap<String, String> = std::fs::read_to_string(&file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let var = |name: &str| {
-        std::env::var(name)
-            .ok()
-            .or_else(|| from_file.get(name).cloned())
-    };
+    let var = peers::test_var;
     let images_ready = var("MCPM_TEST_ENGINE").as_deref() == Some("1");
     if reachable && images_ready {
         return Some(TestEnv {
@@ -256,21 +245,10 @@ pub fn sleeper(image: &str, extra: &str) -> String {
     format!("    image: {image}\n    command: [sleep, \"3600\"]\n    init: true\n{extra}")
 }
 
-/// A variable of the test environment: the process environment first, then
-/// `target/test-engine.env` (written by `scripts/test-engine.sh`).
-#[allow(dead_code)] // not every test binary that includes this file uses it
-pub fn test_var(name: &str) -> Option<String> {
-    if let Ok(value) = std::env::var(name) {
-        return Some(value);
-    }
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-engine.env");
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
+#[path = "../common/peers.rs"]
+mod peers;
+#[allow(unused_imports)] // not every test binary that includes this file uses it
+pub use peers::test_var;
 
 /// The image with the real `mcp-server-time` (`MCPM_TEST_TIME_IMAGE`), or
 /// `None` (after saying why) when it is not built; under `CI` that fails.

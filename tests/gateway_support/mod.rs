@@ -17,18 +17,11 @@ use serde_json::{Value, json};
 /// How long any one answer may take (a cold Python start included).
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+#[path = "../common/peers.rs"]
+mod peers;
+
 pub fn python() -> Option<String> {
-    match std::env::var("MCPM_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let why = "MCPM_TEST_PYTHON is not set (run scripts/test-engine.sh, or point it at a venv's python with mcp-server-time)";
-            if std::env::var_os("CI").is_some() {
-                panic!("gateway hub test cannot run in CI: {why}");
-            }
-            eprintln!("skipping: {why}");
-            None
-        }
-    }
+    peers::mcp_python()
 }
 
 pub fn server(name: &str, strategy: Strategy, sharing: Sharing, idle: Duration) -> GatewayServer {
