@@ -9,7 +9,10 @@ pub mod state;
 
 pub use plan::{Action, Choice, Direction, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 pub use state::Change;
+pub mod run;
 pub mod write;
+
+pub use run::{Interaction, Mode, Outcome, SyncOptions, SyncReport, Unattended};
 
 use std::collections::BTreeMap;
 
