@@ -54,6 +54,11 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker deploy --profile dev                  # the profile's compose file\n  mcpm docker deploy -f docker-compose.yml --dry-run  # print the plan only\n  mcpm docker deploy fetch                          # one server (and what it depends on)\n  mcpm docker deploy --wait --timeout 120 --json    # scripted: wait until healthy\n\nOnly what changed is recreated: a container whose config hash and image are current\nis left alone, so a second deploy touches nothing. On-demand servers are created but\nnot started unless named. Exit code 1 when any step fails; a rerun converges."
     )]
     Deploy(DeployArgs),
+    /// Bring a profile to the engine: sync, deploy, and point a running gateway at the result.
+    #[command(
+        after_help = "Examples:\n  mcpm docker up dev                    # sync both ways, deploy, restart a gateway on an older file\n  mcpm docker up dev --wait --json      # scripted: wait until healthy, one JSON document\n  mcpm docker up dev --dry-run          # the sync's diff; nothing written or deployed\n  mcpm docker up dev --strategy merge   # settle conflicts field by field\n\nThe same as `mcpm docker sync PROFILE --deploy`, then: a gateway running for the project\nreads its compose file once at start, so one started before the file was written is\nrestarted on the same address (its clients reconnect on their next request).\nExit codes: 0 ok; 1 a deploy step failed or the engine is unreachable; 2 invalid input;\n3 conflicts left unresolved (nothing deployed)."
+    )]
+    Up(UpArgs),
     /// Show each server's profile, compose and container state side by side.
     #[command(
         after_help = "Examples:\n  mcpm docker status dev\n  mcpm docker status -f docker-compose.yml --json\n\nWorks without a Docker Engine: the container column then says `unreachable`."
@@ -323,6 +328,38 @@ pub enum PullPolicyArg {
     Always,
     /// Never pull; a missing image fails its service.
     Never,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
+    pub profile: String,
+
+    /// How to settle servers changed on both sides [default: the profile's
+    /// `[docker] conflict_resolution`, else manual].
+    #[arg(long, value_enum)]
+    pub strategy: Option<crate::profile::ConflictStrategy>,
+
+    /// Never prompt: conflicts the strategy leaves open are listed and exit 3.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Wait until the started services are running (and healthy, when they
+    /// have a healthcheck).
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Seconds --wait (and a dependency's service_healthy condition) may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Print the sync's diffs; write, deploy and restart nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON document: `sync`, `deploy` and `gateway`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -643,3 +643,24 @@ fn check_counts_a_conflict_as_drift_and_dry_run_as_a_conflict() {
     dir.sync(&["--strategy", "profile_wins"]).success();
     dir.sync(&["--check"]).success();
 }
+
+#[test]
+fn up_with_conflicts_left_open_writes_and_deploys_nothing() {
+    let dir = conflicted();
+    let before = dir.snapshot();
+    mcpm(dir.dir.path())
+        .args(["docker", "up"])
+        .arg(dir.path("team.toml"))
+        // An engine that cannot be reached: `up` must stop before it.
+        .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("conflict: fetch"))
+        .stderr(predicate::str::contains("deploying").not());
+    assert_eq!(dir.snapshot(), before);
+    mcpm(dir.dir.path())
+        .args(["docker", "up", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mcpm docker up dev --wait --json"));
+}

@@ -65,6 +65,14 @@ pub fn finish(context: &Context, json: bool, report: &DeployReport) -> Result<Ex
     for warning in &report.warnings {
         context.warn(warning);
     }
+    if let Some(unsynced) = &report.unsynced {
+        context.warn(&format!(
+            "profile `{}` has changes not yet in the compose file ({}); deploy uses the file as it is. Bring them over with `mcpm docker up {}` (sync, then deploy)",
+            unsynced.profile,
+            unsynced.servers.join(", "),
+            unsynced.profile
+        ));
+    }
     if json {
         let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
         text.push('\n');
@@ -79,7 +87,7 @@ pub fn finish(context: &Context, json: bool, report: &DeployReport) -> Result<Ex
 }
 
 /// The error for a deploy that did not fully succeed.
-fn failure(report: &DeployReport) -> Error {
+pub fn failure(report: &DeployReport) -> Error {
     if report.dry_run {
         return Error::runtime(
             "the plan has services that cannot be deployed (see `blocked` above)",

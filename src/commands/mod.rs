@@ -15,6 +15,7 @@ pub mod restart;
 pub mod status;
 pub mod stop;
 pub mod sync;
+pub mod up;
 
 use crate::cli::{Cli, Command, DockerCommand, ProfileCommand};
 use crate::config::ConfigDir;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
         Command::Profile(ProfileCommand::Import(args)) => import::exec(&context, args),
         Command::Docker(DockerCommand::Deploy(args)) => deploy::exec(&context, args),
+        Command::Docker(DockerCommand::Up(args)) => up::exec(&context, args),
         Command::Docker(DockerCommand::Status(args)) => status::exec(&context, args),
         Command::Docker(DockerCommand::Logs(args)) => logs::exec(&context, args),
         Command::Docker(DockerCommand::Stop(args)) => stop::exec(&context, args),

@@ -37,16 +37,9 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         },
         ..SyncOptions::new(resolve_profile_path(&args.profile, &context.config)?)
     };
-    let mut terminal = Terminal {
-        context,
-        json: args.json,
-        interactive: ui::interactive(args.yes),
-        shown: false,
-    };
+    let mut terminal = Terminal::new(context, args.json, args.yes);
     let report = crate::sync::run(&context.config, &options, &mut terminal)?;
-    if !terminal.shown {
-        terminal.show(&report)?;
-    }
+    terminal.show(&report)?;
     if let Some(err) = report.error() {
         return Err(err);
     }
@@ -58,15 +51,29 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
 
 /// The terminal a sync talks to: dialoguer prompts, notes on stderr, the
 /// report on stdout (once: before a deploy's output when one follows).
-struct Terminal<'a> {
+pub struct Terminal<'a> {
     context: &'a Context,
     json: bool,
     interactive: bool,
-    shown: bool,
+    /// Whether the report was printed (or is not to be: `up --json` prints
+    /// one document of its own).
+    pub shown: bool,
 }
 
-impl Terminal<'_> {
-    fn show(&mut self, report: &SyncReport) -> Result<()> {
+impl<'a> Terminal<'a> {
+    pub fn new(context: &'a Context, json: bool, yes: bool) -> Self {
+        Self {
+            context,
+            json,
+            interactive: ui::interactive(yes),
+            shown: false,
+        }
+    }
+
+    pub fn show(&mut self, report: &SyncReport) -> Result<()> {
+        if self.shown {
+            return Ok(());
+        }
         self.shown = true;
         if self.json {
             let text = serde_json::to_string_pretty(&report.json()).unwrap_or_default();

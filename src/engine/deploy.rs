@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::catalog::Catalog;
 use crate::config::ConfigDir;
 use crate::error::Result;
+use crate::profile::LoadedProfile;
 
 use super::connect::{Engine, block_on, connect};
 use super::desired::{self, Desired};
@@ -43,23 +45,61 @@ pub struct DeployTarget {
 /// (and the file it came from) before anything is executed.
 pub fn run(
     config: &ConfigDir,
-    target: &DeployTarget,
+    request: &DeployTarget,
     options: &DeployOptions,
     progress: &Progress,
     on_plan: &dyn Fn(&Plan, &Path) -> Result<()>,
 ) -> Result<DeployReport> {
     let target = super::target::resolve(
-        target.compose_file.as_deref(),
-        target.profile.as_deref(),
-        target.project_name.as_deref(),
+        request.compose_file.as_deref(),
+        request.profile.as_deref(),
+        request.project_name.as_deref(),
         config,
     )?;
     let desired = desired::load(&target.file, &target.options)?;
+    let unsynced = match (&target.profile, &request.profile) {
+        (Some(loaded), Some(name)) => unsynced(config, loaded, &target.file)
+            .filter(|servers| !servers.is_empty())
+            .map(|servers| Unsynced {
+                profile: name.clone(),
+                servers,
+            }),
+        _ => None,
+    };
     let show_plan = |plan: &Plan| on_plan(plan, &desired.file);
-    block_on(async {
+    let mut report = block_on(async {
         let engine = connect().await?;
         deploy(&engine, &desired, options, progress, &show_plan).await
-    })
+    })?;
+    report.unsynced = unsynced;
+    Ok(report)
+}
+
+/// A profile whose changes the compose file does not have yet: deploying the
+/// file deploys without them, which the user must be told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unsynced {
+    /// The profile as the user named it.
+    pub profile: String,
+    /// `server (state)`, as `status` shows the state.
+    pub servers: Vec<String>,
+}
+
+/// The servers where profile and file are not in step (the same three-way
+/// judgement as `status`), or `None` when that cannot be told (a file that
+/// does not parse is deploy's own error to report).
+fn unsynced(config: &ConfigDir, loaded: &LoadedProfile, file: &Path) -> Option<Vec<String>> {
+    let text = crate::files::read_optional(file).ok()??;
+    let document = crate::compose::parse_yaml(file, &text).ok()?;
+    let catalog = Catalog::load(Some(&config.templates())).ok()?;
+    let words = crate::sync::status_words(Some(loaded), &document, &catalog).ok()?;
+    Some(
+        words
+            .into_iter()
+            .filter(|(_, word)| matches!(*word, "profile-changed" | "only-profile" | "conflict"))
+            .map(|(server, word)| format!("{server} ({word})"))
+            .collect(),
+    )
 }
 
 /// Everything a deploy did (or, with `--dry-run`, would do).
@@ -76,6 +116,9 @@ pub struct DeployReport {
     pub warnings: Vec<String>,
     /// No step failed and every awaited service is ready.
     pub ok: bool,
+    /// `--profile`: the profile's changes the file does not have yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsynced: Option<Unsynced>,
 }
 
 impl DeployReport {
@@ -123,6 +166,7 @@ pub async fn deploy(
         wait: None,
         warnings,
         ok: true,
+        unsynced: None,
     };
     on_plan(&plan)?;
     if options.dry_run {

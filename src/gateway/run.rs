@@ -481,6 +481,30 @@ pub enum Stopped {
 /// How long a gateway may take to exit on SIGTERM before SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Restarts a running gateway so it serves the compose file as it is now (a
+/// gateway reads the file once, at its start): stops it, then starts it
+/// detached on the same address (`listen`, from its state) for `target`.
+pub fn restart(
+    config: &ConfigDir,
+    project: &str,
+    target: &TargetArgs,
+    listen: &str,
+) -> Result<Detached> {
+    stop(config, project)?;
+    let mut args: Vec<OsString> = vec![
+        "--config-dir".into(),
+        std::path::absolute(config.path())
+            .unwrap_or_else(|_| config.path().to_path_buf())
+            .into(),
+        "docker".into(),
+        "gateway".into(),
+        "--listen".into(),
+        listen.into(),
+    ];
+    args.extend(target.to_args());
+    start_detached(config, project, &args)
+}
+
 /// Stops project `P`'s gateway. Only a live one is signalled (its pid runs
 /// AND its socket answers): the pid of a stale state may belong to an
 /// unrelated process by now. A stale state is removed.

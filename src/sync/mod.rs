@@ -8,6 +8,7 @@ pub mod plan;
 pub mod report;
 pub mod seal;
 pub mod state;
+pub mod up;
 
 pub use plan::{Action, Choice, Direction, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 pub use state::Change;

@@ -59,6 +59,8 @@ pub struct SyncOptions {
     /// Deploy after a successful sync: `Some` from `--deploy`/`--no-deploy`,
     /// `None`: the profile's `auto_deploy`. Never in dry-run or check mode.
     pub deploy: Option<bool>,
+    /// How that deploy runs (`--wait`, timeouts); its `dry_run` is ignored.
+    pub deploy_options: DeployOptions,
 }
 
 impl SyncOptions {
@@ -75,6 +77,10 @@ impl SyncOptions {
             mode: Mode::Write,
             lock_timeout: Duration::from_secs(30),
             deploy: None,
+            deploy_options: DeployOptions {
+                dependency_timeout: Duration::from_secs(60),
+                ..DeployOptions::default()
+            },
         }
     }
 }
@@ -499,8 +505,8 @@ fn hand_over(
         project_name: None,
     };
     let deploy_options = DeployOptions {
-        dependency_timeout: Duration::from_secs(60),
-        ..DeployOptions::default()
+        dry_run: false,
+        ..options.deploy_options.clone()
     };
     let progress = ui.deploy_progress();
     let on_plan = |plan: &Plan, file: &Path| ui.deploy_plan(plan, file);
