@@ -141,7 +141,8 @@ impl Interaction for Unattended {
 pub enum Outcome {
     InSync,
     Changed,
-    /// Conflicts left open (no terminal, or skipped): nothing written.
+    /// Conflicts left open for want of a terminal (or under `--check`):
+    /// nothing written. (Conflicts skipped at the prompt: `skipped`.)
     Conflicts,
     /// Compose-side edits that could not be written into the profile.
     Unresolved,
