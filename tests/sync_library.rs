@@ -222,3 +222,53 @@ fn conflicts_without_a_terminal_write_nothing() {
         mcpm::error::ExitStatus::Conflict
     );
 }
+
+#[test]
+fn a_sync_of_some_servers_imports_and_disables_nothing_else() {
+    let dir = Dir::new();
+    dir.sync(&dir.options());
+    let base_before = dir.compose()["x-mcpm"].clone();
+    // A hand-added service, fetch deleted by hand, and time changed in the
+    // profile: only time is synced.
+    let compose = dir.read("compose.yaml");
+    let start = compose.find("  fetch:\n").unwrap();
+    let end = start + 2 + compose[start + 2..].find("\n  time:\n").unwrap();
+    let edited = format!("{}{}", &compose[..start], &compose[end + 1..]).replacen(
+        "services:\n",
+        "services:\n  rédis-ü:\n    image: redis:7 # the app's own\n",
+        1,
+    );
+    fs::write(dir.path("compose.yaml"), &edited).unwrap();
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Asia/Tokyo",
+    );
+    let profile = dir.read("team.toml");
+    let report = dir.sync(&SyncOptions {
+        only: only(&["time"]),
+        ..dir.options()
+    });
+    assert_eq!(report.outcome, Outcome::Changed);
+    assert_eq!(
+        dir.read("team.toml"),
+        profile,
+        "nothing imported, nothing disabled"
+    );
+    let after = dir.read("compose.yaml");
+    assert!(
+        after.contains("  rédis-ü:\n    image: redis:7 # the app's own\n"),
+        "{after}"
+    );
+    assert_eq!(
+        dir.compose()["services"]["fetch"],
+        Value::Null,
+        "fetch stays deleted"
+    );
+    assert!(after.contains("--local-timezone=Asia/Tokyo"));
+    assert_eq!(
+        dir.compose()["x-mcpm"]["base"]["fetch"],
+        base_before["base"]["fetch"],
+        "fetch's base entry is kept: its deletion is still seen"
+    );
+}
