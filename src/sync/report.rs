@@ -196,7 +196,11 @@ impl SyncReport {
             let count = self.pending().count();
             return Some(
                 Error::new(status, format!("{count} conflict(s) left unresolved"))
-                .hint("run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge"),
+                .hint(if self.mode == Mode::Check {
+                    "run without --check on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge"
+                } else {
+                    "run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge"
+                }),
             );
         }
         if !self.skipped.is_empty() {
