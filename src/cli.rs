@@ -340,7 +340,7 @@ pub struct ProfileAddArgs {
     pub args: Vec<String>,
 
     /// An environment variable of --command, `K=V` (repeatable; V may hold `=`).
-    #[arg(long = "env", value_name = "K=V", requires = "command")]
+    #[arg(long = "env", value_name = "K=V")]
     pub env: Vec<String>,
 
     /// A remote server: its http(s) URL.
@@ -348,7 +348,7 @@ pub struct ProfileAddArgs {
     pub url: Option<String>,
 
     /// An HTTP header of --url, `K=V` (repeatable).
-    #[arg(long = "header", value_name = "K=V", requires = "url")]
+    #[arg(long = "header", value_name = "K=V")]
     pub headers: Vec<String>,
 
     /// Take the server from an MCP client config (Claude Desktop, Cursor, VS Code, …).

@@ -145,10 +145,7 @@ pub fn show(context: &Context, args: ProfileShowArgs) -> Result<ExitStatus> {
         }))?;
         return Ok(ExitStatus::Ok);
     }
-    let mut edit = profile::edit::ProfileEdit::parse("")
-        .map_err(|err| Error::runtime(format!("internal error: {err}")))?;
-    edit.set_server(&args.server, None, &masked)
-        .map_err(|err| Error::runtime(format!("internal error: {err}")))?;
+    let text = ops::server_toml(&args.server, &masked)?;
     output::stdout(&format!(
         "# {} ({}, {})\n{}",
         path.display(),
@@ -158,7 +155,7 @@ pub fn show(context: &Context, args: ProfileShowArgs) -> Result<ExitStatus> {
         } else {
             "disabled"
         },
-        edit.text()
+        text
     ))?;
     Ok(ExitStatus::Ok)
 }
@@ -195,12 +192,23 @@ fn profile_and_server(which: &ProfileServerArgs) -> Result<(String, bool, String
 /// The server the flags describe, and warnings about it.
 fn server_spec(args: &ProfileAddArgs, server: &str) -> Result<(ServerSpec, Vec<String>)> {
     match (&args.command, &args.url, &args.from_client) {
-        (Some(command), None, None) => Ok((
-            ops::stdio_server(command, &args.args, &args.env)?,
+        (Some(_), None, None) | (None, Some(_), None) => Ok((
+            ops::server_from_flags(
+                args.command.as_deref(),
+                &args.args,
+                &args.env,
+                args.url.as_deref(),
+                &args.headers,
+            )?,
             Vec::new(),
         )),
-        (None, Some(url), None) => Ok((ops::remote_server(url, &args.headers)?, Vec::new())),
         (None, None, Some(file)) => {
+            if !(args.args.is_empty() && args.env.is_empty() && args.headers.is_empty()) {
+                return Err(Error::invalid(
+                    "--from-client takes the whole entry; --arg, --env and --header cannot change it",
+                )
+                .hint("add the server first, then edit the profile, or give --command/--url instead"));
+            }
             let name = args.client_server.as_deref().unwrap_or(server);
             let bytes = std::fs::read(file).map_err(|err| Error::io("read", file, err))?;
             let text = crate::source::decode(file, bytes)?;

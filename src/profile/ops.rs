@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::config::ConfigDir;
@@ -75,33 +74,31 @@ pub fn locate_for_edit(arg: &str, config: &ConfigDir, may_create: bool) -> Resul
     }
 }
 
-/// A stdio server from `--command C --arg A… --env K=V…`.
-pub fn stdio_server(command: &str, args: &[String], env: &[String]) -> Result<ServerSpec> {
-    let mut variables = IndexMap::new();
+/// The server `--command C --arg A… --env K=V…` or `--url U --header K=V…`
+/// describe. Flags of both kinds are kept as given, so the profile's own
+/// check names the mix ("remote server cannot have `env`").
+pub fn server_from_flags(
+    command: Option<&str>,
+    args: &[String],
+    env: &[String],
+    url: Option<&str>,
+    headers: &[String],
+) -> Result<ServerSpec> {
+    let mut spec = ServerSpec {
+        command: command.map(str::to_string),
+        args: args.to_vec(),
+        url: url.map(str::to_string),
+        ..ServerSpec::default()
+    };
     for pair in env {
         let (key, value) = split_pair("--env", pair)?;
-        variables.insert(key, EnvValue::Text(value));
+        spec.env.insert(key, EnvValue::Text(value));
     }
-    Ok(ServerSpec {
-        command: Some(command.to_string()),
-        args: args.to_vec(),
-        env: variables,
-        ..ServerSpec::default()
-    })
-}
-
-/// A remote server from `--url U --header K=V…`.
-pub fn remote_server(url: &str, headers: &[String]) -> Result<ServerSpec> {
-    let mut map = IndexMap::new();
     for pair in headers {
         let (key, value) = split_pair("--header", pair)?;
-        map.insert(key, value);
+        spec.headers.insert(key, value);
     }
-    Ok(ServerSpec {
-        url: Some(url.to_string()),
-        headers: map,
-        ..ServerSpec::default()
-    })
+    Ok(spec)
 }
 
 /// `K=V` → `(K, V)`; the value may hold `=` itself.
@@ -285,7 +282,7 @@ pub fn add_to_text(
             let mut edit = ProfileEdit::parse(text).map_err(|err| internal(path, &err))?;
             edit.set_server(&request.name, None, &request.spec)
                 .map_err(|err| internal(path, &err))?;
-            let new_text = edit.text();
+            let new_text = with_line_endings_of(text, edit.text());
             let loaded = verify(path, &new_text, &intended)?;
             Ok((new_text, EditAction::Added, loaded))
         }
@@ -313,27 +310,128 @@ pub fn remove_from_text(path: &Path, text: &str, name: &str) -> Result<(String, 
     let mut document = text
         .parse::<toml_edit::DocumentMut>()
         .map_err(|err| internal(path, &err.to_string()))?;
-    let servers = document
-        .get_mut("servers")
-        .and_then(toml_edit::Item::as_table_like_mut)
-        .ok_or_else(|| internal(path, "`servers` is not a table"))?;
-    servers.remove(name);
+    remove_keeping_context(&mut document, name).map_err(|what| internal(path, what))?;
     let mut intended = before.profile.clone();
     intended.servers.remove(name);
-    let new_text = document.to_string();
+    let new_text = with_line_endings_of(text, document.to_string());
     let loaded = verify(path, &new_text, &intended)?;
     Ok((new_text, loaded))
+}
+
+/// Removes `servers.NAME`. The comment block right above its header goes
+/// with it; what a blank line separates from the header (a comment that
+/// ended the file, a section note) belonged to what came before, and is
+/// handed to whatever now follows: the next table's header, or the end of
+/// the file.
+fn remove_keeping_context(
+    document: &mut toml_edit::DocumentMut,
+    name: &str,
+) -> std::result::Result<(), &'static str> {
+    use toml_edit::Item;
+    let servers = document
+        .get_mut("servers")
+        .and_then(Item::as_table_like_mut)
+        .ok_or("`servers` is not a table")?;
+    let removed = servers
+        .remove(name)
+        .ok_or("the server is not in `servers`")?;
+    let Item::Table(removed) = removed else {
+        return Ok(());
+    };
+    let (Some(position), false) = (
+        removed.position(),
+        removed.is_implicit() || removed.is_dotted(),
+    ) else {
+        return Ok(());
+    };
+    let prefix = removed
+        .decor()
+        .prefix()
+        .and_then(|raw| raw.as_str())
+        .unwrap_or_default();
+    let mut kept = context_before_block(prefix).to_string();
+    let mut next = None;
+    visit_tables(document.as_table_mut(), &mut |table| {
+        if let Some(at) = table.position()
+            && at > position
+            && !table.is_implicit()
+            && !table.is_dotted()
+            && next.is_none_or(|best| at < best)
+        {
+            next = Some(at);
+        }
+    });
+    let starts_blank = |text: &str| {
+        text.split_inclusive('\n')
+            .next()
+            .is_some_and(|line| line.trim().is_empty())
+    };
+    match next {
+        Some(at) => visit_tables(document.as_table_mut(), &mut |table| {
+            if table.position() == Some(at) {
+                let follows = table
+                    .decor()
+                    .prefix()
+                    .and_then(|raw| raw.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if starts_blank(&follows) {
+                    trim_blank_tail(&mut kept);
+                }
+                table.decor_mut().set_prefix(format!("{kept}{follows}"));
+            }
+        }),
+        None => {
+            let trailing = document.trailing().as_str().unwrap_or_default().to_string();
+            if trailing.is_empty() || starts_blank(&trailing) {
+                trim_blank_tail(&mut kept);
+            }
+            document.set_trailing(format!("{kept}{trailing}"));
+        }
+    }
+    Ok(())
+}
+
+/// The part of a header's prefix up to its last blank line: what is not the
+/// comment block directly above the header.
+fn context_before_block(prefix: &str) -> &str {
+    let mut end = 0;
+    let mut at = 0;
+    for line in prefix.split_inclusive('\n') {
+        at += line.len();
+        if line.trim().is_empty() && line.ends_with('\n') {
+            end = at;
+        }
+    }
+    &prefix[..end]
+}
+
+/// Drops one blank line from the end of `text`: the one that separated the
+/// removed table from what came before (`add` puts exactly one there), when
+/// what follows starts with a blank line of its own.
+fn trim_blank_tail(text: &mut String) {
+    if let Some(rest) = text.strip_suffix('\n') {
+        let start = rest.rfind('\n').map_or(0, |i| i + 1);
+        if text[start..].trim().is_empty() {
+            text.truncate(start);
+        }
+    }
+}
+
+fn visit_tables(table: &mut toml_edit::Table, visit: &mut dyn FnMut(&mut toml_edit::Table)) {
+    for (_, item) in table.iter_mut() {
+        if let toml_edit::Item::Table(child) = item {
+            visit(child);
+            visit_tables(child, visit);
+        }
+    }
 }
 
 /// `[servers.NAME]` (and `[servers.NAME.docker]`) appended after a blank
 /// line, in the file's own line ending; the old text stays a byte-for-byte
 /// prefix.
 fn append_server(text: &str, name: &str, spec: &ServerSpec) -> Result<String> {
-    let mut fragment = ProfileEdit::parse("").map_err(|err| internal(Path::new(""), &err))?;
-    fragment
-        .set_server(name, None, spec)
-        .map_err(|err| internal(Path::new(""), &err))?;
-    let fragment = fragment.text();
+    let fragment = server_toml(name, spec)?;
     let crlf = text.contains("\r\n");
     let newline = if crlf { "\r\n" } else { "\n" };
     let mut out = String::with_capacity(text.len() + fragment.len() + 4);
@@ -344,13 +442,41 @@ fn append_server(text: &str, name: &str, spec: &ServerSpec) -> Result<String> {
     if !text.trim().is_empty() {
         out.push_str(newline);
     }
-    let fragment = fragment.trim_start_matches('\n');
     if crlf {
         out.push_str(&fragment.replace('\n', "\r\n"));
     } else {
-        out.push_str(fragment);
+        out.push_str(&fragment);
     }
     Ok(out)
+}
+
+/// A server as its own `[servers.NAME]` table, keys in the order a person
+/// reads them (command, args, env, url, headers, …), `env` and `headers`
+/// inline, `docker` as its own `[servers.NAME.docker]` table.
+pub fn server_toml(name: &str, spec: &ServerSpec) -> Result<String> {
+    use serde::Serialize as _;
+    use toml_edit::{Item, Table, Value};
+    let failed = |what: String| {
+        Error::runtime(format!(
+            "internal error: cannot write server `{name}` as TOML: {what}"
+        ))
+    };
+    let value = spec
+        .serialize(toml_edit::ser::ValueSerializer::new())
+        .map_err(|err| failed(err.to_string()))?;
+    let Value::InlineTable(fields) = value else {
+        return Err(failed("not a table".into()));
+    };
+    let mut table = fields.into_table();
+    if let Some(Item::Value(Value::InlineTable(docker))) = table.remove("docker") {
+        table.insert("docker", Item::Table(docker.into_table()));
+    }
+    let mut servers = Table::new();
+    servers.set_implicit(true);
+    servers.insert(name, Item::Table(table));
+    let mut document = toml_edit::DocumentMut::new();
+    document.insert("servers", Item::Table(servers));
+    Ok(document.to_string())
 }
 
 /// The server `name` made to say `new`, key by key (`ProfileEdit`).
@@ -358,7 +484,25 @@ fn replace_in_place(text: &str, name: &str, old: &ServerSpec, new: &ServerSpec) 
     let mut edit = ProfileEdit::parse(text).map_err(|err| internal(Path::new(""), &err))?;
     edit.set_server(name, Some(old), new)
         .map_err(|err| internal(Path::new(""), &err))?;
-    Ok(edit.text())
+    Ok(with_line_endings_of(text, edit.text()))
+}
+
+/// `toml_edit` writes every line break as `\n`; a file written with
+/// `\r\n` gets them back, so an edit does not rewrite every line of it.
+fn with_line_endings_of(original: &str, edited: String) -> String {
+    if !original.contains("\r\n") {
+        return edited;
+    }
+    let mut out = String::with_capacity(edited.len() + edited.len() / 16);
+    let mut previous = '\0';
+    for c in edited.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
 }
 
 /// Loads `text` as a profile and proves it is `intended`: the edit must not

@@ -16,29 +16,31 @@ fn request(name: &str, spec: ServerSpec, force: bool) -> AddServer {
 
 fn stdio(command: &str, args: &[&str]) -> ServerSpec {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    stdio_server(command, &args, &[]).unwrap()
+    server_from_flags(Some(command), &args, &[], None, &[]).unwrap()
 }
 
 #[test]
 fn adding_appends_and_keeps_every_byte_before() {
     let path = Path::new("dev.toml");
-    let spec = stdio_server(
-        "npx",
+    let spec = server_from_flags(
+        Some("npx"),
         &["-y".into(), "@scope/srv".into()],
         &[
             "K=a=b".into(),
             "EMPTY=".into(),
             "UNI=caf\u{e9} \u{202e}\u{1f600}".into(),
         ],
+        None,
+        &[],
     )
     .unwrap();
     let (text, action, loaded) =
         add_to_text(path, PROFILE, &request("new.one", spec.clone(), false)).unwrap();
     assert_eq!(action, EditAction::Added);
     assert!(text.starts_with(PROFILE), "{text}");
-    assert!(
-        text[PROFILE.len()..].starts_with("\n[servers.\"new.one\"]\n"),
-        "{text}"
+    assert_eq!(
+        &text[PROFILE.len()..],
+        "\n[servers.\"new.one\"]\ncommand = \"npx\"\nargs = [\"-y\", \"@scope/srv\"]\nenv = { K = \"a=b\", EMPTY = \"\", UNI = \"caf\u{e9} \u{202e}\u{1f600}\" }\n"
     );
     assert_eq!(
         serde_json::to_value(&loaded.profile.servers["new.one"]).unwrap(),
@@ -96,14 +98,22 @@ fn bad_input_is_refused_before_anything_is_built() {
             .unwrap();
         assert_eq!(err.status, crate::error::ExitStatus::Invalid, "{name}");
     }
-    let err = stdio_server("x", &[], &["NOEQUALS".into()]).err().unwrap();
+    let err = server_from_flags(Some("x"), &[], &["NOEQUALS".into()], None, &[])
+        .err()
+        .unwrap();
     assert!(err.message.contains("KEY=VALUE"), "{}", err.message);
-    assert!(stdio_server("x", &[], &["=v".into()]).is_err());
-    for (url, headers) in [("ftp://x", vec![]), ("https://x", vec!["bad".to_string()])] {
-        let result = remote_server(url, &headers)
-            .and_then(|spec| add_to_text(path, PROFILE, &request("r", spec, false)).map(|_| ()));
-        assert!(result.is_err(), "{url}");
-    }
+    assert!(server_from_flags(Some("x"), &[], &["=v".into()], None, &[]).is_err());
+    let remote = |url: &str, env: &[&str], headers: &[&str]| {
+        let env: Vec<String> = env.iter().map(|s| s.to_string()).collect();
+        let headers: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        server_from_flags(None, &[], &env, Some(url), &headers)
+            .and_then(|spec| add_to_text(path, PROFILE, &request("r", spec, false)).map(|_| ()))
+    };
+    assert!(remote("https://x", &[], &["A=b"]).is_ok());
+    assert!(remote("ftp://x", &[], &[]).is_err());
+    assert!(remote("https://x", &[], &["bad"]).is_err());
+    let err = remote("https://x", &["A=b"], &[]).err().unwrap();
+    assert!(err.message.contains("cannot have `env`"), "{}", err.message);
     let err = add_to_text(
         path,
         PROFILE,
@@ -135,7 +145,7 @@ fn removing_drops_the_table_and_its_comment_only() {
     let (text, loaded) = remove_from_text(path, PROFILE, "time").unwrap();
     assert_eq!(
         text,
-        "# team profile\nname = \"dev\"\n\n# the fetcher\n[servers.fetch]\ncommand = \"uvx\" # runner\nargs = [\"mcp-server-fetch\"]\n# trailing words\n"
+        "# team profile\nname = \"dev\"\n\n# the fetcher\n[servers.fetch]\ncommand = \"uvx\" # runner\nargs = [\"mcp-server-fetch\"]\n\n# trailing words\n"
     );
     assert_eq!(loaded.profile.servers.len(), 1);
     let (text, _) = remove_from_text(path, PROFILE, "fetch").unwrap();
@@ -154,4 +164,23 @@ fn a_profile_that_does_not_load_is_never_edited() {
     let broken = "name = \"dev\"\n[servers.a]\ncommand = \"x\"\nurl = \"https://x\"\n";
     assert!(add_to_text(path, broken, &request("b", stdio("y", &[]), false)).is_err());
     assert!(remove_from_text(path, broken, "a").is_err());
+}
+
+#[test]
+fn add_then_remove_gives_back_the_original_bytes() {
+    let path = Path::new("dev.toml");
+    let shapes = [
+        PROFILE.to_string(),
+        PROFILE.replace('\n', "\r\n"),
+        "name = \"dev\"\n".to_string(),
+        "name = \"dev\"\n[servers.a]\ncommand = \"x\"\n# ends with a comment\n".to_string(),
+        "name = \"dev\"\n[servers.a]\ncommand = \"x\"\n\n\n# two blank lines, then a note\n\n"
+            .to_string(),
+    ];
+    for original in shapes {
+        let (added, ..) =
+            add_to_text(path, &original, &request("zz", stdio("y", &["1"]), false)).unwrap();
+        let (removed, _) = remove_from_text(path, &added, "zz").unwrap();
+        assert_eq!(removed, original, "added:\n{added}");
+    }
 }
