@@ -37,7 +37,7 @@ impl fmt::Display for Location {
 }
 
 /// An error the user can act on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     pub status: ExitStatus,
     pub message: String,

@@ -13,16 +13,15 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use serde_yaml_ng::{Mapping, Value};
+use serde_yaml_ng::Value;
 
 use mcpm::catalog::Catalog;
 use mcpm::compose::base::SyncBase;
 use mcpm::compose::{RenderOptions, Rendered};
-use mcpm::error::Error;
+use mcpm::error::{Error, ExitStatus};
 use mcpm::profile::{ConflictStrategy, LoadedProfile, load_profile_text};
-use mcpm::sync::seal::{adopt, seal_targets};
-use mcpm::sync::write::{compose_text, profile_text, profile_updates};
-use mcpm::sync::{Action, Direction, PlanInput, plan};
+use mcpm::sync::compute::{self, Rules, Texts};
+use mcpm::sync::{Action, Direction};
 
 /// Which kind of broken promise a violation is. The kinds other work is known
 /// to be fixing can be tolerated with `MCPM_FUZZ_TOLERATE=internal,yaml` so a
@@ -332,10 +331,11 @@ pub fn sync_twice(files: &Files, options: SyncOptions) -> Checked {
     }
 }
 
-/// `mcpm docker sync` over texts: the steps of `commands::sync::exec` without
-/// the files, the lock, the cache and the prompts (pending conflicts refuse).
-/// Errors the user must fix refuse; mcpm refusing its own output, or writing
-/// a file that does not read back, is a violation.
+/// `mcpm docker sync` over texts: `mcpm::sync::compute`, the steps
+/// `sync::run` takes between reading and writing, without the files, the
+/// lock, the cache and the prompts (pending conflicts refuse). Errors the
+/// user must fix refuse; mcpm refusing its own output, or writing a file that
+/// does not read back, is a violation.
 pub fn sync_once(files: &Files, options: SyncOptions) -> Result<Outcome, Violation> {
     let profile_path = Path::new(PROFILE_PATH);
     let compose_path = Path::new(COMPOSE_PATH);
@@ -345,59 +345,31 @@ pub fn sync_once(files: &Files, options: SyncOptions) -> Result<Outcome, Violati
         Err(err) => return refused(err),
     };
     let catalog = catalog();
-    let document = match files.compose.as_deref() {
-        None => None,
-        Some(text) => match mcpm::compose::parse_yaml(compose_path, text) {
-            Ok(Value::Null) => Some(Value::Mapping(Mapping::new())),
-            Ok(document @ Value::Mapping(_)) => Some(document),
-            Ok(_) => return Ok(Outcome::Refused("not a mapping".into())),
-            Err(err) => return refused(err),
-        },
-    };
-    let rendered = match mcpm::compose::render(&loaded, catalog, RenderOptions::default()) {
-        Ok(rendered) => rendered,
+    let parsed = match compute::parse(&loaded, catalog, compose_path, files.compose.as_deref()) {
+        Ok(parsed) => parsed,
         Err(err) => return refused(err),
     };
-    let base = match document.as_ref().map(SyncBase::from_document).transpose() {
-        Ok(base) => base.flatten(),
-        Err(why) => return Ok(Outcome::Refused(why)),
-    };
-    if base
-        .as_ref()
-        .is_some_and(|base| base.profile != loaded.profile.name)
-    {
-        return Ok(Outcome::Refused("synced with another profile".into()));
-    }
-    let none = Mapping::new();
-    let input = PlanInput {
-        profile: &loaded.profile,
-        desired: services(Some(&rendered.document)).unwrap_or(&none),
-        compose: services(document.as_ref()).unwrap_or(&none),
-        base: base.as_ref(),
+    let rules = Rules {
         strategy: options.strategy,
         direction: options.direction,
         import: options.import,
-        ignore_services: &loaded.profile.docker.ignore_services,
-        desired_base: Some(&rendered.base),
     };
-    let mut plans = plan(&input);
+    let mut plans = compute::plan_servers(&parsed.input(&loaded, rules), None);
     if plans.iter().any(|p| p.action == Action::Pending) {
         return Ok(Outcome::Refused("conflicts pending".into()));
     }
-    // Literals typed into the compose file go to `.env`, never the profile.
-    let profile_secrets = rendered.secrets.clone();
-    let adopted = seal_targets(&mut plans, &|name, value| {
-        profile_secrets
-            .iter()
-            .any(|s| s.name == name && s.value != value)
-            || mcpm::compose::dotenv::holds_other(&files.env, name, value)
-    });
-    let updates = match profile_updates(&mut plans, &loaded.profile, catalog) {
-        Ok(updates) => updates,
+    let texts = Texts {
+        profile_path,
+        profile: &files.profile,
+        compose_path,
+        compose: files.compose.as_deref(),
+        env: &files.env,
+    };
+    let outputs = match compute::outputs(parsed, &loaded, catalog, &texts, &mut plans) {
+        Ok(outputs) => outputs,
         // An owned service broken by hand: the user's error to fix.
-        Err((server, why)) => {
-            return Ok(Outcome::Refused(format!("{server}: {}", why.message)));
-        }
+        Err(err) if err.status == ExitStatus::Invalid => return refused(err),
+        Err(err) => return Err(violation(Kind::Internal, err.message)),
     };
     if plans
         .iter()
@@ -405,42 +377,7 @@ pub fn sync_once(files: &Files, options: SyncOptions) -> Result<Outcome, Violati
     {
         return Ok(Outcome::Refused("compose edits left unresolved".into()));
     }
-    let new_profile = profile_text(profile_path, &files.profile, &loaded.profile, &updates)
-        .map_err(|why| {
-            violation(
-                Kind::Internal,
-                format!("refusing to write the profile: {why}"),
-            )
-        })?;
-    let mut final_rendered = if updates.is_empty() {
-        rendered
-    } else {
-        let reloaded = load_profile_text(profile_path, new_profile.clone()).map_err(|err| {
-            property(format!(
-                "the profile sync wrote does not load: {}",
-                err.message
-            ))
-        })?;
-        match mcpm::compose::render(&reloaded, catalog, RenderOptions::default()) {
-            Ok(rendered) => rendered,
-            Err(err) => {
-                return Err(property(format!(
-                    "the profile sync wrote does not render: {}",
-                    err.message
-                )));
-            }
-        }
-    };
-    adopt(&mut final_rendered.secrets, adopted, &plans);
-    let current = files.compose.as_deref().zip(document.as_ref());
-    let new_compose =
-        compose_text(current, &plans, &final_rendered, base.as_ref()).map_err(|why| {
-            violation(
-                Kind::Internal,
-                format!("refusing to write the compose file: {why}"),
-            )
-        })?;
-    if let Some(text) = &new_compose
+    if let Some(text) = &outputs.compose_text
         && Some(text) != files.compose.as_ref()
         && let Err(err) = serde_yaml_ng::from_str::<Value>(text)
     {
@@ -456,18 +393,12 @@ pub fn sync_once(files: &Files, options: SyncOptions) -> Result<Outcome, Violati
         .collect();
     Ok(Outcome::Synced {
         files: Files {
-            profile: new_profile,
-            compose: new_compose.or_else(|| files.compose.clone()),
-            env: env_text(&files.env, &final_rendered),
+            profile: outputs.profile_text,
+            compose: outputs.compose_text.or_else(|| files.compose.clone()),
+            env: env_text(&files.env, &outputs.rendered),
         },
         changed,
     })
-}
-
-fn services(document: Option<&Value>) -> Option<&Mapping> {
-    document
-        .and_then(|d| d.get("services"))
-        .and_then(Value::as_mapping)
 }
 
 /// The `.env` after writing the rendered secrets into `existing`.

@@ -1,15 +1,13 @@
 //! `mcpm docker deploy [SERVICES...]`: converges the engine to the compose
 //! file and reports every step (or, with `--dry-run`, the plan).
+use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::{DeployArgs, PullPolicyArg};
-use crate::engine::connect::{block_on, connect};
-use crate::engine::deploy::{DeployOptions, DeployReport, deploy};
-use crate::engine::desired;
+use crate::engine::deploy::{self, DeployOptions, DeployReport, DeployTarget};
 use crate::engine::execute::StepStatus;
 use crate::engine::plan::{Action, Plan, PlanOptions, PullMode};
 use crate::engine::progress::Progress;
-use crate::engine::target;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
 
@@ -17,13 +15,11 @@ use super::Context;
 use super::lifecycle::render_results;
 
 pub fn exec(context: &Context, args: DeployArgs) -> Result<ExitStatus> {
-    let target = target::resolve(
-        args.target.compose_file.as_deref(),
-        args.target.profile.as_deref(),
-        args.target.project_name.as_deref(),
-        &context.config,
-    )?;
-    let desired = desired::load(&target.file, &target.options)?;
+    let target = DeployTarget {
+        compose_file: args.target.compose_file.clone(),
+        profile: args.target.profile.clone(),
+        project_name: args.target.project_name.clone(),
+    };
     let timeout = Duration::from_secs(args.timeout);
     let options = DeployOptions {
         plan: PlanOptions {
@@ -44,32 +40,42 @@ pub fn exec(context: &Context, args: DeployArgs) -> Result<ExitStatus> {
     } else {
         Progress::new(context.quiet)
     };
-    // The plan is shown before it runs (and is all a dry run shows).
-    let print_plan = |plan: &Plan| -> Result<()> {
-        let show = !args.json && (args.dry_run || (!context.quiet && !plan.is_noop()));
-        if show {
-            output::stdout(&render_plan(plan, &desired.file.display().to_string()))?;
-        }
-        Ok(())
-    };
-    let report = block_on(async {
-        let engine = connect().await?;
-        deploy(&engine, &desired, &options, &progress, &print_plan).await
-    })?;
+    let on_plan =
+        |plan: &Plan, file: &Path| show_plan(context, args.json, args.dry_run, plan, file);
+    let report = deploy::run(&context.config, &target, &options, &progress, &on_plan)?;
+    finish(context, args.json, &report)
+}
+
+/// Prints the plan before it runs (it is all a dry run shows).
+pub fn show_plan(
+    context: &Context,
+    json: bool,
+    dry_run: bool,
+    plan: &Plan,
+    file: &Path,
+) -> Result<()> {
+    if !json && (dry_run || (!context.quiet && !plan.is_noop())) {
+        output::stdout(&render_plan(plan, &file.display().to_string()))?;
+    }
+    Ok(())
+}
+
+/// Prints a deploy's report and turns it into the exit status.
+pub fn finish(context: &Context, json: bool, report: &DeployReport) -> Result<ExitStatus> {
     for warning in &report.warnings {
         context.warn(warning);
     }
-    if args.json {
-        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    if json {
+        let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
         text.push('\n');
         output::stdout(&text)?;
     } else if !report.dry_run && (!context.quiet || !report.ok) {
-        output::stdout(&render_report(&report))?;
+        output::stdout(&render_report(report))?;
     }
     if report.ok {
         return Ok(ExitStatus::Ok);
     }
-    Err(failure(&report))
+    Err(failure(report))
 }
 
 /// The error for a deploy that did not fully succeed.

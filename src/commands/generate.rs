@@ -14,7 +14,8 @@ use crate::labels;
 use crate::output;
 use crate::profile::{LoadedProfile, load_profile, resolve_profile_path};
 
-use super::{Context, env_file};
+use super::Context;
+use crate::compose::env_file;
 
 pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     let path = resolve_profile_path(&args.profile, &context.config)?;
@@ -179,7 +180,7 @@ fn write(
         target.display(),
         rendered.servers.len()
     ));
-    let changed = env_file::write_secrets(context, target, rendered)?;
+    let changed = env_file::write_secrets(target, rendered, &|notice| context.warn(notice))?;
     if changed > 0 {
         let env = env_file::env_path(target);
         context.note(&format!(

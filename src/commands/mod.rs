@@ -5,7 +5,6 @@ pub mod completions;
 pub mod connect;
 pub mod deploy;
 pub mod down;
-pub mod env_file;
 pub mod gateway;
 pub mod generate;
 pub mod import;

@@ -5,6 +5,7 @@ mod depth;
 mod document;
 pub mod dotenv;
 pub mod edit;
+pub mod env_file;
 pub mod fields;
 pub mod host;
 pub mod interpolation;

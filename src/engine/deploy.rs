@@ -1,13 +1,15 @@
 //! `deploy` end to end: observe → plan → execute (→ wait), returning a report
 //! of every step. The command prints it; this module never prints.
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::config::ConfigDir;
 use crate::error::Result;
 
-use super::connect::Engine;
-use super::desired::Desired;
+use super::connect::{Engine, block_on, connect};
+use super::desired::{self, Desired};
 use super::execute::{Executor, StepResult, StepStatus};
 use super::observe;
 use super::plan::{self, Action, Plan, PlanOptions};
@@ -24,6 +26,40 @@ pub struct DeployOptions {
     pub wait: Option<Duration>,
     /// How long a service waits for a dependency's condition.
     pub dependency_timeout: Duration,
+}
+
+/// Which compose file a deploy converges to: `-f`, else the profile's file,
+/// else compose's default names here (see [`super::target::resolve`]).
+#[derive(Debug, Clone, Default)]
+pub struct DeployTarget {
+    pub compose_file: Option<PathBuf>,
+    /// A profile name or path.
+    pub profile: Option<String>,
+    pub project_name: Option<String>,
+}
+
+/// `mcpm docker deploy` as a library operation: resolves the target, loads
+/// the file, connects to the engine and converges it. `on_plan` sees the plan
+/// (and the file it came from) before anything is executed.
+pub fn run(
+    config: &ConfigDir,
+    target: &DeployTarget,
+    options: &DeployOptions,
+    progress: &Progress,
+    on_plan: &dyn Fn(&Plan, &Path) -> Result<()>,
+) -> Result<DeployReport> {
+    let target = super::target::resolve(
+        target.compose_file.as_deref(),
+        target.profile.as_deref(),
+        target.project_name.as_deref(),
+        config,
+    )?;
+    let desired = desired::load(&target.file, &target.options)?;
+    let show_plan = |plan: &Plan| on_plan(plan, &desired.file);
+    block_on(async {
+        let engine = connect().await?;
+        deploy(&engine, &desired, options, progress, &show_plan).await
+    })
 }
 
 /// Everything a deploy did (or, with `--dry-run`, would do).

@@ -1,9 +1,11 @@
 //! Three-way sync between a profile and its compose file (SPEC §5): change
 //! detection against the base the file carries, strategies, field-level merge,
 //! and fitting profile entries to compose-side edits.
+pub mod compute;
 pub mod fit;
 pub mod merge;
 pub mod plan;
+pub mod report;
 pub mod seal;
 pub mod state;
 
@@ -12,7 +14,7 @@ pub use state::Change;
 pub mod run;
 pub mod write;
 
-pub use run::{Interaction, Mode, Outcome, SyncOptions, SyncReport, Unattended};
+pub use run::{Interaction, Mode, Outcome, SyncOptions, SyncReport, Unattended, run};
 
 use std::collections::BTreeMap;
 

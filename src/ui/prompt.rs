@@ -6,12 +6,13 @@ use dialoguer::theme::SimpleTheme;
 use crate::error::{Error, Result};
 use crate::sync::Choice;
 use crate::sync::merge::FieldDiff;
+use crate::sync::report::describe_field;
 
 /// Asks how to settle a whole server's conflict.
 pub fn server_conflict(name: &str, what: &str, fields: &[FieldDiff]) -> Result<Choice> {
     eprintln!("\nconflict in `{name}`: {what}");
     for diff in fields {
-        eprint!("{}", describe(diff));
+        eprint!("{}", describe_field(diff));
     }
     ask(&format!("{name}: which side wins?"))
 }
@@ -22,7 +23,7 @@ pub fn field_conflict(name: &str, diff: &FieldDiff) -> Result<Choice> {
         "\nconflict in `{name}`, field `{}` changed on both sides:",
         diff.field
     );
-    eprint!("{}", describe(diff));
+    eprint!("{}", describe_field(diff));
     ask(&format!("{name}.{}: which value wins?", diff.field))
 }
 
@@ -39,20 +40,4 @@ fn ask(prompt: &str) -> Result<Choice> {
         1 => Choice::KeepDocker,
         _ => Choice::Skip,
     })
-}
-
-/// Two lines per field: what the profile says, what the file says.
-pub fn describe(diff: &FieldDiff) -> String {
-    let show = |value: &Option<serde_yaml_ng::Value>| match value {
-        Some(value) => {
-            serde_json::to_string(&crate::compose::secrets::mask_value(value)).unwrap_or_default()
-        }
-        None => "(absent)".into(),
-    };
-    format!(
-        "  {}:\n    profile: {}\n    docker:  {}\n",
-        diff.field,
-        show(&diff.profile),
-        show(&diff.compose)
-    )
 }

@@ -6,8 +6,6 @@ use crate::compose::{Rendered, dotenv};
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{WriteOptions, read_optional, write_atomic};
 
-use super::Context;
-
 /// `.env` in the compose file's directory.
 pub fn env_path(compose: &Path) -> PathBuf {
     compose
@@ -26,7 +24,15 @@ pub fn stale_secrets(compose: &Path, rendered: &Rendered) -> Result<Vec<String>>
         return Ok(Vec::new());
     }
     let existing = read_optional(&env_path(compose))?.unwrap_or_default();
-    Ok(dotenv::pending(&existing, &secret_vars(rendered)))
+    Ok(stale_in(&existing, rendered))
+}
+
+/// [`stale_secrets`] against a `.env` text already read.
+pub fn stale_in(existing: &str, rendered: &Rendered) -> Vec<String> {
+    if rendered.secrets.is_empty() {
+        return Vec::new();
+    }
+    dotenv::pending(existing, &secret_vars(rendered))
 }
 
 /// `--check`'s answer when `.env` is all that is stale: exit 4 naming the
@@ -60,9 +66,9 @@ fn secret_vars(rendered: &Rendered) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Writes the rendered secrets into `.env`, warning once for each variable
-/// whose value is new there. Returns how many variables changed.
-pub fn write_secrets(context: &Context, compose: &Path, rendered: &Rendered) -> Result<usize> {
+/// Writes the rendered secrets into `.env`, passing `warn` one notice for
+/// each variable whose value is new there. Returns how many variables changed.
+pub fn write_secrets(compose: &Path, rendered: &Rendered, warn: &dyn Fn(&str)) -> Result<usize> {
     if rendered.secrets.is_empty() {
         return Ok(0);
     }
@@ -71,7 +77,7 @@ pub fn write_secrets(context: &Context, compose: &Path, rendered: &Rendered) -> 
     let vars = secret_vars(rendered);
     let changed = dotenv::pending(&existing, &vars);
     for notice in rendered.secret_notices(&changed) {
-        context.warn(&notice);
+        warn(&notice);
     }
     let text = dotenv::update(&existing, &vars).unwrap_or(existing);
     // Written even when unchanged, so a .env left world-readable becomes 0600.
