@@ -567,7 +567,10 @@ fn sync_docker_leaves_profile_and_compose_in_step() {
     let report = json(&out);
     assert_eq!(report["action"], "added");
     assert_eq!(report["server"], "memory");
-    assert_eq!(report["sync"]["written"], true);
+    assert_eq!(report["sync"]["status"], "changed");
+    let synced = report["sync"]["servers"].as_array().unwrap();
+    assert_eq!(synced.len(), 1, "{report}");
+    assert_eq!(synced[0]["name"], "memory");
     assert!(dir.read("compose.yaml").contains("memory:"));
     sync_check(&dir).success();
 

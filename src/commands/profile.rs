@@ -11,11 +11,15 @@ use crate::cli::{
     ProfileAddArgs, ProfileLsArgs, ProfileRmArgs, ProfileServerArgs, ProfileShowArgs,
     SyncDockerArgs,
 };
+use crate::engine::plan::Plan;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
 use crate::profile::ops::{self, AddServer, EditReport};
 use crate::profile::{self, ServerSpec, load_profile, resolve_profile_path};
-use crate::sync::{self, Choice, Direction, Mode, ServerPlan, SyncOptions};
+use crate::sync::merge::FieldDiff;
+use crate::sync::{self, Choice, Direction, ServerPlan, SyncOptions, SyncReport};
+use crate::ui;
 
 use super::Context;
 
@@ -230,25 +234,9 @@ fn lock_timeout(sync: &SyncDockerArgs) -> Duration {
     Duration::from_secs(sync.lock_timeout)
 }
 
-/// The `--json` report of `add`/`rm`.
-#[derive(Serialize)]
-struct Report<'a> {
-    #[serde(flatten)]
-    edit: &'a EditReport,
-    /// `null` without --sync-docker.
-    sync: Option<SyncSummary<'a>>,
-}
-
-/// What the one-server sync did.
-#[derive(Serialize)]
-struct SyncSummary<'a> {
-    compose_file: &'a Path,
-    status: sync::Outcome,
-    written: bool,
-    servers: Vec<&'a ServerPlan>,
-}
-
-/// Reports the edit, then runs and reports the sync when asked.
+/// Reports the edit, then runs the one-server sync when asked (on this
+/// terminal: a conflict is asked about as `mcpm docker sync` asks), and the
+/// deploy after it.
 fn finish(
     context: &Context,
     edit: EditReport,
@@ -258,50 +246,38 @@ fn finish(
     if !json {
         note_edit(context, &edit);
     }
-    let report = if sync_args.sync_docker {
-        let mut options = SyncOptions::new(&edit.profile);
-        options.only = Some(BTreeSet::from([edit.server.clone()]));
-        options.direction = Direction::ToDocker;
-        options.deploy = Some(sync_args.deploy);
-        options.lock_timeout = lock_timeout(sync_args);
-        let mut ui = Notes { context };
-        Some(sync::run::run(&context.config, &options, &mut ui)?)
-    } else {
-        None
+    let mut ui = FollowUp {
+        context,
+        json,
+        edit: &edit,
+        shown: false,
     };
-    let summary = report.as_ref().map(|report| SyncSummary {
-        compose_file: &report.compose_file,
-        status: report.outcome,
-        written: report.written,
-        servers: report
-            .servers
-            .iter()
-            .filter(|plan| plan.changes_anything() || plan.name == edit.server)
-            .collect(),
-    });
-    if json {
-        print_json(&Report {
-            edit: &edit,
-            sync: summary,
-        })?;
-    } else if let Some(summary) = &summary {
-        note_sync(context, summary);
+    if !sync_args.sync_docker {
+        ui.show(None)?;
+        return Ok(ExitStatus::Ok);
     }
-    let status = report.map_or(ExitStatus::Ok, |report| report.exit_status(Mode::Write));
-    if status == ExitStatus::Conflict {
-        return Err(Error::new(
-            status,
-            format!(
-                "the profile was written, but `{}` could not be synced into the compose file",
-                edit.server
-            ),
-        )
-        .hint(format!(
-            "run `mcpm docker sync {}` to settle it",
+    let options = SyncOptions {
+        only: Some(BTreeSet::from([edit.server.clone()])),
+        direction: Direction::ToDocker,
+        deploy: Some(sync_args.deploy),
+        lock_timeout: lock_timeout(sync_args),
+        ..SyncOptions::new(&edit.profile)
+    };
+    let report = sync::run(&context.config, &options, &mut ui)?;
+    if !ui.shown {
+        ui.show(Some(&report))?;
+    }
+    if let Some(err) = report.error() {
+        let hint = format!(
+            "the profile was written; run `mcpm docker sync {}` to settle the compose file",
             edit.profile.display()
-        )));
+        );
+        return Err(Error::new(err.status, err.message).hint(hint));
     }
-    Ok(status)
+    match report.deploy {
+        None => Ok(ExitStatus::Ok),
+        Some(deployed) => super::deploy::finish(context, json, &deployed?),
+    }
 }
 
 fn note_edit(context: &Context, edit: &EditReport) {
@@ -336,43 +312,45 @@ fn note_edit(context: &Context, edit: &EditReport) {
     ));
 }
 
-fn note_sync(context: &Context, summary: &SyncSummary) {
-    let compose = summary.compose_file.display();
-    let mut said = false;
-    for plan in &summary.servers {
-        let what = match &plan.action {
-            sync::Action::ToCompose => format!("synced `{}` into {compose}", plan.name),
-            sync::Action::RemoveService => {
-                format!("removed service `{}` from {compose}", plan.name)
-            }
-            sync::Action::Nothing | sync::Action::RecordBase => {
-                format!("`{}` is in step with {compose}", plan.name)
-            }
-            sync::Action::Skip { reason } | sync::Action::Unresolved { reason } => {
-                format!("`{}` not synced: {reason}", plan.name)
-            }
-            sync::Action::Pending => {
-                format!("`{}` conflicts with its service in {compose}", plan.name)
-            }
-            other => format!("`{}`: {other:?}", plan.name),
-        };
-        context.note(&what);
-        said = true;
-    }
-    if !said {
-        context.note(&format!("{compose} is in step"));
-    }
-}
-
-/// The CLI's side of a sync run from `profile add|rm`: notes and warnings
-/// on stderr, and no prompts (a conflict is reported and exits 3).
-struct Notes<'a> {
+/// The terminal the follow-up sync talks to: prompts through `ui::prompt`,
+/// notes on stderr, and the report shown once (before a deploy's output
+/// when one follows). With `--json` the edit and the sync are one document.
+struct FollowUp<'a> {
     context: &'a Context,
+    json: bool,
+    edit: &'a EditReport,
+    shown: bool,
 }
 
-impl sync::Interaction for Notes<'_> {
+impl FollowUp<'_> {
+    fn show(&mut self, report: Option<&SyncReport>) -> Result<()> {
+        self.shown = true;
+        if self.json {
+            let mut document = serde_json::to_value(self.edit)
+                .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
+            document["sync"] = report.map_or(serde_json::Value::Null, SyncReport::json);
+            return print_json(&document);
+        }
+        let Some(report) = report else {
+            return Ok(());
+        };
+        let human = report.human();
+        if !human.stdout.is_empty() {
+            output::stdout(&human.stdout)?;
+        }
+        for line in human.notes {
+            self.context.note(&line);
+        }
+        for warning in report.warnings() {
+            self.context.warn(&warning);
+        }
+        Ok(())
+    }
+}
+
+impl sync::Interaction for FollowUp<'_> {
     fn interactive(&self) -> bool {
-        false
+        ui::interactive(false)
     }
     fn note(&self, message: &str) {
         self.context.note(message);
@@ -380,11 +358,24 @@ impl sync::Interaction for Notes<'_> {
     fn warn(&self, message: &str) {
         self.context.warn(message);
     }
-    fn server_conflict(&mut self, _server: &ServerPlan, _what: &str) -> Result<Choice> {
-        Ok(Choice::Skip)
+    fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice> {
+        ui::prompt::server_conflict(&server.name, what, &server.fields)
     }
-    fn field_conflict(&mut self, _server: &str, _diff: &sync::merge::FieldDiff) -> Result<Choice> {
-        Ok(Choice::Skip)
+    fn field_conflict(&mut self, server: &str, diff: &FieldDiff) -> Result<Choice> {
+        ui::prompt::field_conflict(server, diff)
+    }
+    fn before_deploy(&mut self, report: &SyncReport) -> Result<()> {
+        self.show(Some(report))
+    }
+    fn deploy_progress(&self) -> Progress {
+        if self.json {
+            Progress::quiet()
+        } else {
+            Progress::new(self.context.quiet)
+        }
+    }
+    fn deploy_plan(&self, plan: &Plan, file: &Path) -> Result<()> {
+        super::deploy::show_plan(self.context, self.json, false, plan, file)
     }
 }
 
