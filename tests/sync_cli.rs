@@ -575,3 +575,71 @@ fn a_cached_in_sync_answer_never_hides_a_catalog_change() {
         Value::from("registry.local/fetch:pinned")
     );
 }
+
+fn json_of(dir: &Dir, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let output = mcpm(dir.dir.path())
+        .args(["docker", "sync"])
+        .arg(dir.path("team.toml"))
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    (output.status.code(), report)
+}
+
+#[test]
+fn after_a_merge_each_field_is_reported_with_the_way_it_went() {
+    let dir = conflicted();
+    let (code, report) = json_of(&dir, &["--strategy", "merge", "--dry-run"]);
+    assert_eq!(code, Some(0));
+    let fetch = &report["servers"][0];
+    assert_eq!(fetch["name"], "fetch");
+    assert_eq!(fetch["flow"]["to_profile"], serde_json::json!(["image"]));
+    assert_eq!(fetch["flow"]["to_compose"], serde_json::json!(["command"]));
+    dir.sync(&["--strategy", "merge"])
+        .success()
+        .stderr(predicate::str::contains(
+            "fetch: compose → profile (image); profile → compose (command)",
+        ));
+}
+
+#[test]
+fn conflicts_without_a_terminal_also_list_what_waits_for_them() {
+    let dir = conflicted();
+    // A one-sided change besides the conflict: it is not written either.
+    dir.edit(
+        "team.toml",
+        "--local-timezone=UTC",
+        "--local-timezone=Europe/Oslo",
+    );
+    let before = dir.snapshot();
+    dir.sync(&[])
+        .code(3)
+        .stdout(predicate::str::contains("conflict: fetch"))
+        .stdout(predicate::str::contains(
+            "not written until the conflicts are settled:\n  time: profile → compose (command)",
+        ));
+    assert_eq!(dir.snapshot(), before);
+    let (code, report) = json_of(&dir, &[]);
+    assert_eq!(code, Some(3));
+    assert_eq!(report["conflicts"][0]["name"], "fetch");
+    assert_eq!(report["not_written"][0]["name"], "time");
+    assert_eq!(report["written"], false);
+    assert_eq!(dir.snapshot(), before);
+}
+
+#[test]
+fn check_counts_a_conflict_as_drift_and_dry_run_as_a_conflict() {
+    let dir = conflicted();
+    let before = dir.snapshot();
+    dir.sync(&["--check"])
+        .code(4)
+        .stderr(predicate::str::contains("conflict"));
+    dir.sync(&["--dry-run"]).code(3);
+    dir.sync(&["--check", "--strategy", "profile_wins"]).code(4);
+    assert_eq!(dir.snapshot(), before);
+    // Settled, there is no drift left.
+    dir.sync(&["--strategy", "profile_wins"]).success();
+    dir.sync(&["--check"]).success();
+}

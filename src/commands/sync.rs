@@ -11,7 +11,7 @@ use crate::error::{ExitStatus, Result};
 use crate::output;
 use crate::profile::resolve_profile_path;
 use crate::sync::merge::FieldDiff;
-use crate::sync::{Choice, Interaction, Mode, ServerPlan, SyncOptions, SyncReport};
+use crate::sync::{Change, Choice, Interaction, Mode, ServerPlan, SyncOptions, SyncReport};
 use crate::ui;
 
 use super::Context;
@@ -97,7 +97,8 @@ impl Interaction for Terminal<'_> {
         self.context.warn(message);
     }
     fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice> {
-        ui::prompt::server_conflict(&server.name, what, &server.fields)
+        let merge = server.change == Change::BothChanged;
+        ui::prompt::server_conflict(&server.name, what, &server.fields, merge)
     }
     fn field_conflict(&mut self, server: &str, diff: &FieldDiff) -> Result<Choice> {
         ui::prompt::field_conflict(server, diff)

@@ -101,6 +101,24 @@ pub fn set_field(service: &mut Mapping, field: &str, value: Option<&Value>) {
     }
 }
 
+/// Which way each differing field goes when `target` is written into the
+/// profile: fields that take the file's value flow compose → profile, fields
+/// that keep the profile's flow profile → compose (the service is rendered
+/// again from the profile). Returns (to the profile, to the compose file).
+pub fn field_flows(target: &Mapping, diffs: &[FieldDiff]) -> (Vec<String>, Vec<String>) {
+    let mut to_profile = Vec::new();
+    let mut to_compose = Vec::new();
+    for diff in diffs {
+        let value = target.get(diff.field.as_str()).map(without_hash_labels);
+        if value == diff.profile && value != diff.compose {
+            to_compose.push(diff.field.clone());
+        } else {
+            to_profile.push(diff.field.clone());
+        }
+    }
+    (to_profile, to_compose)
+}
+
 fn without_hash_labels(value: &Value) -> Value {
     match value {
         Value::Mapping(map)
@@ -162,6 +180,21 @@ mod tests {
         let merged = merge(&profile, &compose, &base_fields);
         assert!(merged.conflicts.is_empty());
         assert_eq!(merged.service, service("image: z\n"));
+    }
+
+    #[test]
+    fn flows_say_which_side_each_field_came_from() {
+        let base = service("image: a\ncommand: [x]\n");
+        let profile = service("image: a\ncommand: [y]\n");
+        let compose = service("image: b\ncommand: [x]\n");
+        let merged = merge(&profile, &compose, &hash::field_hashes(&base));
+        let diffs = field_diffs(&profile, &compose);
+        let (to_profile, to_compose) = field_flows(&merged.service, &diffs);
+        assert_eq!(to_profile, ["image"]);
+        assert_eq!(to_compose, ["command"]);
+        // The file's whole service: every field goes to the profile.
+        let (to_profile, to_compose) = field_flows(&compose, &diffs);
+        assert_eq!((to_profile.len(), to_compose.len()), (2, 0));
     }
 
     #[test]

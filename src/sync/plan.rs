@@ -103,6 +103,9 @@ impl ServerPlan {
 pub enum Choice {
     KeepProfile,
     KeepDocker,
+    /// Field by field against the base: each side's own changes are kept;
+    /// fields changed on both sides are left for a further answer.
+    Merge,
     Skip,
 }
 
@@ -199,11 +202,40 @@ pub fn resolve(input: &PlanInput<'_>, server: &mut ServerPlan, choice: Choice) {
     let action = match choice {
         Choice::KeepProfile => keep_profile(desired),
         Choice::KeepDocker => keep_docker(compose),
+        Choice::Merge => {
+            let base = input.base.and_then(|b| b.entries.get(&server.name));
+            merged(server, desired, compose, base)
+        }
         Choice::Skip => Action::Skip {
             reason: "skipped at the conflict prompt".into(),
         },
     };
     server.action = allowed(input.direction, action);
+}
+
+/// The three-way merge of a server changed on both sides: the merged service
+/// into the profile, or `Pending` with the fields both sides changed (also
+/// when there is nothing to merge: a deletion against an edit, no base).
+fn merged(
+    server: &mut ServerPlan,
+    desired: Option<&Mapping>,
+    compose: Option<&Mapping>,
+    base: Option<&BaseEntry>,
+) -> Action {
+    match (server.change, desired, compose, base) {
+        (Change::BothChanged, Some(desired), Some(compose), Some(base)) => {
+            let merged = merge(desired, compose, &base.field_map());
+            if merged.conflicts.is_empty() {
+                Action::ToProfile {
+                    target: merged.service,
+                }
+            } else {
+                server.conflicting_fields = merged.conflicts;
+                Action::Pending
+            }
+        }
+        _ => Action::Pending,
+    }
 }
 
 /// Settles field conflicts of a merge one by one; `None` for a field skips the
@@ -225,7 +257,11 @@ pub fn resolve_fields(
     for (field, choice) in choices {
         match choice {
             Choice::KeepProfile => set_field(&mut merged, field, desired.get(field.as_str())),
-            Choice::KeepDocker => set_field(&mut merged, field, compose.get(field.as_str())),
+            // A field both sides changed has no merge of its own: the file's
+            // value stays, as in a merge's result.
+            Choice::KeepDocker | Choice::Merge => {
+                set_field(&mut merged, field, compose.get(field.as_str()))
+            }
             Choice::Skip => {
                 server.action = Action::Skip {
                     reason: format!("field `{field}` skipped at the conflict prompt"),
@@ -275,19 +311,7 @@ fn decide(
             ConflictStrategy::ProfileWins => keep_profile(desired),
             ConflictStrategy::DockerWins => keep_docker(compose),
             ConflictStrategy::Manual => Action::Pending,
-            ConflictStrategy::Merge => match (server.change, desired, compose, base_entry) {
-                (Change::BothChanged, Some(desired), Some(compose), Some(base)) => {
-                    let merged = merge(desired, compose, &base.field_map());
-                    if merged.conflicts.is_empty() {
-                        Action::ToProfile { target: merged.service }
-                    } else {
-                        server.conflicting_fields = merged.conflicts;
-                        Action::Pending
-                    }
-                }
-                // A deletion against an edit, or no base to merge against.
-                _ => Action::Pending,
-            },
+            ConflictStrategy::Merge => merged(server, desired, compose, base_entry),
         },
     }
 }

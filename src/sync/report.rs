@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::compose::env_file;
 use crate::error::{Error, ExitStatus};
 
-use super::merge::FieldDiff;
+use super::merge::{FieldDiff, field_flows};
 use super::run::{Mode, Outcome, SyncReport};
 use super::{Action, Change, ServerPlan};
 
@@ -57,9 +57,20 @@ impl SyncReport {
     pub fn json(&self) -> serde_json::Value {
         if self.outcome == Outcome::Conflicts {
             let pending: Vec<&ServerPlan> = self.pending().collect();
-            return json!({ "status": "conflicts", "conflicts": pending, "written": false });
+            let not_written: Vec<serde_json::Value> = self
+                .servers
+                .iter()
+                .filter(|p| p.changes_anything())
+                .map(server_json)
+                .collect();
+            return json!({
+                "status": "conflicts",
+                "conflicts": pending,
+                "not_written": not_written,
+                "written": false,
+            });
         }
-        let changed: Vec<&ServerPlan> = self.changed().collect();
+        let changed: Vec<serde_json::Value> = self.changed().map(server_json).collect();
         let status = match self.outcome {
             Outcome::Unresolved => "unresolved",
             Outcome::Changed => "changed",
@@ -72,6 +83,7 @@ impl SyncReport {
             "dry_run": self.mode == Mode::DryRun,
             "servers": changed,
             "env_variables": self.env_variables,
+            "skipped": self.skipped,
         })
     }
 
@@ -137,19 +149,34 @@ impl SyncReport {
                 stdout.push_str(&describe_field(diff));
             }
         }
+        // The rest waits for the conflicts: say what it is, so nobody
+        // thinks it was written.
+        let waiting: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|p| p.changes_anything())
+            .filter_map(|server| Some(format!("  {}: {}\n", server.name, summary(server)?)))
+            .collect();
+        if !waiting.is_empty() {
+            stdout.push_str("not written until the conflicts are settled:\n");
+            stdout.push_str(&waiting.concat());
+        }
         Human {
             stdout,
             notes: vec!["nothing was written".into()],
         }
     }
 
-    /// Warnings the outcome deserves besides its error.
+    /// Warnings the outcome deserves besides its error: conflicts held back
+    /// (by the direction, say) other than those skipped at the prompt, which
+    /// the error names.
     pub fn warnings(&self) -> Vec<String> {
-        let skipped = self
-            .servers
-            .iter()
-            .any(|p| p.change.is_conflict() && matches!(p.action, Action::Skip { .. }));
-        if self.mode == Mode::Write && skipped {
+        let held_back = self.servers.iter().any(|p| {
+            p.change.is_conflict()
+                && matches!(p.action, Action::Skip { .. })
+                && !self.skipped.contains(&p.name)
+        });
+        if self.mode == Mode::Write && held_back {
             vec!["some conflicts were skipped and stay unsynced".into()]
         } else {
             Vec::new()
@@ -159,14 +186,34 @@ impl SyncReport {
     /// The error this outcome ends with (SPEC §7), or `None` for success.
     /// The deploy that followed is judged by its own report.
     pub fn error(&self) -> Option<Error> {
+        // `--check` ends in 4 for anything a sync would do, conflicts too.
+        let status = if self.mode == Mode::Check {
+            ExitStatus::Drift
+        } else {
+            ExitStatus::Conflict
+        };
         if self.outcome == Outcome::Conflicts {
             let count = self.pending().count();
             return Some(
-                Error::new(
-                    ExitStatus::Conflict,
-                    format!("{count} conflict(s) left unresolved"),
-                )
+                Error::new(status, format!("{count} conflict(s) left unresolved"))
                 .hint("run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge"),
+            );
+        }
+        if !self.skipped.is_empty() {
+            let written = if self.written {
+                "the rest was written; "
+            } else {
+                ""
+            };
+            return Some(
+                Error::new(
+                    status,
+                    format!(
+                        "conflicts skipped at the prompt stay unsynced: {}",
+                        self.skipped.join(", ")
+                    ),
+                )
+                .hint(format!("{written}sync again to answer them, or pass --strategy profile_wins | docker_wins | merge")),
             );
         }
         let unresolved: Vec<&str> = self
@@ -177,6 +224,7 @@ impl SyncReport {
             .collect();
         if !unresolved.is_empty() {
             // The edit stays in the file: saying "synced" would hide that it is not.
+            // Even under `--check`: no sync can bring this edit over.
             return Some(Error::new(
                 ExitStatus::Conflict,
                 format!(
@@ -211,9 +259,21 @@ fn summary(server: &ServerPlan) -> Option<String> {
         Action::Nothing | Action::Pending => return None,
         Action::RecordBase => "recorded as in sync".to_string(),
         Action::ToCompose if server.change == Change::Added => "added to the compose file".into(),
-        Action::ToCompose => format!("profile → compose{}", fields(server)),
+        Action::ToCompose => format!("profile → compose{}", names(&all_fields(server))),
         Action::RemoveService => "removed from the compose file".into(),
-        Action::ToProfile { .. } => format!("compose → profile{}", fields(server)),
+        Action::ToProfile { target } => {
+            // After a merge, fields go both ways: each is named with its way.
+            let (to_profile, to_compose) = field_flows(target, &server.fields);
+            match (to_profile.is_empty(), to_compose.is_empty()) {
+                (false, false) => format!(
+                    "compose → profile{}; profile → compose{}",
+                    names(&to_profile),
+                    names(&to_compose)
+                ),
+                (true, false) => format!("profile → compose{}", names(&to_compose)),
+                _ => format!("compose → profile{}", names(&to_profile)),
+            }
+        }
         Action::Import { .. } => "imported into the profile".into(),
         Action::Disable => "deleted from the compose file: disabled in the profile".into(),
         Action::DropBase => "gone from both: forgotten".into(),
@@ -222,10 +282,32 @@ fn summary(server: &ServerPlan) -> Option<String> {
     })
 }
 
-fn fields(server: &ServerPlan) -> String {
-    if server.fields.is_empty() {
+fn all_fields(server: &ServerPlan) -> Vec<String> {
+    server.fields.iter().map(|f| f.field.clone()).collect()
+}
+
+/// ` (a, b)`, or nothing for no fields.
+fn names(fields: &[String]) -> String {
+    if fields.is_empty() {
         return String::new();
     }
-    let names: Vec<&str> = server.fields.iter().map(|f| f.field.as_str()).collect();
-    format!(" ({})", names.join(", "))
+    format!(" ({})", fields.join(", "))
+}
+
+/// A server in `--json`: its plan, and for a server that is written, which
+/// way each field goes (`to_profile`, `to_compose`).
+fn server_json(server: &ServerPlan) -> serde_json::Value {
+    let mut value = serde_json::to_value(server).unwrap_or_default();
+    let flows = match &server.action {
+        Action::ToProfile { target } => Some(field_flows(target, &server.fields)),
+        Action::ToCompose => Some((Vec::new(), all_fields(server))),
+        _ => None,
+    };
+    if let (Some((to_profile, to_compose)), Some(object)) = (flows, value.as_object_mut()) {
+        object.insert(
+            "flow".into(),
+            json!({ "to_profile": to_profile, "to_compose": to_compose }),
+        );
+    }
+    value
 }

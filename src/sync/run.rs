@@ -153,6 +153,9 @@ pub struct SyncReport {
     pub servers: Vec<ServerPlan>,
     /// `.env` variables written (or that would be).
     pub env_variables: Vec<String>,
+    /// Conflicts skipped at the prompt: left as they are while the rest is
+    /// written; the sync ends with exit 3 naming them.
+    pub skipped: Vec<String>,
     /// Whether any file was written.
     pub written: bool,
     /// `Mode::DryRun`: the unified diffs of both files, secrets masked.
@@ -167,16 +170,11 @@ pub struct SyncReport {
 
 impl SyncReport {
     /// The process exit status SPEC §7 gives this outcome: 3 for conflicts
-    /// left open, 4 for `--check` drift (conflicts included), else 0.
-    pub fn exit_status(&self, mode: Mode) -> ExitStatus {
-        match (mode, self.outcome) {
-            (Mode::Check, Outcome::InSync) if !self.drift && self.env_variables.is_empty() => {
-                ExitStatus::Ok
-            }
-            (Mode::Check, _) => ExitStatus::Drift,
-            (_, Outcome::Conflicts | Outcome::Unresolved) => ExitStatus::Conflict,
-            _ => ExitStatus::Ok,
-        }
+    /// left open (and compose edits no sync can bring over), 4 for `--check`
+    /// drift (conflicts included), else 0: the status of [`Self::error`].
+    /// The report knows its own mode; `_mode` keeps the agreed signature.
+    pub fn exit_status(&self, _mode: Mode) -> ExitStatus {
+        self.error().map_or(ExitStatus::Ok, |err| err.status)
     }
 
     /// The servers a sync changes (or would): the ones not in step.
@@ -248,6 +246,7 @@ pub fn run(
         outcome: Outcome::InSync,
         servers: Vec::new(),
         env_variables: Vec::new(),
+        skipped: Vec::new(),
         written: false,
         diff: String::new(),
         drift: false,
@@ -282,6 +281,9 @@ pub fn run(
         }
         for server in plans.iter_mut().filter(|p| p.action == Action::Pending) {
             ask(ui, &input, server)?;
+            if matches!(server.action, Action::Skip { .. }) {
+                report.skipped.push(server.name.clone());
+            }
         }
     }
 
@@ -387,7 +389,8 @@ pub fn run(
     }
     drop(locks);
     report.servers = in_scope(plans, options);
-    if report.outcome == Outcome::Unresolved {
+    if report.outcome == Outcome::Unresolved || !report.skipped.is_empty() {
+        // Not in step: no deploy of a half-synced file.
         return Ok(report);
     }
     hand_over(config, options, ui, report, deploy_after)
@@ -550,12 +553,20 @@ fn cache_key(
     format!("mcpm-sync-cache {}\n", crate::hash::digest(&material))
 }
 
-/// Asks about one pending conflict through `ui`.
+/// Asks about one pending conflict through `ui`: the whole server, then
+/// (after a merge, or under `--strategy merge`) each field both sides changed.
 fn ask(ui: &mut dyn Interaction, input: &PlanInput<'_>, server: &mut ServerPlan) -> Result<()> {
     if server.conflicting_fields.is_empty() {
         let choice = ui.server_conflict(server, describe_change(server.change))?;
         resolve(input, server, choice);
-        return Ok(());
+        if server.action != Action::Pending {
+            return Ok(());
+        }
+        if server.conflicting_fields.is_empty() {
+            // A merge asked of a deletion against an edit: nothing to merge.
+            resolve(input, server, Choice::Skip);
+            return Ok(());
+        }
     }
     let mut choices = Vec::new();
     for diff in server.conflicting_fields.clone() {
