@@ -359,7 +359,9 @@ impl sync::Interaction for FollowUp<'_> {
         self.context.warn(message);
     }
     fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice> {
-        ui::prompt::server_conflict(&server.name, what, &server.fields)
+        // As `docker sync` asks: a merge is offered only where both sides changed.
+        let merge = server.change == sync::Change::BothChanged;
+        ui::prompt::server_conflict(&server.name, what, &server.fields, merge)
     }
     fn field_conflict(&mut self, server: &str, diff: &FieldDiff) -> Result<Choice> {
         ui::prompt::field_conflict(server, diff)
