@@ -103,3 +103,13 @@ if [ "$engine" = 1 ] && [ -x scripts/bench-engine.sh ]; then
     echo "engine figures skipped: no Docker Engine answers (run scripts/test-engine.sh first)"
   fi
 fi
+
+# `profile add --sync-docker`: one server added to a 1000-server profile and
+# synced into its compose file (the profile and the file restored before each run).
+mkdir -p "$work/add"
+python3 scripts/bench-profile.py 1000 > "$work/add/team.toml"
+(cd "$work/add" && "$mcpm" docker sync team.toml --yes -q)
+for f in team.toml docker-compose.yml; do cp "$work/add/$f" "$work/add/$f.orig"; done
+added=$(median_ms add1000 --prepare "sh -c 'cp $work/add/team.toml.orig $work/add/team.toml && cp $work/add/docker-compose.yml.orig $work/add/docker-compose.yml'" \
+  "$mcpm profile add $work/add/team.toml bench-new --command uvx --arg mcp-server-fetch --sync-docker -q")
+printf '%-40s %8s ms %8s ms %6s\n' "profile add --sync-docker, 1000 servers" "$added" "< 50" "$(verdict "$added" 50)"

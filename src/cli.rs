@@ -27,9 +27,18 @@ pub enum Command {
     /// Work with Docker Compose deployments of MCP servers.
     #[command(subcommand)]
     Docker(DockerCommand),
-    /// Work with profiles: create one from what MCPM or an MCP client already has.
-    #[command(subcommand)]
+    /// Work with profiles: list, show, add and remove servers, or import a client's config.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mcpm profile ls\n  mcpm profile add work fetch --command uvx --arg mcp-server-fetch\n  mcpm profile add work github --from-client ~/.config/Claude/claude_desktop_config.json --sync-docker\n  mcpm profile show work github --json\n  mcpm profile rm work fetch --sync-docker\n  mcpm profile import .vscode/mcp.json -o work.toml"
+    )]
     Profile(ProfileCommand),
+    /// Add a server to a profile (MCPM's spelling of `mcpm profile add`).
+    #[command(after_help = ADD_EXAMPLES)]
+    Add(ProfileAddArgs),
+    /// Remove a server from a profile (MCPM's spelling of `mcpm profile rm`).
+    #[command(visible_alias = "remove", after_help = RM_EXAMPLES)]
+    Rm(ProfileRmArgs),
     /// Point MCP clients (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf) at a profile's servers.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -255,6 +264,152 @@ not silently dropped. The result is checked to load as a profile before it is pr
         after_help = "Examples:\n  mcpm profile import ~/Library/Application\\ Support/Claude/claude_desktop_config.json\n  mcpm profile import ~/.config/Claude/claude_desktop_config.json -o work.toml\n  mcpm profile import .cursor/mcp.json --name app -o profiles/app.toml\n  mcpm profile import .vscode/mcp.json --json\n  mcpm profile import --from-mcpm work -o work.toml\n  mcpm profile import --from-mcpm work --mcpm-config backup/servers.json\n\nThen: mcpm docker generate work.toml"
     )]
     Import(ImportArgs),
+    /// Add a server to a profile (creating the profile when it is new).
+    #[command(
+        long_about = "Add a server to a profile: a stdio server (--command, --arg, --env), a remote one \
+(--url, --header), or the entry of an MCP client config (--from-client FILE). The profile is edited \
+in place: comments, key order and every other server stay as they were; the old file is kept as \
+FILE.bak. The edited profile must load like any profile before it is written.\n\n\
+PROFILE is a path to a .toml file or a name in <config dir>/profiles/; a name (or path) that does \
+not exist yet creates the profile. A server that exists already is refused (exit 2) unless --force.",
+        after_help = ADD_EXAMPLES
+    )]
+    Add(ProfileAddArgs),
+    /// Remove a server from a profile.
+    #[command(visible_alias = "remove", after_help = RM_EXAMPLES)]
+    Rm(ProfileRmArgs),
+    /// List the profiles in <config dir>/profiles, or the servers of one.
+    #[command(
+        visible_alias = "list",
+        after_help = "Examples:\n  mcpm profile ls                 # the profiles in <config dir>/profiles, with server counts\n  mcpm profile ls work            # the servers of one: kind, command or url, enabled\n  mcpm profile ls ./team.toml --json\n\nSecrets in arguments and urls are shown as ****."
+    )]
+    Ls(ProfileLsArgs),
+    /// Show one server of a profile (secrets masked).
+    #[command(
+        after_help = "Examples:\n  mcpm profile show work github\n  mcpm profile show ./team.toml fetch --json\n\nValues of secret-looking keys (GITHUB_TOKEN, Authorization, --api-key …) and URL\npasswords are shown as ****; `${VAR}` references are shown as they are."
+    )]
+    Show(ProfileShowArgs),
+}
+
+const ADD_EXAMPLES: &str = "Examples:\n  mcpm profile add work fetch --command uvx --arg mcp-server-fetch\n  mcpm profile add work github --command npx --arg -y --arg @modelcontextprotocol/server-github \\\n      --env 'GITHUB_PERSONAL_ACCESS_TOKEN=${GITHUB_TOKEN}'\n  mcpm profile add work docs --url https://mcp.example.com/mcp --header 'Authorization=Bearer ${DOCS_TOKEN}'\n  mcpm profile add work github --from-client ~/.config/Claude/claude_desktop_config.json\n  mcpm profile add work gh --from-client .vscode/mcp.json --server github --force\n  mcpm profile add work fetch --command uvx --arg mcp-server-fetch --sync-docker --deploy\n  mcpm add fetch --target %work --command uvx --arg mcp-server-fetch --sync-docker   # MCPM's syntax\n\n--sync-docker then syncs that one server into the profile's compose file (profile -> compose),\nso `mcpm docker sync PROFILE --check` passes; --deploy also deploys it.\nExit codes: 0 done, 1 runtime failure, 2 invalid input (nothing written), 3 sync conflicts left open.";
+
+const RM_EXAMPLES: &str = "Examples:\n  mcpm profile rm work fetch\n  mcpm profile rm work fetch --sync-docker            # and remove its compose service\n  mcpm profile rm work fetch --sync-docker --deploy   # and converge the engine\n  mcpm rm fetch --target %work                        # MCPM's syntax\n\nExit codes: 0 done, 1 runtime failure, 2 no such server or invalid input (nothing written),\n3 sync conflicts left open.";
+
+/// Which profile and server a `profile add`/`rm` edits: `PROFILE SERVER`, or
+/// `SERVER --target %PROFILE` as MCPM writes it.
+#[derive(Debug, Args)]
+pub struct ProfileServerArgs {
+    /// PROFILE SERVER; only SERVER when --target names the profile.
+    #[arg(value_name = "PROFILE SERVER", num_args = 1..=2, required = true)]
+    pub names: Vec<String>,
+
+    /// The profile, as MCPM writes it: `%NAME` (or a path). Without `%`, it must
+    /// name an existing profile (in MCPM a bare target is a client).
+    #[arg(short = 't', long, value_name = "%PROFILE")]
+    pub target: Option<String>,
+}
+
+/// After the profile is written: sync the server into the compose file.
+#[derive(Debug, Args)]
+pub struct SyncDockerArgs {
+    /// Then sync this server into the profile's compose file (profile -> compose).
+    #[arg(long)]
+    pub sync_docker: bool,
+
+    /// With --sync-docker: deploy after the sync.
+    #[arg(long, requires = "sync_docker")]
+    pub deploy: bool,
+
+    /// Wait at most this long for another mcpm run on the same files; then
+    /// exit 1 naming the lock file and the pid holding it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    #[command(flatten)]
+    pub which: ProfileServerArgs,
+
+    /// A stdio server: the program to run.
+    #[arg(long, value_name = "C", conflicts_with_all = ["url", "from_client"])]
+    pub command: Option<String>,
+
+    /// An argument of --command (repeatable, in order; `--arg=-y` for one that starts with `-`).
+    #[arg(
+        long = "arg",
+        value_name = "A",
+        allow_hyphen_values = true,
+        requires = "command"
+    )]
+    pub args: Vec<String>,
+
+    /// An environment variable of --command, `K=V` (repeatable; V may hold `=`).
+    #[arg(long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+
+    /// A remote server: its http(s) URL.
+    #[arg(long, value_name = "U", conflicts_with = "from_client")]
+    pub url: Option<String>,
+
+    /// An HTTP header of --url, `K=V` (repeatable).
+    #[arg(long = "header", value_name = "K=V")]
+    pub headers: Vec<String>,
+
+    /// Take the server from an MCP client config (Claude Desktop, Cursor, VS Code, …).
+    #[arg(long, value_name = "FILE")]
+    pub from_client: Option<PathBuf>,
+
+    /// With --from-client: the server's name in that file [default: SERVER].
+    #[arg(long = "server", value_name = "NAME", requires = "from_client")]
+    pub client_server: Option<String>,
+
+    /// Replace a server of the same name (its place and comments are kept where they can be).
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub sync: SyncDockerArgs,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileRmArgs {
+    #[command(flatten)]
+    pub which: ProfileServerArgs,
+
+    #[command(flatten)]
+    pub sync: SyncDockerArgs,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileLsArgs {
+    /// A profile (a path to a .toml file, or a name) [default: list the profiles].
+    pub profile: Option<String>,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileShowArgs {
+    /// The profile (a path to a .toml file, or a name in <config dir>/profiles/).
+    pub profile: String,
+
+    /// The server to show.
+    pub server: String,
+
+    /// Print JSON instead of TOML.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

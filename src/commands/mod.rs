@@ -10,6 +10,7 @@ pub mod generate;
 pub mod import;
 pub mod lifecycle;
 pub mod logs;
+pub mod profile;
 pub mod pull;
 pub mod restart;
 pub mod status;
@@ -53,6 +54,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
         Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
         Command::Profile(ProfileCommand::Import(args)) => import::exec(&context, args),
+        Command::Profile(ProfileCommand::Add(args)) | Command::Add(args) => {
+            profile::add(&context, args)
+        }
+        Command::Profile(ProfileCommand::Rm(args)) | Command::Rm(args) => {
+            profile::rm(&context, args)
+        }
+        Command::Profile(ProfileCommand::Ls(args)) => profile::ls(&context, args),
+        Command::Profile(ProfileCommand::Show(args)) => profile::show(&context, args),
         Command::Docker(DockerCommand::Deploy(args)) => deploy::exec(&context, args),
         Command::Docker(DockerCommand::Up(args)) => up::exec(&context, args),
         Command::Docker(DockerCommand::Status(args)) => status::exec(&context, args),

@@ -345,58 +345,128 @@ fn nothing_imported(origin: &Origin, total: usize, skipped: &[Skipped]) -> Error
 fn check_values(servers: &[ImportedServer], warnings: &mut Vec<String>) -> Vec<String> {
     let mut secrets = Vec::new();
     for server in servers {
-        let spec = &server.spec;
-        // Each value with the secret-looking key it belongs to, if any.
-        let mut values: Vec<(String, &str, Option<&str>)> = Vec::new();
-        if let Some(command) = &spec.command {
-            values.push(("command".into(), command, None));
+        secrets.extend(server_values(&server.name, &server.spec, warnings));
+    }
+    if !secrets.is_empty() {
+        warnings.push(literal_secrets_warning(&secrets));
+    }
+    secrets
+}
+
+/// One line that names where the literal secrets sit and what to do about them.
+pub fn literal_secrets_warning(secrets: &[String]) -> String {
+    format!(
+        "the profile holds {} literal secret(s) ({}): keep it private, or replace each with a `${{VAR}}` reference and export VAR; `mcpm docker generate -o` moves them to a 0600 .env file",
+        secrets.len(),
+        secrets.join(", ")
+    )
+}
+
+/// [`check_values`] for one server: warns about values `generate` will
+/// reject and returns where its literal secrets sit
+/// (`servers.NAME.env.KEY`). `profile add` checks a new server with it.
+pub fn server_values(name: &str, spec: &ServerSpec, warnings: &mut Vec<String>) -> Vec<String> {
+    let mut secrets = Vec::new();
+    // Each value with the secret-looking key it belongs to, if any.
+    let mut values: Vec<(String, &str, Option<&str>)> = Vec::new();
+    if let Some(command) = &spec.command {
+        values.push(("command".into(), command, None));
+    }
+    for (i, arg) in spec.args.iter().enumerate() {
+        values.push((format!("args[{i}]"), arg, None));
+    }
+    for (key, value) in &spec.env {
+        if let EnvValue::Text(text) = value {
+            values.push((format!("env.{key}"), text, Some(key.as_str())));
         }
-        for (i, arg) in spec.args.iter().enumerate() {
-            values.push((format!("args[{i}]"), arg, None));
-        }
-        for (key, value) in &spec.env {
-            if let EnvValue::Text(text) = value {
-                values.push((format!("env.{key}"), text, Some(key.as_str())));
-            }
-        }
-        if let Some(url) = &spec.url {
-            values.push(("url".into(), url, None));
-        }
-        for (key, value) in &spec.headers {
-            values.push((format!("headers.{key}"), value, Some(key.as_str())));
-        }
-        for (field, value, key) in values {
-            let place = format!("servers.{}.{field}", server.name);
-            // The warning quotes the value: never a secret one.
-            let shown = match key {
-                Some(key) if is_secret_key(key) => MASK.to_string(),
-                _ => mask(value, &[]),
-            };
-            match to_compose(value) {
-                Err(err) => warnings.push(format!(
-                    "server `{}`: `{field}` holds `{shown}`, which `mcpm docker generate` will reject: {} ({})",
-                    server.name, err.message, err.hint
-                )),
-                Ok(_) => {
-                    // Any literal part counts: the same rule generate applies.
-                    let literal_secret = key.is_some_and(|key| {
-                        is_secret_key(key) && secret_value(key, value.trim()) != SecretValue::Kept
-                    });
-                    if literal_secret || url_password(value).is_some() {
-                        secrets.push(place);
-                    }
+    }
+    if let Some(url) = &spec.url {
+        values.push(("url".into(), url, None));
+    }
+    for (key, value) in &spec.headers {
+        values.push((format!("headers.{key}"), value, Some(key.as_str())));
+    }
+    for (field, value, key) in values {
+        let place = format!("servers.{name}.{field}");
+        // The warning quotes the value: never a secret one.
+        let shown = match key {
+            Some(key) if is_secret_key(key) => MASK.to_string(),
+            _ => mask(value, &[]),
+        };
+        match to_compose(value) {
+            Err(err) => warnings.push(format!(
+                "server `{name}`: `{field}` holds `{shown}`, which `mcpm docker generate` will reject: {} ({})",
+                err.message, err.hint
+            )),
+            Ok(_) => {
+                // Any literal part counts: the same rule generate applies.
+                let literal_secret = key.is_some_and(|key| {
+                    is_secret_key(key) && secret_value(key, value.trim()) != SecretValue::Kept
+                });
+                if literal_secret || url_password(value).is_some() {
+                    secrets.push(place);
                 }
             }
         }
     }
-    if !secrets.is_empty() {
-        warnings.push(format!(
-            "the profile holds {} literal secret(s) ({}): keep it private, or replace each with a `${{VAR}}` reference and export VAR; `mcpm docker generate -o` moves them to a 0600 .env file",
-            secrets.len(),
-            secrets.join(", ")
-        ));
-    }
     secrets
+}
+
+/// One server taken from an MCP client config (`profile add --from-client`).
+#[derive(Debug, Clone)]
+pub struct ClientServer {
+    pub spec: ServerSpec,
+    /// The remote transport the entry named (`sse`, `http`, …), which a
+    /// profile does not record.
+    pub transport: Option<String>,
+    /// What the reader noticed about this entry (dropped fields, …).
+    pub warnings: Vec<String>,
+}
+
+/// Reads the entry `server` of the MCP client config `text` (from `path`)
+/// with the same reader `profile import` uses. An entry that is absent or
+/// cannot become a server is an error naming the ones that can.
+pub fn client_server(path: &Path, text: &str, server: &str) -> Result<ClientServer> {
+    let document = json::parse(path, text)?;
+    let read = client::read(path, &document)?;
+    if let Some(skipped) = read.findings.skipped.iter().find(|s| s.name == server) {
+        return Err(Error::invalid(format!(
+            "server `{server}` in {} cannot be added: {}",
+            path.display(),
+            skipped.reason
+        ))
+        .hint("fix the entry in the client config, or add the server with --command or --url"));
+    }
+    let prefix = format!("server `{server}`:");
+    let warnings = read
+        .findings
+        .warnings
+        .iter()
+        .filter(|warning| warning.starts_with(&prefix))
+        .cloned()
+        .collect();
+    if let Some(at) = read.candidates.iter().position(|c| c.name == server) {
+        let candidate = read.candidates.into_iter().nth(at).expect("found above");
+        return Ok(ClientServer {
+            spec: candidate.spec,
+            transport: candidate.transport,
+            warnings,
+        });
+    }
+    let names: Vec<String> = read
+        .candidates
+        .iter()
+        .map(|c| format!("`{}`", c.name))
+        .collect();
+    let hint = if names.is_empty() {
+        "the file holds no server that can be added".to_string()
+    } else {
+        format!(
+            "servers in it: {}; pick one with --server NAME",
+            names.join(", ")
+        )
+    };
+    Err(Error::invalid(format!("no server `{server}` in {}", path.display())).hint(hint))
 }
 
 /// Proves the TOML loads as a profile and holds exactly what was imported; a

@@ -110,7 +110,7 @@ pub fn resolve_profile_path(arg: &str, config: &ConfigDir) -> Result<PathBuf> {
     .hint(hint))
 }
 
-fn known_profiles(config: &ConfigDir) -> Vec<String> {
+pub(crate) fn known_profiles(config: &ConfigDir) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(config.profiles()) else {
         return Vec::new();
     };

@@ -1,8 +1,11 @@
 //! Profiles: the TOML model of a set of MCP servers (SPEC §2), how a profile is
 //! found and loaded, and the checks that make every loading error point at a line.
 pub mod edit;
+mod list;
+pub use list::{ProfileEntry, ServerLine, kind, list_profiles, masked_server, server_lines};
 mod load;
 mod model;
+pub mod ops;
 mod validate;
 pub use validate::{
     check_server, cpus_value, is_project_like_name, is_server_name, suggest_server_name,
