@@ -28,6 +28,11 @@ use super::{Context, env_file};
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
     let profile_path = resolve_profile_path(&args.profile, &context.config)?;
     let (loaded, compose_path, mut locks) = lock_and_load(context, &args, &profile_path)?;
+    if args.compose_file.is_none()
+        && let Some(note) = loaded.legacy_note(&context.config)
+    {
+        context.warn(&note);
+    }
     let lock = &mut locks[1];
     // A sync killed between its two files is finished first (read-only
     // runs plan from the text it owes, and report the difference).
@@ -100,7 +105,8 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
             .unwrap_or_else(|_| Err(Error::runtime("the compose parser stopped unexpectedly")));
         (parsed, rendered)
     });
-    let (compose_document, rendered) = (compose_document?, rendered?);
+    let (compose_document, mut rendered) = (compose_document?, rendered?);
+    rendered.compose_arg = loaded.compose_arg(&context.config, &compose_path);
     let base = match &compose_document {
         Some(document) => SyncBase::from_document(document).map_err(|why| {
             Error::invalid(format!("{}: the `x-mcpm` sync block is damaged: {why}", compose_path.display()))
@@ -134,7 +140,9 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         base: base.as_ref(),
         strategy,
         direction: args.direction,
-        import: !args.no_import,
+        import: args
+            .import_choice()
+            .unwrap_or(loaded.profile.docker.import_services),
         ignore_services: &loaded.profile.docker.ignore_services,
         desired_base: Some(&rendered.base),
     };
@@ -444,12 +452,12 @@ fn cache_key(
         .map(|meta| format!("{}:{:?}", meta.len(), meta.modified().ok()))
         .unwrap_or_default();
     let mut material = format!(
-        "mcpm-sync-cache 1\n{}\n{build}\n{}\n{:?} {:?} {}\n",
+        "mcpm-sync-cache 1\n{}\n{build}\n{}\n{:?} {:?} {:?}\n",
         env!("CARGO_PKG_VERSION"),
         Catalog::fingerprint(Some(&context.config.templates())),
         args.direction,
         args.strategy,
-        args.no_import,
+        args.import_choice(),
     )
     .into_bytes();
     // Both files as sync read (or wrote) them; only `.env` is read here.
@@ -565,7 +573,10 @@ fn unresolved(context: &Context, args: &SyncArgs, plans: &[ServerPlan]) -> Resul
     context.note("nothing was written");
     Err(Error::new(
         ExitStatus::Conflict,
-        format!("{} conflict(s) left unresolved", pending.len()),
+        format!(
+            "{} left unresolved",
+            crate::output::count(pending.len(), "conflict", "conflicts")
+        ),
     )
     .hint(
         "run on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge",

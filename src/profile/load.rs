@@ -48,33 +48,111 @@ impl LoadedProfile {
             return self.dir().join(name);
         }
         if let Some(stem) = self.in_config_dir(config) {
-            return config
+            let own = config
                 .path()
                 .join("compose")
                 .join(stem)
                 .join("compose.yaml");
+            return self.legacy_compose_file(config, &own).unwrap_or(own);
         }
         self.dir().join("docker-compose.yml")
     }
 
+    /// The one `<config dir>/profiles/docker-compose.yml` that all profiles
+    /// kept in the config dir defaulted to before each got its own file, when
+    /// it is still this profile's: its `x-mcpm` block names this profile and
+    /// the profile's own file does not exist yet. Such a file is kept, not
+    /// moved: deployed containers, `docker compose -f` scripts and the `.env`
+    /// beside it all point there; [`LoadedProfile::legacy_note`] says how to
+    /// move it. Other profiles get their own file at once.
+    fn legacy_compose_file(&self, config: &ConfigDir, own: &Path) -> Option<PathBuf> {
+        let legacy = config.profiles().join(LEGACY_COMPOSE_FILE);
+        if own.exists() || !legacy.is_file() {
+            return None;
+        }
+        let text = std::fs::read_to_string(&legacy).ok()?;
+        let document: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).ok()?;
+        let base = crate::compose::base::SyncBase::from_document(&document).ok()??;
+        (base.profile == self.profile.name).then_some(legacy)
+    }
+
+    /// A note for a profile that still syncs with the shared
+    /// `<config dir>/profiles/docker-compose.yml`: how to give it its own file.
+    pub fn legacy_note(&self, config: &ConfigDir) -> Option<String> {
+        let stem = self.in_config_dir(config)?;
+        let own = config
+            .path()
+            .join("compose")
+            .join(&stem)
+            .join("compose.yaml");
+        let legacy = self.legacy_compose_file(config, &own)?;
+        let dir = own.parent().unwrap_or(config.path());
+        let quote = |path: &Path| shell_words::quote(&path.display().to_string()).into_owned();
+        let env = legacy.with_file_name(".env");
+        let move_env = if env.exists() {
+            format!(" && mv {} {}", quote(&env), quote(&dir.join(".env")))
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "profile `{}` still syncs with {}, the file all profiles in {} shared before each got its own; \
+             to move it: mkdir -p {} && mv {} {}{move_env} (or keep it with `[docker] compose_file = \"{LEGACY_COMPOSE_FILE}\"`)",
+            self.profile.name,
+            legacy.display(),
+            config.profiles().display(),
+            quote(dir),
+            quote(&legacy),
+            quote(&own),
+        ))
+    }
+
+    /// What `-f` must say for `mcpm docker sync` to reach `file`: `None`
+    /// when `file` is this profile's own compose file, else `file` as given.
+    pub fn compose_arg(&self, config: &ConfigDir, file: &Path) -> Option<String> {
+        (!same_file(&self.compose_file(config), file)).then(|| file.display().to_string())
+    }
+
     /// The profile's file stem when it lives in `<config dir>/profiles/`.
     fn in_config_dir(&self, config: &ConfigDir) -> Option<String> {
-        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => a == b,
-        };
         let dir = self.dir();
         let dir = if dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
             dir
         };
-        if !same(&dir, &config.profiles()) {
+        if !same_file(&dir, &config.profiles()) {
             return None;
         }
         let stem = self.source.path.file_stem()?.to_str()?;
         Some(stem.to_string())
     }
+}
+
+/// The compose file every profile kept in the config dir shared by default
+/// before SPEC §5 gave each its own (`<config dir>/compose/NAME/compose.yaml`).
+const LEGACY_COMPOSE_FILE: &str = "docker-compose.yml";
+
+/// Whether two paths name the same file, which need not exist yet: the
+/// nearest existing ancestors are resolved (symlinks, `..`), the rest compared.
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut rest = Vec::new();
+        let mut at = absolute.as_path();
+        loop {
+            if let Ok(real) = at.canonicalize() {
+                return rest.iter().rev().fold(real, |path, part| path.join(part));
+            }
+            match (at.parent(), at.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    at = parent;
+                }
+                _ => return absolute,
+            }
+        }
+    }
+    a == b || resolved(a) == resolved(b)
 }
 
 /// Turns the `PROFILE` argument into a file path: an existing file, anything that

@@ -43,7 +43,11 @@ pub fn status_words(
             let (Some(name), Some(service)) = (name.as_str(), service.as_mapping()) else {
                 continue;
             };
-            if let Some(entry) = base.as_ref().and_then(|b| b.entries.get(name)) {
+            if base.as_ref().is_none_or(|b| !b.entries.contains_key(name))
+                && !owned_by_mcpm(service)
+            {
+                words.insert(name.to_string(), FOREIGN);
+            } else if let Some(entry) = base.as_ref().and_then(|b| b.entries.get(name)) {
                 let changed = !entry.service_is(&crate::hash::service_hash(service));
                 words.insert(
                     name.to_string(),
@@ -70,12 +74,31 @@ pub fn status_words(
         base: base.as_ref(),
         strategy: ConflictStrategy::Manual,
         direction: Direction::Both,
-        import: true,
+        import: loaded.profile.docker.import_services,
         ignore_services: &loaded.profile.docker.ignore_services,
         desired_base: Some(&rendered.base),
     };
     Ok(plan(&input)
         .into_iter()
-        .filter_map(|p| Some((p.name, p.change.status_word()?)))
+        .filter_map(|p| {
+            // A service sync leaves alone is not pending anything: it is
+            // simply not mcpm's (only an importing sync would take it).
+            let word = match (&p.change, &p.action) {
+                (Change::Foreign, Action::Skip { .. }) => FOREIGN,
+                _ => p.change.status_word()?,
+            };
+            Some((p.name, word))
+        })
         .collect())
+}
+
+/// The sync column's word for a service mcpm does not own and will not import.
+pub const FOREIGN: &str = "foreign";
+
+/// Whether a service carries mcpm's ownership label.
+fn owned_by_mcpm(service: &Mapping) -> bool {
+    service
+        .get("labels")
+        .and_then(|labels| labels.get(crate::labels::PROFILE))
+        .is_some()
 }
