@@ -102,3 +102,39 @@ fn owned_by_mcpm(service: &Mapping) -> bool {
         .and_then(|labels| labels.get(crate::labels::PROFILE))
         .is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sync column tells a service mcpm leaves alone (`foreign`) from one
+    /// a sync would bring into the profile (`only-compose`).
+    #[test]
+    fn status_words_tell_foreign_services_apart() {
+        let catalog = Catalog::load(None).unwrap();
+        let compose: Value = serde_yaml_ng::from_str(
+            "services:\n  redis: {image: redis}\n  db: {image: postgres}\n",
+        )
+        .unwrap();
+        let words = |settings: &str| {
+            let text = format!("name = \"app\"\n[docker]\n{settings}\n");
+            let loaded =
+                crate::profile::load_profile_text(std::path::Path::new("app.toml"), text).unwrap();
+            status_words(Some(&loaded), &compose, &catalog).unwrap()
+        };
+        let left = words("");
+        assert_eq!((left["redis"], left["db"]), (FOREIGN, FOREIGN));
+        let importing = words("import_services = true\nignore_services = [\"db\"]");
+        assert_eq!(importing["redis"], "only-compose");
+        assert_eq!(importing["db"], FOREIGN);
+        // Without a profile: a service without mcpm's label is foreign; one
+        // with it (and no base) cannot be judged.
+        let labelled: Value = serde_yaml_ng::from_str(
+            "services:\n  redis: {image: redis}\n  time: {image: t, labels: {io.mcpm.profile: app}}\n",
+        )
+        .unwrap();
+        let alone = status_words(None, &labelled, &catalog).unwrap();
+        assert_eq!(alone.get("redis"), Some(&FOREIGN));
+        assert_eq!(alone.get("time"), None);
+    }
+}
