@@ -311,7 +311,17 @@ fn logs_of_a_remote_server_says_so() {
         .args(["docker", "logs", "nope", "--profile", "web.toml"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no service `nope`"));
+        .stderr(predicate::str::contains("no service `nope`"))
+        .stderr(predicate::str::contains("remote and disabled").not());
+    // Without the profile, the hint names the profile the file is synced with.
+    mcpm(dir.path())
+        .args(["docker", "logs", "search", "--file", "compose.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no service `search`"))
+        .stderr(predicate::str::contains(
+            "remote and disabled servers of profile `web` run no container",
+        ));
 }
 
 #[test]

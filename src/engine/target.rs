@@ -74,6 +74,8 @@ pub struct ProjectRef {
     pub services: Vec<String>,
     /// Whether the file was found (lifecycle commands can run on `-p` alone).
     pub file_found: bool,
+    /// The profile the file's `x-mcpm` block says it is synced with.
+    pub synced_profile: Option<String>,
 }
 
 /// Reads the project of `target`; a missing file is fine when `-p` names the project.
@@ -86,6 +88,7 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
                     project: project.clone(),
                     services: Vec::new(),
                     file_found: false,
+                    synced_profile: None,
                 });
             }
             return Err(Error::io("read", &target.file, err)
@@ -104,10 +107,15 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
                 .collect()
         })
         .unwrap_or_default();
+    let synced_profile = crate::compose::base::SyncBase::from_document(&document)
+        .ok()
+        .flatten()
+        .map(|base| base.profile);
     Ok(ProjectRef {
         project,
         services,
         file_found: true,
+        synced_profile,
     })
 }
 
@@ -140,11 +148,18 @@ impl ProjectRef {
                 .hint("clients reach it at that URL directly; `mcpm docker logs`, `stop` and `restart` act on containers"));
             }
             if self.file_found && !self.services.contains(name) {
+                let mut hint = format!("services there: {}", self.services.join(", "));
+                // Without the profile, a remote server cannot be told from a typo.
+                if let (None, Some(profile)) = (&target.profile, &self.synced_profile) {
+                    hint.push_str(&format!(
+                        "; remote and disabled servers of profile `{profile}` run no container (pass --profile to tell which)"
+                    ));
+                }
                 return Err(Error::invalid(format!(
                     "no service `{name}` in {}",
                     target.file.display()
                 ))
-                .hint(format!("services there: {}", self.services.join(", "))));
+                .hint(hint));
             }
         }
         Ok(())
