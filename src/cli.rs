@@ -161,7 +161,7 @@ pub struct ConnectArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
-    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     /// The compose file [default: the profile's `[docker] compose_file`, else
@@ -234,7 +234,7 @@ impl SyncArgs {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
-    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     /// Write the compose file here (atomically, keeping FILE.bak) instead of stdout.
@@ -337,7 +337,7 @@ pub struct ComposeTarget {
     pub compose_file: Option<PathBuf>,
 
     /// Use this profile's compose file (a path to a .toml file, or a name).
-    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose project name [default: `name:` in the file, else the profile's project].
@@ -393,7 +393,7 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The profile to compare (a path to a .toml file, or a name); optional.
-    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose file [default: the profile's, else compose.yaml or docker-compose.yml here].
@@ -441,7 +441,7 @@ pub struct LogsArgs {
     pub compose_file: Option<PathBuf>,
 
     /// Use this profile's compose file.
-    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose project name.
@@ -544,7 +544,7 @@ pub struct ClientAddArgs {
     pub client: crate::clients::Client,
 
     /// The profile (a path to a .toml file, or a name in <config dir>/profiles/).
-    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     #[command(flatten)]
@@ -579,7 +579,7 @@ pub struct ClientRemoveArgs {
     pub client: crate::clients::Client,
 
     /// The profile whose entries to remove.
-    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     #[command(flatten)]
@@ -605,7 +605,7 @@ pub struct ClientListArgs {
     pub client: Option<crate::clients::Client>,
 
     /// Mark this profile's entries and name its servers a client lacks.
-    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCandidates::new(crate::completion::profile_candidates))]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     #[command(flatten)]

@@ -4,11 +4,11 @@
 //! the profile or compose file named on the line being completed. `mcpm
 //! completions SHELL` still prints the static script (commands and flags).
 use std::collections::BTreeSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use clap::CommandFactory;
-use clap_complete::engine::CompletionCandidate;
+use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use serde_yaml_ng::Value;
 
 use crate::config::ConfigDir;
@@ -126,9 +126,24 @@ impl Line {
     }
 }
 
-/// Candidates for a profile argument.
-pub fn profile_candidates() -> Vec<CompletionCandidate> {
-    candidates(Line::current().profiles())
+/// Candidates for a profile argument (a name or a path): the profile names
+/// that start with `current`; a path (`./`, `dir/`) or no matching name
+/// completes `.toml` files and directories instead.
+pub fn complete_profile(current: &OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    let names: Vec<String> = if typed.contains('/') {
+        Vec::new()
+    } else {
+        let mut names = Line::current().profiles();
+        names.retain(|name| name.starts_with(typed.as_ref()));
+        names
+    };
+    if !names.is_empty() {
+        return candidates(names);
+    }
+    PathCompleter::any()
+        .filter(|path| path.is_dir() || path.extension().is_some_and(|e| e == "toml"))
+        .complete(current)
 }
 
 /// Candidates for a server or service argument.

@@ -400,6 +400,13 @@ fn shell_completion_offers_profile_and_server_names() {
     assert!(profiles.lines().any(|l| l == "vscode"), "{profiles}");
     let some = complete("3", &["mcpm", "docker", "sync", "cl"]);
     assert_eq!(some.lines().collect::<Vec<_>>(), ["claude"]);
+    // A path completes to .toml files (and directories), not names.
+    fs::write(dir.path().join("local.toml"), "name = \"local\"\n").unwrap();
+    fs::write(dir.path().join("local.txt"), "").unwrap();
+    let paths = complete("3", &["mcpm", "docker", "sync", "./lo"]);
+    assert_eq!(paths.lines().collect::<Vec<_>>(), ["./local.toml"]);
+    let by_flag = complete("4", &["mcpm", "docker", "deploy", "--profile", "vs"]);
+    assert_eq!(by_flag.lines().collect::<Vec<_>>(), ["vscode"]);
     let servers = complete("5", &["mcpm", "docker", "logs", "--profile", "claude", ""]);
     assert!(servers.lines().any(|l| l == "time"), "{servers}");
     // The registration script for the shell, and the static one, still work.
