@@ -44,7 +44,7 @@ pub fn status_words(
                 continue;
             };
             if base.as_ref().is_none_or(|b| !b.entries.contains_key(name))
-                && !owned_by_mcpm(service)
+                && plan::owner(service).is_none()
             {
                 words.insert(name.to_string(), FOREIGN);
             } else if let Some(entry) = base.as_ref().and_then(|b| b.entries.get(name)) {
@@ -94,14 +94,6 @@ pub fn status_words(
 
 /// The sync column's word for a service mcpm does not own and will not import.
 pub const FOREIGN: &str = "foreign";
-
-/// Whether a service carries mcpm's ownership label.
-fn owned_by_mcpm(service: &Mapping) -> bool {
-    service
-        .get("labels")
-        .and_then(|labels| labels.get(crate::labels::PROFILE))
-        .is_some()
-}
 
 #[cfg(test)]
 mod tests {

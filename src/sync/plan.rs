@@ -352,11 +352,15 @@ fn allowed(direction: Direction, action: Action) -> Action {
 
 /// Whether a service carries this profile's ownership label.
 pub fn owned_by(service: &Mapping, profile: &str) -> bool {
+    owner(service) == Some(profile)
+}
+
+/// The profile a service's ownership label names, if it has one.
+pub fn owner(service: &Mapping) -> Option<&str> {
     service
         .get("labels")
         .and_then(|labels| labels.get(labels::PROFILE))
         .and_then(Value::as_str)
-        == Some(profile)
 }
 
 /// The starting point for fitting a server: its current entry, re-enabled.
