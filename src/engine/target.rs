@@ -51,7 +51,7 @@ pub fn resolve(
             None if project.is_some() => PathBuf::from(DEFAULT_FILES[0]),
             None => return Err(
                 Error::invalid("no compose file given and none found here (compose.yaml, docker-compose.yml, …)")
-                    .hint("pass -f FILE or --profile PROFILE (status, logs, stop and down also work on -p PROJECT alone); `mcpm docker generate PROFILE -o docker-compose.yml` writes one"),
+                    .hint("pass -f FILE or --profile PROFILE (status, logs, stop, restart and down also work on -p PROJECT alone); `mcpm docker generate PROFILE -o docker-compose.yml` writes one"),
             ),
         },
     };
