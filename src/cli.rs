@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
     after_help = "Examples:\n  mcpm profile import ~/.config/Claude/claude_desktop_config.json -o work.toml\n  mcpm docker generate profiles-example/dev.toml\n  mcpm docker generate work -o docker-compose.yml\n  mcpm docker generate prod -o compose.yaml --check\n  mcpm completions bash > /etc/bash_completion.d/mcpm"
 )]
 pub struct Cli {
-    /// Directory with `profiles/` and `templates/` [default: the platform config dir, e.g. ~/.config/mcpm]
-    #[arg(long, global = true, env = "MCPM_CONFIG_DIR", value_name = "DIR")]
+    /// Directory with `profiles/` and `templates/` [default: $MCPM_CONFIG_DIR, else the platform config dir, e.g. ~/.config/mcpm]
+    #[arg(long, global = true, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
 
     /// Print only errors: no warnings, no summaries.
@@ -25,12 +25,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Work with Docker Compose deployments of MCP servers.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mcpm docker generate work -o docker-compose.yml   # profile -> compose file\n  mcpm docker sync work                              # bring profile and compose file into step\n  mcpm docker deploy --profile work --wait           # converge the engine to the file\n  mcpm docker status work                            # profile, compose and container side by side\n  mcpm docker status -p mcp-work                     # a project as the engine has it, no file needed\n  mcpm docker logs fetch --profile work -f           # follow one server's output\n  mcpm docker down --profile work\n\nA profile named NAME lives in <config dir>/profiles/NAME.toml; its compose file\ndefaults to <config dir>/compose/NAME/compose.yaml."
+    )]
     Docker(DockerCommand),
     /// Work with profiles: list, show, add and remove servers, or import a client's config.
     #[command(
         subcommand,
-        after_help = "Examples:\n  mcpm profile ls\n  mcpm profile add work fetch --command uvx --arg mcp-server-fetch\n  mcpm profile add work github --from-client ~/.config/Claude/claude_desktop_config.json --sync-docker\n  mcpm profile show work github --json\n  mcpm profile rm work fetch --sync-docker\n  mcpm profile import .vscode/mcp.json -o work.toml"
+        after_help = "Examples:\n  mcpm profile ls\n  mcpm profile add work fetch --command uvx --arg mcp-server-fetch\n  mcpm profile add work github --from-client ~/.config/Claude/claude_desktop_config.json --sync-docker\n  mcpm profile show work github --json\n  mcpm profile rm work fetch --sync-docker\n  mcpm profile import .vscode/mcp.json -o work.toml\n  mcpm profile import --from-mcpm work -o work.toml"
     )]
     Profile(ProfileCommand),
     /// Add a server to a profile (MCPM's spelling of `mcpm profile add`).
@@ -43,6 +46,9 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  mcpm completions bash > ~/.local/share/bash-completion/completions/mcpm\n  mcpm completions zsh > ~/.zfunc/_mcpm        # with fpath+=(~/.zfunc) before compinit\n  mcpm completions fish > ~/.config/fish/completions/mcpm.fish\n\nThese scripts complete commands and flags. To also complete profile, server\nand service names, load the dynamic completer instead (it asks mcpm itself):\n  bash:  echo 'source <(COMPLETE=bash mcpm)' >> ~/.bashrc\n  zsh:   echo 'source <(COMPLETE=zsh mcpm)' >> ~/.zshrc\n  fish:  echo 'COMPLETE=fish mcpm | source' >> ~/.config/fish/config.fish"
+    )]
     Completions(CompletionsArgs),
 }
 
@@ -156,6 +162,7 @@ pub struct GatewayStopArgs {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The server (its name in the profile; `io.mcpm.server` in the compose file).
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::server_candidates))]
     pub server: String,
 
     #[command(flatten)]
@@ -165,10 +172,12 @@ pub struct ConnectArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     /// The compose file [default: the profile's `[docker] compose_file`, else
-    /// docker-compose.yml beside the profile].
+    /// <config dir>/compose/NAME/compose.yaml for a profile kept in the config
+    /// dir, else docker-compose.yml beside the profile].
     #[arg(short = 'f', long, value_name = "FILE")]
     pub compose_file: Option<PathBuf>,
 
@@ -197,7 +206,13 @@ pub struct SyncArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Do not import services mcpm does not own as new servers.
+    /// Import services mcpm does not own (hand-added to the compose file) as
+    /// new servers [default: the profile's `[docker] import_services`, else no].
+    #[arg(long, conflicts_with = "no_import")]
+    pub import: bool,
+
+    /// Leave services mcpm does not own alone, even with `[docker]
+    /// import_services = true`.
     #[arg(long)]
     pub no_import: bool,
 
@@ -215,9 +230,22 @@ pub struct SyncArgs {
     pub lock_timeout: u64,
 }
 
+impl SyncArgs {
+    /// `--import`/`--no-import` as `SyncOptions::import` takes it: `None`
+    /// leaves the choice to the profile's `[docker] import_services`.
+    pub fn import_choice(&self) -> Option<bool> {
+        match (self.import, self.no_import) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     /// Write the compose file here (atomically, keeping FILE.bak) instead of stdout.
@@ -466,7 +494,7 @@ pub struct ComposeTarget {
     pub compose_file: Option<PathBuf>,
 
     /// Use this profile's compose file (a path to a .toml file, or a name).
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose project name [default: `name:` in the file, else the profile's project].
@@ -520,6 +548,7 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// Deploy only these services (and what they depend on); named on-demand servers are started.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::server_candidates))]
     pub services: Vec<String>,
 
     #[command(flatten)]
@@ -553,6 +582,7 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The profile to compare (a path to a .toml file, or a name); optional.
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose file [default: the profile's, else compose.yaml or docker-compose.yml here].
@@ -576,6 +606,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The server (compose service) whose logs to print.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::server_candidates))]
     pub server: String,
 
     /// Keep printing new output until the container stops (or Ctrl-C).
@@ -599,7 +630,7 @@ pub struct LogsArgs {
     pub compose_file: Option<PathBuf>,
 
     /// Use this profile's compose file.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     /// The compose project name.
@@ -610,6 +641,7 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Only these services [default: all of the project].
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::server_candidates))]
     pub services: Vec<String>,
 
     #[command(flatten)]
@@ -645,6 +677,7 @@ pub struct DownArgs {
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// Only these services' images [default: all].
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion::server_candidates))]
     pub services: Vec<String>,
 
     #[command(flatten)]
@@ -700,7 +733,7 @@ pub struct ClientAddArgs {
     pub client: crate::clients::Client,
 
     /// The profile (a path to a .toml file, or a name in <config dir>/profiles/).
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     #[command(flatten)]
@@ -735,7 +768,7 @@ pub struct ClientRemoveArgs {
     pub client: crate::clients::Client,
 
     /// The profile whose entries to remove.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: String,
 
     #[command(flatten)]
@@ -761,7 +794,7 @@ pub struct ClientListArgs {
     pub client: Option<crate::clients::Client>,
 
     /// Mark this profile's entries and name its servers a client lacks.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
     pub profile: Option<String>,
 
     #[command(flatten)]

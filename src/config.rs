@@ -2,6 +2,9 @@
 //! `templates/`, chosen by `--config-dir`, `MCPM_CONFIG_DIR`, or the platform default.
 use std::path::{Path, PathBuf};
 
+/// The environment variable that names the config directory.
+pub const ENV: &str = "MCPM_CONFIG_DIR";
+
 /// The resolved config directory (it need not exist).
 #[derive(Debug, Clone)]
 pub struct ConfigDir(PathBuf);
@@ -17,6 +20,16 @@ impl ConfigDir {
                 .unwrap_or_else(|| PathBuf::from(".mcpm"))
         });
         Self(dir)
+    }
+
+    /// `MCPM_CONFIG_DIR`, when set and not empty. Read here rather than by
+    /// clap's `env`: clap counts an env-supplied option as given on the line
+    /// and prints it in every usage line (`mcpm docker sync --config-dir <DIR>
+    /// <PROFILE>`), as if it were required.
+    pub fn from_env() -> Option<PathBuf> {
+        std::env::var_os(ENV)
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
     }
 
     pub fn path(&self) -> &Path {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod completion;
 pub mod compose;
 pub mod config;
 pub mod engine;

@@ -1,7 +1,7 @@
 //! Entry point: parse the command line, run it, map the outcome to an exit code.
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     // A bug must still read as one line a user can report, never a backtrace.
@@ -10,6 +10,9 @@ fn main() -> ExitCode {
             "error: internal error in mcpm: {info}\nhint: this is a bug; please report it with the command you ran"
         );
     }));
+    // `COMPLETE=bash mcpm …`: the shell asks for candidates (dynamic
+    // completion of profile, server and service names); answered, then exit.
+    clap_complete::CompleteEnv::with_factory(mcpm::cli::Cli::command).complete();
     let cli = mcpm::cli::Cli::parse();
     match mcpm::commands::run(cli) {
         Ok(status) => ExitCode::from(status as u8),

@@ -14,6 +14,15 @@ pub fn stdout(text: &str) -> Result<()> {
     }
 }
 
+/// `1 server`, `2 servers`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// A unified diff of `old` and `new`, labelled with `path`, secrets masked.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     unified_diff_hiding(path, old, new, &[])

@@ -25,7 +25,10 @@ const SERVERS: usize = 1000;
 
 /// A profile of `SERVERS` servers in the mix of scripts/bench-profile.py.
 fn big_profile() -> String {
-    let mut out = String::from("name = \"crash\"\n\n[docker]\ncompose_file = \"compose.yaml\"\n");
+    // Importing is on: the crash points of an import are covered too.
+    let mut out = String::from(
+        "name = \"crash\"\n\n[docker]\ncompose_file = \"compose.yaml\"\nimport_services = true\n",
+    );
     for i in 0..SERVERS {
         let name = format!("srv-{i:04}");
         out.push_str(&match i % 5 {

@@ -424,6 +424,53 @@ fn lifecycle_and_status_follow_the_containers() {
     assert!(stdout(&table).contains("outdated"), "{}", stdout(&table));
 }
 
+/// `status -p NAME` needs no compose file, like `down -p`: the rows come
+/// from the engine's labels (service, state, image, ports); the compose
+/// column is unknown (`null`).
+#[test]
+fn status_by_project_name_reads_the_engine_alone() {
+    let Some(env) = engine() else { return };
+    let p = Project::new("status-p");
+    p.write(&format!(
+        "services:\n  a:\n{}  b:\n{}",
+        sleeper(&env.image, ""),
+        sleeper(&env.image, "")
+    ));
+    p.mcpm(&["deploy"]).assert().success();
+    p.mcpm(&["stop", "b"]).assert().success();
+    std::fs::remove_file(p.file()).unwrap();
+    let status = |json: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("mcpm").unwrap();
+        cmd.current_dir(p.dir.path())
+            .env_remove("DOCKER_HOST")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .args(["docker", "status", "-p", &p.name]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.assert().success().get_output().clone()
+    };
+    let report: serde_json::Value = serde_json::from_slice(&status(true).stdout).unwrap();
+    assert_eq!(report["compose_file"], serde_json::Value::Null);
+    assert_eq!(report["engine"]["reachable"], true);
+    let servers = report["servers"].as_array().unwrap();
+    let names: Vec<&str> = servers
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(servers[0]["container_state"], "running");
+    assert_eq!(servers[1]["container_state"], "exited");
+    assert_eq!(servers[0]["compose_state"], serde_json::Value::Null);
+    assert_eq!(servers[0]["image"], env.image.as_str());
+    let table = stdout(&status(false));
+    assert!(table.contains("no compose file"), "{table}");
+    assert!(
+        table.contains("running") && table.contains("exited"),
+        "{table}"
+    );
+}
+
 #[test]
 fn wait_waits_for_a_healthy_server() {
     let Some(env) = engine() else { return };

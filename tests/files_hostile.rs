@@ -357,6 +357,12 @@ fn a_sync_killed_after_importing_into_the_profile_is_finished_by_the_next() {
     }
     let (dir, path) = synced();
     let compose = dir.path().join("compose.yaml");
+    // Importing is asked for by the profile (it is off by default).
+    edit(
+        &path,
+        "compose_file = \"compose.yaml\"\n",
+        "compose_file = \"compose.yaml\"\nimport_services = true\n",
+    );
     // A service mcpm does not own: the sync imports it into the profile and
     // labels it in the file. Cut off between the two, the file's service is
     // unlabelled while the profile already has the server.

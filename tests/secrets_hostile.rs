@@ -686,7 +686,11 @@ fn an_imported_foreign_service_brings_its_literal_to_env_not_the_profile() {
         1,
     );
     fs::write(&compose, yaml).unwrap();
-    let synced = run(dir.path(), &["docker", "sync", p]);
+    // Left alone by default: nothing of it reaches the profile or `.env`.
+    let left = run(dir.path(), &["docker", "sync", p]);
+    assert!(left.status.success(), "{}", text(&left.stderr));
+    assert!(!fs::read_to_string(&profile).unwrap().contains("POSTGRES"));
+    let synced = run(dir.path(), &["docker", "sync", p, "--import"]);
     assert!(synced.status.success(), "{}", text(&synced.stderr));
     let toml = fs::read_to_string(&profile).unwrap();
     assert!(
@@ -697,6 +701,7 @@ fn an_imported_foreign_service_brings_its_literal_to_env_not_the_profile() {
     assert!(env.contains("POSTGRES_PASSWORD='foreign-pw-9'"), "{env}");
     SecretScan::new(dir.path(), &["foreign-pw-9"])
         .user_file(&compose)
+        .output("sync (left alone)", &left)
         .output("sync", &synced)
         .assert_contained();
 }

@@ -306,7 +306,8 @@ fn foreign_services_are_imported_or_left_alone() {
     assert!(compose.starts_with("# app stack\nservices:\n  cache:\n    image: redis:7 # upstream\n    ports:\n      - \"6379:6379\"\n  app:\n    build: .\n"), "{compose}");
     assert!(!dir.read("team.toml").contains("[servers.cache]"));
 
-    dir.sync(&[])
+    // Importing is asked for (SPEC §5: foreign services are left alone by default).
+    dir.sync(&["--import"])
         .success()
         .stderr(predicate::str::contains("cache: imported into the profile"))
         .stderr(predicate::str::contains(

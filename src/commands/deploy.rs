@@ -119,11 +119,15 @@ pub fn failure(report: &DeployReport) -> Error {
             format!("; skipped: {}", skipped.join(", "))
         };
         return Error::runtime(format!(
-            "deploy of project `{}` failed: {}{skipped} ({done} other steps succeeded and are kept)",
+            "deploy of project `{}` failed: {}{skipped} ({} succeeded and {} kept)",
             report.project,
-            failed.join(", ")
+            failed.join(", "),
+            output::count(done, "other step", "other steps"),
+            if done == 1 { "is" } else { "are" }
         ))
-        .hint("fix the cause shown above and run deploy again: it picks up where this one stopped");
+        .hint(
+            "fix the cause shown above and run deploy again: it picks up where this one stopped",
+        );
     }
     let not_ready = report
         .wait
@@ -227,8 +231,9 @@ fn render_report(report: &DeployReport) -> String {
     let failed = report.failures().count();
     if changed == 0 && failed == 0 {
         return format!(
-            "Project {} is up to date ({unchanged} containers unchanged).\n",
-            report.project
+            "Project {} is up to date ({} unchanged).\n",
+            report.project,
+            output::count(unchanged, "container", "containers")
         );
     }
     let mut out = format!(

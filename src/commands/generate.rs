@@ -48,13 +48,16 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     };
     let loaded = load_profile(&path)?;
     let catalog = Catalog::load(Some(&context.config.templates()))?;
-    let rendered = compose::render(
+    let mut rendered = compose::render(
         &loaded,
         &catalog,
         RenderOptions {
             strict: args.strict,
         },
     )?;
+    if let Some(target) = &target {
+        rendered.compose_arg = loaded.compose_arg(&context.config, target);
+    }
 
     if let Some(target) = target.as_deref().filter(|_| args.check) {
         return check(context, target, &rendered);
@@ -176,15 +179,17 @@ fn write(
         WriteOutcome::Unchanged => "unchanged:",
     };
     context.note(&format!(
-        "{verb} {} ({services} services from {} servers)",
+        "{verb} {} ({} from {})",
         target.display(),
-        rendered.servers.len()
+        crate::output::count(services, "service", "services"),
+        crate::output::count(rendered.servers.len(), "server", "servers")
     ));
     let changed = env_file::write_secrets(target, rendered, &|notice| context.warn(notice))?;
     if changed > 0 {
         let env = env_file::env_path(target);
         context.note(&format!(
-            "secrets: {changed} variable(s) written to {} (mode 0600)",
+            "secrets: {} written to {} (mode 0600)",
+            crate::output::count(changed, "variable", "variables"),
             env.display()
         ));
     }

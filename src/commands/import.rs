@@ -179,10 +179,9 @@ fn report_findings(context: &Context, imported: &Import) {
 }
 
 fn summary(imported: &Import) -> String {
-    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     format!(
         "imported {} into profile `{}` ({} renamed, {} skipped)",
-        count(imported.servers.len(), "server"),
+        output::count(imported.servers.len(), "server", "servers"),
         imported.profile.name,
         imported.renamed.len(),
         imported.skipped.len()

@@ -100,8 +100,8 @@ pub fn finish(
     }
     if failed > 0 {
         return Err(Error::runtime(format!(
-            "{verb}: {failed} of {} steps failed",
-            results.len()
+            "{verb}: {failed} of {} failed",
+            crate::output::count(results.len(), "step", "steps")
         ))
         .hint("see the FAILED lines above; running the command again retries them"));
     }

@@ -15,7 +15,7 @@ pub fn exec(context: &Context, args: LogsArgs) -> Result<ExitStatus> {
         project_name: args.project_name.clone(),
     };
     let (target, project) = resolve(context, &target)?;
-    project.check_services(std::slice::from_ref(&args.server), &target.file)?;
+    project.check_services(std::slice::from_ref(&args.server), &target)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

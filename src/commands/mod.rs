@@ -47,7 +47,7 @@ impl Context {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     let context = Context {
-        config: ConfigDir::resolve(cli.config_dir),
+        config: ConfigDir::resolve(cli.config_dir.or_else(ConfigDir::from_env)),
         quiet: cli.quiet,
     };
     match cli.command {

@@ -9,7 +9,7 @@ use super::lifecycle::{finish, resolve};
 
 pub fn exec(context: &Context, args: StopArgs) -> Result<ExitStatus> {
     let (target, project) = resolve(context, &args.target)?;
-    project.check_services(&args.services, &target.file)?;
+    project.check_services(&args.services, &target)?;
     let results = block_on(async {
         let engine = connect().await?;
         let containers = lifecycle::containers(&engine, &project.project, &args.services).await?;

@@ -21,7 +21,7 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         compose_file: args.compose_file.clone(),
         direction: args.direction,
         strategy: args.strategy,
-        import: args.no_import.then_some(false),
+        import: args.import_choice(),
         mode: if args.check {
             Mode::Check
         } else if args.dry_run {

@@ -54,7 +54,7 @@ pub fn stale_error(compose: &Path, names: &[String], hint: &str) -> Error {
 pub fn some_names(names: &[String]) -> String {
     match names.len() {
         0..=5 => names.join(", "),
-        n => format!("{n} variables"),
+        n => crate::output::count(n, "variable", "variables"),
     }
 }
 

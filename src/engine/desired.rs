@@ -126,8 +126,20 @@ pub fn load_text(
     options: &LoadOptions,
     process_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Desired> {
+    let document = crate::compose::parse_yaml(file, text)?;
+    load_document(file, text, document, options, process_env)
+}
+
+/// [`load_text`] on a document already parsed from `text` (`status` parses
+/// the file once for all its columns); `text` still locates the errors.
+pub fn load_document(
+    file: &Path,
+    text: &str,
+    mut document: Value,
+    options: &LoadOptions,
+    process_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Desired> {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut document = crate::compose::parse_yaml(file, text)?;
     let dotenv = read_dotenv(&dir, process_env)?;
     // The process environment wins over `.env`, as with compose.
     let lookup = |name: &str| process_env(name).or_else(|| dotenv.get(name).cloned());

@@ -1,6 +1,10 @@
 //! `status`: per server, the profile's state, the compose file's, whether the
 //! two are in sync, and the container's state, built from the profile, the
-//! compose file and ONE container listing. Pure once those three are read.
+//! compose file and ONE container listing. [`run`] reads those three (the
+//! compose file parsed once); the rows are pure once they are read.
+//!
+//! JSON schema: a state that cannot be told is `null`, never a placeholder
+//! string (`-` is only how the table shows `null`).
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -11,17 +15,25 @@ use crate::profile::Profile;
 use super::desired::{Desired, ON_DEMAND};
 use super::observe::ObservedContainer;
 
+mod run;
+pub use run::{StatusOptions, run};
+
 /// The whole status, with a stable JSON schema.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub profile: Option<String>,
     pub project: String,
-    pub compose_file: String,
+    /// `null` when status read the engine alone (`status -p NAME`, no file).
+    pub compose_file: Option<String>,
     pub engine: EngineState,
     pub servers: Vec<ServerStatus>,
     /// The project's gateway, when one runs (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<GatewayRef>,
+    /// What cost a column rather than the command (the engine unreachable, a
+    /// variable unset, …), for the caller to show; not part of the JSON.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The running gateway of a status report.
@@ -58,14 +70,16 @@ pub struct ServerStatus {
     pub name: String,
     /// `enabled`, `disabled`, `remote`, `absent`; `null` without a profile.
     pub profile_state: Option<String>,
-    /// `service`, `on-demand`, `absent`.
-    pub compose_state: String,
+    /// `service`, `on-demand`, `absent`; `null` without a compose file.
+    pub compose_state: Option<String>,
     /// `in-sync`, `profile-changed`, `compose-changed`, `conflict`,
-    /// `only-profile`, `only-compose`; `null` when it cannot be told.
+    /// `only-profile`, `only-compose` (mcpm's, pending), `foreign` (a service
+    /// mcpm does not own and sync leaves alone); `null` when it cannot be told.
     pub sync_state: Option<String>,
     /// `running`, `exited`, `created`, `missing`, `outdated`, `healthy`,
-    /// `unhealthy`, `starting`, … or `unreachable`.
-    pub container_state: String,
+    /// `unhealthy`, `starting`, … or `unreachable`; `null` when no container
+    /// is due (a server only in the profile, a remote one).
+    pub container_state: Option<String>,
     pub container: Option<String>,
     pub container_id: Option<String>,
     pub image: Option<String>,
@@ -78,8 +92,9 @@ pub struct ServerStatus {
 /// The inputs of a status report.
 pub struct StatusInput<'a> {
     pub profile: Option<&'a Profile>,
-    /// The compose file's services as written (for the sync hashes).
-    pub raw_services: &'a BTreeMap<String, Value>,
+    /// The compose file's services as written (for the sync hashes); `None`
+    /// without a compose file (the rows come from the engine's labels).
+    pub raw_services: Option<&'a BTreeMap<String, Value>>,
     /// The resolved services (for the config hashes), when the file resolved.
     pub desired: Option<&'a Desired>,
     /// The sync column, from `sync::status_words`.
@@ -90,7 +105,10 @@ pub struct StatusInput<'a> {
 
 /// Builds the rows, sorted by name.
 pub fn rows(input: &StatusInput) -> Vec<ServerStatus> {
-    let mut names: BTreeSet<String> = input.raw_services.keys().cloned().collect();
+    let mut names: BTreeSet<String> = input
+        .raw_services
+        .map(|raw| raw.keys().cloned().collect())
+        .unwrap_or_default();
     if let Some(profile) = input.profile {
         names.extend(profile.servers.keys().cloned());
     }
@@ -101,7 +119,7 @@ pub fn rows(input: &StatusInput) -> Vec<ServerStatus> {
 }
 
 fn row(input: &StatusInput, name: String) -> ServerStatus {
-    let raw = input.raw_services.get(&name);
+    let raw = input.raw_services.and_then(|raw| raw.get(&name));
     let server = input.profile.and_then(|p| p.servers.get(&name));
     let profile_state = input.profile.map(|_| match server {
         None => "absent",
@@ -109,7 +127,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         Some(s) if !s.is_enabled() => "disabled",
         Some(_) => "enabled",
     });
-    let compose_state = match raw {
+    let compose_state = input.raw_services.map(|_| match raw {
         None => "absent",
         Some(service) => {
             let on_demand = service
@@ -118,7 +136,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
                 .is_some_and(|p| p.iter().any(|v| v.as_str() == Some(ON_DEMAND)));
             if on_demand { "on-demand" } else { "service" }
         }
-    };
+    });
     let sync_state = input.sync.get(&name).copied();
     let desired = input.desired.and_then(|d| d.services.get(&name));
     let container = input
@@ -126,18 +144,18 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         .and_then(|c| c.get(&name))
         .and_then(|list| list.first());
     let container_state = match (input.containers, container) {
-        (None, _) => "unreachable".to_string(),
-        (Some(_), None) if raw.is_some() => "missing".to_string(),
-        (Some(_), None) => "-".to_string(),
+        (None, _) => Some("unreachable"),
+        (Some(_), None) if raw.is_some() => Some("missing"),
+        (Some(_), None) => None,
         (Some(_), Some(c)) => {
             let outdated = desired.is_some_and(|d| c.recorded_hash() != Some(d.hash.as_str()));
-            if outdated {
-                "outdated".to_string()
+            Some(if outdated {
+                "outdated"
             } else if let Some(health) = c.health {
-                health.as_str().to_string()
+                health.as_str()
             } else {
-                c.state.as_str().to_string()
-            }
+                c.state.as_str()
+            })
         }
     };
     let image = desired
@@ -170,9 +188,9 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
     ServerStatus {
         name,
         profile_state: profile_state.map(str::to_string),
-        compose_state: compose_state.to_string(),
+        compose_state: compose_state.map(str::to_string),
         sync_state: sync_state.map(str::to_string),
-        container_state,
+        container_state: container_state.map(str::to_string),
         container: container.map(|c| c.name.clone()),
         container_id: container.map(|c| c.id.clone()),
         image,
@@ -208,15 +226,15 @@ pub fn add_gateway(
     }
 }
 
-/// The services of a compose file as written, by name.
-pub fn raw_services(text: &str) -> BTreeMap<String, Value> {
-    serde_yaml_ng::from_str::<Value>(text)
-        .ok()
-        .and_then(|doc| doc.get("services").and_then(Value::as_mapping).cloned())
+/// The services of a compose document as written, by name.
+pub fn raw_services(document: &Value) -> BTreeMap<String, Value> {
+    document
+        .get("services")
+        .and_then(Value::as_mapping)
         .map(|services| {
             services
-                .into_iter()
-                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v)))
+                .iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v.clone())))
                 .collect()
         })
         .unwrap_or_default()
@@ -248,7 +266,7 @@ mod tests {
     #[test]
     fn container_states() {
         let text = "name: p\nservices:\n  a:\n    image: img\n  b:\n    image: img\n    profiles: [on-demand]\n  c:\n    image: img\n";
-        let raw = raw_services(text);
+        let raw = raw_services(&serde_yaml_ng::from_str(text).unwrap());
         let desired = crate::engine::desired::load_text(
             std::path::Path::new("/x/compose.yaml"),
             text,
@@ -273,31 +291,31 @@ mod tests {
         ]);
         let input = StatusInput {
             profile: None,
-            raw_services: &raw,
+            raw_services: Some(&raw),
             desired: Some(&desired),
             containers: Some(&containers),
             sync: &BTreeMap::new(),
         };
         let rows = rows(&input);
         let state = |n: &str| rows.iter().find(|r| r.name == n).unwrap();
-        assert_eq!(state("a").container_state, "running");
+        assert_eq!(state("a").container_state.as_deref(), Some("running"));
         assert_eq!(state("a").ports, ["127.0.0.1:8080->80/tcp"]);
-        assert_eq!(state("b").container_state, "outdated");
-        assert_eq!(state("b").compose_state, "on-demand");
-        assert_eq!(state("c").container_state, "missing");
-        assert_eq!(state("gone").compose_state, "absent");
+        assert_eq!(state("b").container_state.as_deref(), Some("outdated"));
+        assert_eq!(state("b").compose_state.as_deref(), Some("on-demand"));
+        assert_eq!(state("c").container_state.as_deref(), Some("missing"));
+        assert_eq!(state("gone").compose_state.as_deref(), Some("absent"));
         let unreachable = rows_without_engine(&raw);
         assert!(
             unreachable
                 .iter()
-                .all(|r| r.container_state == "unreachable")
+                .all(|r| r.container_state.as_deref() == Some("unreachable"))
         );
     }
 
     #[test]
     fn gateway_columns_follow_the_server_label() {
         let text = "services:\n  time-svc:\n    image: t\n    stdin_open: true\n    labels: {io.mcpm.server: time}\n  fetch:\n    image: f\n    stdin_open: true\n  db:\n    image: p\n";
-        let raw = raw_services(text);
+        let raw = raw_services(&serde_yaml_ng::from_str(text).unwrap());
         let mut rows = rows_without_engine(&raw);
         let view = crate::gateway::GatewayView {
             project: "p".into(),
@@ -329,10 +347,57 @@ mod tests {
         assert_eq!(row("db"), None, "not served by the gateway");
     }
 
+    /// Without a compose file (`status -p NAME`), the rows are the engine's
+    /// services: compose state unknown (`null`), container state, image and
+    /// ports from the containers themselves.
+    #[test]
+    fn rows_from_the_engine_alone() {
+        let containers = BTreeMap::from([(
+            "redis".to_string(),
+            vec![container("redis", "h", ContainerState::Exited)],
+        )]);
+        let rows = rows(&StatusInput {
+            profile: None,
+            raw_services: None,
+            desired: None,
+            containers: Some(&containers),
+            sync: &BTreeMap::new(),
+        });
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!(row.name, "redis");
+        assert_eq!(row.compose_state, None);
+        assert_eq!(row.profile_state, None);
+        assert_eq!(row.container_state.as_deref(), Some("exited"));
+        assert_eq!(row.image.as_deref(), Some("img"));
+        assert_eq!(row.ports, ["127.0.0.1:8080->80/tcp"]);
+    }
+
+    /// A server only in the profile has no container due: `null`, not `-`.
+    #[test]
+    fn nothing_due_is_null_in_json() {
+        let profile: Profile =
+            toml::from_str("name = \"p\"\n[servers.search]\nurl = \"https://example.com/mcp\"\n")
+                .unwrap();
+        let raw = BTreeMap::new();
+        let rows = rows(&StatusInput {
+            profile: Some(&profile),
+            raw_services: Some(&raw),
+            desired: None,
+            containers: Some(&BTreeMap::new()),
+            sync: &BTreeMap::new(),
+        });
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(json["profile_state"], "remote");
+        assert_eq!(json["compose_state"], "absent");
+        assert_eq!(json["container_state"], serde_json::Value::Null);
+        assert!(!json.to_string().contains("\"-\""), "{json}");
+    }
+
     fn rows_without_engine(raw: &BTreeMap<String, Value>) -> Vec<ServerStatus> {
         rows(&StatusInput {
             profile: None,
-            raw_services: raw,
+            raw_services: Some(raw),
             desired: None,
             containers: None,
             sync: &BTreeMap::new(),

@@ -51,7 +51,7 @@ pub fn resolve(
             None if project.is_some() => PathBuf::from(DEFAULT_FILES[0]),
             None => return Err(
                 Error::invalid("no compose file given and none found here (compose.yaml, docker-compose.yml, …)")
-                    .hint("pass -f FILE or --profile PROFILE; `mcpm docker generate PROFILE -o docker-compose.yml` writes one"),
+                    .hint("pass -f FILE or --profile PROFILE (status, logs, stop, restart and down also work on -p PROJECT alone); `mcpm docker generate PROFILE -o docker-compose.yml` writes one"),
             ),
         },
     };
@@ -74,6 +74,8 @@ pub struct ProjectRef {
     pub services: Vec<String>,
     /// Whether the file was found (lifecycle commands can run on `-p` alone).
     pub file_found: bool,
+    /// The profile the file's `x-mcpm` block says it is synced with.
+    pub synced_profile: Option<String>,
 }
 
 /// Reads the project of `target`; a missing file is fine when `-p` names the project.
@@ -86,6 +88,7 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
                     project: project.clone(),
                     services: Vec::new(),
                     file_found: false,
+                    synced_profile: None,
                 });
             }
             return Err(Error::io("read", &target.file, err)
@@ -94,6 +97,7 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
         Err(err) => return Err(Error::io("read", &target.file, err)),
     };
     let document = crate::compose::parse_yaml(&target.file, &text)?;
+    let project = project_of(target, &document)?;
     let services = document
         .get("services")
         .and_then(Value::as_mapping)
@@ -103,6 +107,22 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
                 .collect()
         })
         .unwrap_or_default();
+    let synced_profile = crate::compose::base::SyncBase::from_document(&document)
+        .ok()
+        .flatten()
+        .map(|base| base.profile);
+    Ok(ProjectRef {
+        project,
+        services,
+        file_found: true,
+        synced_profile,
+    })
+}
+
+/// The project of `target` whose file parsed to `document`, without
+/// resolving its services: `-p`, `COMPOSE_PROJECT_NAME`, `name:`, the
+/// profile's project, the directory's name.
+pub fn project_of(target: &Target, document: &Value) -> Result<String> {
     let env = |name: &str| std::env::var(name).ok();
     let from_file = document.get("name").and_then(Value::as_str).map(|name| {
         let mut problems = Problems::default();
@@ -112,28 +132,42 @@ pub fn project_ref(target: &Target) -> Result<ProjectRef> {
         .ok()
         .and_then(|f| f.parent().map(Path::to_path_buf))
         .unwrap_or_default();
-    let project = project_name(from_file, &target.options, &env, &dir)?;
-    Ok(ProjectRef {
-        project,
-        services,
-        file_found: true,
-    })
+    project_name(from_file, &target.options, &env, &dir)
 }
 
 impl ProjectRef {
-    /// Checks that every named service is in the file.
-    pub fn check_services(&self, named: &[String], file: &Path) -> Result<()> {
-        if !self.file_found {
-            return Ok(());
-        }
+    /// Checks that every named service is in the target's file. A remote
+    /// server of the target's profile is named as such: it has no container.
+    pub fn check_services(&self, named: &[String], target: &Target) -> Result<()> {
         for name in named {
-            if !self.services.contains(name) {
-                return Err(
-                    Error::invalid(format!("no service `{name}` in {}", file.display()))
-                        .hint(format!("services there: {}", self.services.join(", "))),
-                );
+            if let Some(url) = remote_url(target, name) {
+                return Err(Error::invalid(format!(
+                    "`{name}` is a remote server: it runs no container (its URL is {})",
+                    crate::compose::secrets::mask(url, &[])
+                ))
+                .hint("clients reach it at that URL directly; `mcpm docker logs`, `stop` and `restart` act on containers"));
+            }
+            if self.file_found && !self.services.contains(name) {
+                let mut hint = format!("services there: {}", self.services.join(", "));
+                // Without the profile, a remote server cannot be told from a typo.
+                if let (None, Some(profile)) = (&target.profile, &self.synced_profile) {
+                    hint.push_str(&format!(
+                        "; remote and disabled servers of profile `{profile}` run no container (pass --profile to tell which)"
+                    ));
+                }
+                return Err(Error::invalid(format!(
+                    "no service `{name}` in {}",
+                    target.file.display()
+                ))
+                .hint(hint));
             }
         }
         Ok(())
     }
+}
+
+/// The URL of `name` when it is a remote server of the target's profile.
+fn remote_url<'a>(target: &'a Target, name: &str) -> Option<&'a str> {
+    let server = target.profile.as_ref()?.profile.servers.get(name)?;
+    server.url.as_deref()
 }

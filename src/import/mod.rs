@@ -332,7 +332,8 @@ fn nothing_imported(origin: &Origin, total: usize, skipped: &[Skipped]) -> Error
         .map(|s| format!("`{}`: {}", s.name, s.reason))
         .collect();
     Error::invalid(format!(
-        "none of the {total} servers in {} could be imported ({})",
+        "none of the {} in {} could be imported ({})",
+        crate::output::count(total, "server", "servers"),
         origin.describe(),
         reasons.join("; ")
     ))

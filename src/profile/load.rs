@@ -48,33 +48,148 @@ impl LoadedProfile {
             return self.dir().join(name);
         }
         if let Some(stem) = self.in_config_dir(config) {
-            return config
+            let own = config
                 .path()
                 .join("compose")
                 .join(stem)
                 .join("compose.yaml");
+            return self.legacy_compose_file(config, &own).unwrap_or(own);
         }
         self.dir().join("docker-compose.yml")
     }
 
+    /// The one `<config dir>/profiles/docker-compose.yml` that all profiles
+    /// kept in the config dir defaulted to before each got its own file, when
+    /// it is still this profile's: its `x-mcpm` block names this profile and
+    /// the profile's own file does not exist yet. Such a file is kept, not
+    /// moved: deployed containers, `docker compose -f` scripts and the `.env`
+    /// beside it all point there; [`LoadedProfile::legacy_note`] says how to
+    /// move it. Other profiles get their own file at once.
+    fn legacy_compose_file(&self, config: &ConfigDir, own: &Path) -> Option<PathBuf> {
+        let legacy = config.profiles().join(LEGACY_COMPOSE_FILE);
+        if own.exists() || !legacy.is_file() {
+            return None;
+        }
+        let text = std::fs::read_to_string(&legacy).ok()?;
+        (synced_profile(&text)? == self.profile.name).then_some(legacy)
+    }
+
+    /// A note for a profile that still syncs with the shared
+    /// `<config dir>/profiles/docker-compose.yml`: how to give it its own file.
+    pub fn legacy_note(&self, config: &ConfigDir) -> Option<String> {
+        let stem = self.in_config_dir(config)?;
+        let own = config
+            .path()
+            .join("compose")
+            .join(&stem)
+            .join("compose.yaml");
+        let legacy = self.legacy_compose_file(config, &own)?;
+        let dir = own.parent().unwrap_or(config.path());
+        let quote = |path: &Path| shell_words::quote(&path.display().to_string()).into_owned();
+        let env = legacy.with_file_name(".env");
+        let move_env = if env.exists() {
+            format!(" && mv {} {}", quote(&env), quote(&dir.join(".env")))
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "profile `{}` still syncs with {}, the file all profiles in {} shared before each got its own; \
+             to move it: mkdir -p {} && mv {} {}{move_env} (or keep it with `[docker] compose_file = \"{LEGACY_COMPOSE_FILE}\"`)",
+            self.profile.name,
+            legacy.display(),
+            config.profiles().display(),
+            quote(dir),
+            quote(&legacy),
+            quote(&own),
+        ))
+    }
+
+    /// What `-f` must say for `mcpm docker sync` to reach `file`: `None`
+    /// when `file` is this profile's own compose file, else `file` as given.
+    pub fn compose_arg(&self, config: &ConfigDir, file: &Path) -> Option<String> {
+        (!same_file(&self.compose_file(config), file)).then(|| file.display().to_string())
+    }
+
     /// The profile's file stem when it lives in `<config dir>/profiles/`.
     fn in_config_dir(&self, config: &ConfigDir) -> Option<String> {
-        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => a == b,
-        };
         let dir = self.dir();
         let dir = if dir.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
             dir
         };
-        if !same(&dir, &config.profiles()) {
+        if !same_file(&dir, &config.profiles()) {
             return None;
         }
         let stem = self.source.path.file_stem()?.to_str()?;
         Some(stem.to_string())
     }
+}
+
+/// The compose file every profile kept in the config dir shared by default
+/// before SPEC §5 gave each its own (`<config dir>/compose/NAME/compose.yaml`).
+const LEGACY_COMPOSE_FILE: &str = "docker-compose.yml";
+
+/// The profile a compose file's `x-mcpm` block names. The block (a top-level
+/// key mcpm writes last) is parsed alone, so that finding a large file's
+/// owner does not cost a parse of the whole file; whatever that fragment
+/// cannot tell, the whole document does.
+fn synced_profile(text: &str) -> Option<String> {
+    let owner = |document: &serde_yaml_ng::Value| {
+        crate::compose::base::SyncBase::from_document(document)
+            .ok()
+            .flatten()
+            .map(|base| base.profile)
+    };
+    let start = text
+        .match_indices("x-mcpm:")
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || text[..at].ends_with('\n'));
+    if let Some(start) = start {
+        let block = &text[start..];
+        // The block ends at the next line that starts a top-level key.
+        let mut end = block.len();
+        let mut offset = 0;
+        for (n, line) in block.split_inclusive('\n').enumerate() {
+            let top_level = !line.starts_with([' ', '\t', '#', '\r', '\n']);
+            if n > 0 && top_level {
+                end = offset;
+                break;
+            }
+            offset += line.len();
+        }
+        if let Ok(fragment) = serde_yaml_ng::from_str(&block[..end])
+            && let Some(profile) = owner(&fragment)
+        {
+            return Some(profile);
+        }
+    }
+    owner(&serde_yaml_ng::from_str(text).ok()?)
+}
+
+/// Whether two paths name the same file, which need not exist yet: each
+/// step that exists is resolved (symlinks), the steps that do not are taken
+/// as written (`..` going up).
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut at = PathBuf::new();
+        for part in absolute.components() {
+            let next = at.join(part);
+            match next.canonicalize() {
+                Ok(real) => at = real,
+                Err(_) => match part {
+                    std::path::Component::ParentDir => {
+                        at.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    _ => at = next,
+                },
+            }
+        }
+        at
+    }
+    a == b || resolved(a) == resolved(b)
 }
 
 /// Turns the `PROFILE` argument into a file path: an existing file, anything that
@@ -226,6 +341,90 @@ fn first_key(dotted: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owner_of_a_compose_file_is_read_from_its_block() {
+        let mcpm = "name: p\nservices:\n  a:\n    image: x # x-mcpm: no\nx-mcpm:\n  profile: caf\u{e9}\n  base: {}\n";
+        assert_eq!(synced_profile(mcpm).as_deref(), Some("caf\u{e9}"));
+        // Not last, flow style, CRLF, comments inside: still found.
+        let moved = "x-mcpm: {profile: claude}\r\nservices:\r\n  a: {image: x}\r\n";
+        assert_eq!(synced_profile(moved).as_deref(), Some("claude"));
+        let commented = "services: {}\nx-mcpm:\n# note\n  profile: vscode\nx-other: 1\n";
+        assert_eq!(synced_profile(commented).as_deref(), Some("vscode"));
+        // Only a top-level key counts; none at all, or a damaged block: no owner.
+        assert_eq!(
+            synced_profile("services:\n  x-mcpm:\n    profile: a\n"),
+            None
+        );
+        assert_eq!(synced_profile("services: {}\n"), None);
+        assert_eq!(synced_profile("x-mcpm: [\n"), None);
+        assert_eq!(synced_profile("x-mcpm:\n  profile: [a]\n"), None);
+    }
+
+    fn config_profile(config: &Path, name: &str) -> LoadedProfile {
+        let path = config.join("profiles").join(format!("{name}.toml"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("name = \"{name}\"\n")).unwrap();
+        load_profile(&path).unwrap()
+    }
+
+    /// The shared file of earlier versions stays with the profile its block
+    /// names, only until that profile's own file exists.
+    #[test]
+    fn the_legacy_file_belongs_to_the_profile_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ConfigDir::resolve(Some(dir.path().to_path_buf()));
+        let claude = config_profile(dir.path(), "claude");
+        let vscode = config_profile(dir.path(), "vscode");
+        let own = |name: &str| dir.path().join("compose").join(name).join("compose.yaml");
+        assert_eq!(claude.compose_file(&config), own("claude"));
+        assert_eq!(claude.legacy_note(&config), None);
+        let legacy = dir.path().join("profiles/docker-compose.yml");
+        std::fs::write(&legacy, "services: {}\nx-mcpm:\n  profile: claude\n").unwrap();
+        assert_eq!(claude.compose_file(&config), legacy);
+        assert_eq!(vscode.compose_file(&config), own("vscode"));
+        let note = claude.legacy_note(&config).unwrap();
+        assert!(
+            note.contains("mkdir -p") && note.contains("compose.yaml"),
+            "{note}"
+        );
+        assert!(!note.contains(".env"), "no .env to move: {note}");
+        std::fs::write(legacy.with_file_name(".env"), "A=1\n").unwrap();
+        assert!(claude.legacy_note(&config).unwrap().contains(".env"));
+        assert_eq!(vscode.legacy_note(&config), None);
+        std::fs::create_dir_all(own("claude").parent().unwrap()).unwrap();
+        std::fs::write(own("claude"), "").unwrap();
+        assert_eq!(claude.compose_file(&config), own("claude"));
+        assert_eq!(claude.legacy_note(&config), None);
+    }
+
+    /// `-f` is needed only for a file that is not the profile's own, however
+    /// the path is spelled (relative, through a symlink, not yet existing).
+    #[cfg(unix)]
+    #[test]
+    fn the_compose_arg_is_needed_only_for_another_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("r\u{e9}al");
+        let config = ConfigDir::resolve(Some(real.clone()));
+        let profile = config_profile(&real, "claude");
+        let own = real.join("compose/claude/compose.yaml");
+        assert_eq!(profile.compose_arg(&config, &own), None);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(
+            profile.compose_arg(&config, &link.join("compose/claude/../claude/compose.yaml")),
+            None
+        );
+        let other = dir.path().join("docker-compose.yml");
+        assert_eq!(
+            profile.compose_arg(&config, &other).as_deref(),
+            Some(other.to_str().unwrap())
+        );
+        // Through a symlinked config dir the profile is still a config-dir one.
+        let linked = ConfigDir::resolve(Some(link.clone()));
+        let by_link = load_profile(&link.join("profiles/claude.toml")).unwrap();
+        assert_eq!(by_link.compose_arg(&linked, &own), None);
+    }
 
     /// A mistake at any position of a profile full of multibyte text, tabs
     /// and CRLF is an error with a location, never a panic.

@@ -23,7 +23,9 @@ pub struct Profile {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DockerSettings {
-    /// Relative to the profile file; default `docker-compose.yml` beside it.
+    /// Relative to the profile file; default `docker-compose.yml` beside it
+    /// (`<config dir>/compose/NAME/compose.yaml` for a profile kept in the
+    /// config dir).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose_file: Option<String>,
     /// Compose project name; default `mcp-<profile name>`.
@@ -40,6 +42,11 @@ pub struct DockerSettings {
     /// (an application's database living in the same file, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_services: Vec<String>,
+    /// Whether sync imports services mcpm does not own as new servers
+    /// (SPEC §5). Off by default: a hand-added service is usually the
+    /// application's own database or cache, not an MCP server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub import_services: bool,
 }
 
 /// How `sync` settles a server changed on both sides.

@@ -190,6 +190,7 @@ pub fn outputs(
     })?;
     let new_profile = profile_text(texts.profile_path, texts.profile, &loaded.profile, &updates)
         .map_err(|why| internal(texts.profile_path, &why))?;
+    let compose_arg = rendered.compose_arg.clone();
     // An unchanged profile renders as it did a moment ago.
     let mut rendered = if updates.is_empty() {
         rendered
@@ -203,6 +204,7 @@ pub fn outputs(
             )
         })?
     };
+    rendered.compose_arg = compose_arg;
     adopt(&mut rendered.secrets, adopted, plans);
     let current = texts.compose.zip(document.as_ref());
     let new_compose = compose_text(current, plans, &rendered, base.as_ref())

@@ -119,8 +119,8 @@ pub struct PlanInput<'a> {
     pub base: Option<&'a SyncBase>,
     pub strategy: ConflictStrategy,
     pub direction: Direction,
-    /// Import services mcpm does not own (`--no-import` and
-    /// `[docker] ignore_services` turn this off for all or some).
+    /// Import services mcpm does not own (`--import` or `[docker]
+    /// import_services`; `[docker] ignore_services` still excludes some).
     pub import: bool,
     pub ignore_services: &'a [String],
     /// The base the renderer recorded for `desired`: its hashes are reused.
@@ -296,7 +296,9 @@ fn decide(
         Change::NameClash => Action::Skip {
             reason: "the profile's server of this name runs no container, yet the file has a service by that name; rename one".into(),
         },
-        Change::Foreign if !input.import => Action::Skip { reason: "not mcpm's; importing is off (--no-import)".into() },
+        Change::Foreign if !input.import => Action::Skip {
+            reason: "not mcpm's; left alone (import it with --import or `[docker] import_services = true`)".into(),
+        },
         Change::Foreign if input.ignore_services.contains(&server.name) => {
             Action::Skip { reason: "listed in [docker] ignore_services".into() }
         }
@@ -374,11 +376,15 @@ fn allowed(direction: Direction, action: Action) -> Action {
 
 /// Whether a service carries this profile's ownership label.
 pub fn owned_by(service: &Mapping, profile: &str) -> bool {
+    owner(service) == Some(profile)
+}
+
+/// The profile a service's ownership label names, if it has one.
+pub fn owner(service: &Mapping) -> Option<&str> {
     service
         .get("labels")
         .and_then(|labels| labels.get(labels::PROFILE))
         .and_then(Value::as_str)
-        == Some(profile)
 }
 
 /// The starting point for fitting a server: its current entry, re-enabled.
@@ -468,6 +474,44 @@ mod tests {
             desired_base: None,
         };
         plan(&input).into_iter().find(|s| s.name == "s").unwrap()
+    }
+
+    /// A service mcpm does not own (the app's redis) is left alone unless
+    /// importing is asked for, and `ignore_services` wins even then.
+    #[test]
+    fn foreign_services_are_imported_only_on_request() {
+        let case = case("a", Some("a"));
+        let mut compose = case.compose.clone();
+        compose.insert("redis".into(), Value::Mapping(service("image: redis:7\n")));
+        let decide = |import: bool, ignore: &[String]| {
+            let input = PlanInput {
+                profile: &case.profile,
+                desired: &case.desired,
+                compose: &compose,
+                base: Some(&case.base),
+                strategy: ConflictStrategy::Manual,
+                direction: Direction::Both,
+                import,
+                ignore_services: ignore,
+                desired_base: None,
+            };
+            plan(&input)
+                .into_iter()
+                .find(|s| s.name == "redis")
+                .unwrap()
+        };
+        let left = decide(false, &[]);
+        assert_eq!(left.change, Change::Foreign);
+        assert!(
+            matches!(&left.action, Action::Skip { reason } if reason.contains("--import")),
+            "{:?}",
+            left.action
+        );
+        assert!(matches!(decide(true, &[]).action, Action::Import { .. }));
+        assert!(matches!(
+            decide(true, &["redis".to_string()]).action,
+            Action::Skip { .. }
+        ));
     }
 
     #[test]

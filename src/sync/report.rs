@@ -195,7 +195,7 @@ impl SyncReport {
         if self.outcome == Outcome::Conflicts {
             let count = self.pending().count();
             return Some(
-                Error::new(status, format!("{count} conflict(s) left unresolved"))
+                Error::new(status, format!("{} left unresolved", crate::output::count(count, "conflict", "conflicts")))
                 .hint(if self.mode == Mode::Check {
                     "run without --check on a terminal to answer them, or pass --strategy profile_wins | docker_wins | merge"
                 } else {

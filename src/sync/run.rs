@@ -206,6 +206,11 @@ pub fn run(
 ) -> Result<SyncReport> {
     let profile_path = options.profile.as_path();
     let (loaded, compose_path, mut locks) = lock_and_load(config, options)?;
+    if options.compose_file.is_none()
+        && let Some(note) = loaded.legacy_note(config)
+    {
+        ui.warn(&note);
+    }
     let lock = &mut locks[1];
     let env_path = env_file::env_path(&compose_path);
     // A sync killed between its two files is finished first (read-only
@@ -266,7 +271,9 @@ pub fn run(
     }
 
     let catalog = Catalog::load(Some(&config.templates()))?;
-    let parsed = compute::parse(&loaded, &catalog, &compose_path, compose_now.as_deref())?;
+    let mut parsed = compute::parse(&loaded, &catalog, &compose_path, compose_now.as_deref())?;
+    // The header's command names this file when it is not the profile's own.
+    parsed.rendered.compose_arg = loaded.compose_arg(config, &compose_path);
     let strategy = options
         .strategy
         .or(loaded.profile.docker.conflict_resolution)
@@ -274,8 +281,9 @@ pub fn run(
     let rules = Rules {
         strategy,
         direction: options.direction,
-        // `None`: today's default, importing foreign services.
-        import: options.import.unwrap_or(true),
+        import: options
+            .import
+            .unwrap_or(loaded.profile.docker.import_services),
     };
     let input = parsed.input(&loaded, rules);
     let mut plans = compute::plan_servers(&input, options.only.as_ref());

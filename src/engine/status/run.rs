@@ -1,0 +1,201 @@
+//! `status::run`: reads what a status report is made of — the profile, the
+//! compose file (parsed ONCE and shared by every column), one container
+//! listing and the gateway's view — and builds the report. `commands/status.rs`
+//! only turns flags into [`StatusOptions`] and renders the report.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_yaml_ng::Value;
+
+use crate::config::ConfigDir;
+use crate::engine::connect::{block_on, connect, docker_host};
+use crate::engine::{desired, observe, target};
+use crate::error::{Error, Result};
+
+use super::{EngineState, GatewayRef, StatusInput, StatusReport, add_gateway, raw_services, rows};
+
+/// What `status` looks at.
+#[derive(Debug, Clone, Default)]
+pub struct StatusOptions {
+    /// The profile to compare (a path or a name in `<config dir>/profiles/`).
+    pub profile: Option<String>,
+    /// `-f`: the compose file [default: the profile's, else one found here].
+    pub compose_file: Option<PathBuf>,
+    /// `-p`: the project; enough alone, without a compose file (the rows
+    /// then come from the engine's labels).
+    pub project: Option<String>,
+}
+
+/// Builds the status report. Problems that cost a column (engine
+/// unreachable, an unresolvable file, a damaged template) land in
+/// `report.warnings`; only a missing or unreadable input is an error.
+pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> {
+    let target = target::resolve(
+        options.compose_file.as_deref(),
+        options.profile.as_deref(),
+        options.project.as_deref(),
+        config,
+    )?;
+    let mut warnings = Vec::new();
+    if options.compose_file.is_none()
+        && let Some(note) = target.profile.as_ref().and_then(|p| p.legacy_note(config))
+    {
+        warnings.push(note);
+    }
+    let compose = read_compose(&target, options, &mut warnings)?;
+    let raw = compose.as_ref().map(|(_, document)| raw_services(document));
+    let sync = match &compose {
+        Some((_, document)) => {
+            sync_column(config, target.profile.as_ref(), document, &mut warnings)
+        }
+        None => BTreeMap::new(),
+    };
+    let resolved = compose
+        .as_ref()
+        .filter(|(text, _)| !text.is_empty())
+        .and_then(|(text, document)| {
+            let file = std::path::absolute(&target.file).unwrap_or_else(|_| target.file.clone());
+            let env = |n: &str| std::env::var(n).ok();
+            match desired::load_document(&file, text, document.clone(), &target.options, &env) {
+                Ok(desired) => Some(desired),
+                Err(err) => {
+                    warnings.push(format!(
+                        "cannot resolve {} ({}), so outdated containers are not detected",
+                        target.file.display(),
+                        err.message
+                    ));
+                    None
+                }
+            }
+        });
+    let project = match (&resolved, &compose) {
+        (Some(desired), _) => desired.project.clone(),
+        (None, Some((text, document))) if !text.is_empty() => {
+            target::project_of(&target, document)?
+        }
+        _ => target
+            .options
+            .project
+            .clone()
+            .or(target.options.fallback_project.clone())
+            .unwrap_or_default(),
+    };
+
+    let observed = block_on(async {
+        let engine = match connect().await {
+            Ok(engine) => engine,
+            Err(err) => return Ok(Err(err)),
+        };
+        Ok(observe::containers(&engine, &project).await)
+    })?;
+    let (containers, engine_error) = match observed {
+        Ok(containers) => (Some(containers), None),
+        Err(err) => {
+            warnings.push(err.message.clone());
+            (None, Some(err.message))
+        }
+    };
+    let servers = rows(&StatusInput {
+        profile: target.profile.as_ref().map(|p| &p.profile),
+        raw_services: raw.as_ref(),
+        desired: resolved.as_ref(),
+        sync: &sync,
+        containers: containers.as_ref(),
+    });
+    let mut report = StatusReport {
+        profile: target.profile.as_ref().map(|p| p.profile.name.clone()),
+        project,
+        compose_file: compose.as_ref().map(|_| target.file.display().to_string()),
+        engine: EngineState {
+            host: docker_host(),
+            reachable: containers.is_some(),
+            error: engine_error,
+        },
+        servers,
+        gateway: None,
+        warnings,
+    };
+    add_gateway_view(config, &mut report, raw.as_ref());
+    Ok(report)
+}
+
+/// The compose file's text and document, parsed once. `None`: status reads
+/// the engine alone (`-p NAME` without a file). A profile without its file
+/// yet reads as an empty file: every server is only in the profile.
+fn read_compose(
+    target: &target::Target,
+    options: &StatusOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(String, Value)>> {
+    let text = match crate::files::read_optional(&target.file)? {
+        Some(text) => text,
+        None if target.profile.is_some() => {
+            warnings.push(format!(
+                "{} does not exist yet; `mcpm docker generate` or `sync` writes it",
+                target.file.display()
+            ));
+            return Ok(Some((String::new(), Value::Null)));
+        }
+        None if options.project.is_some() => {
+            if options.compose_file.is_some() {
+                warnings.push(format!(
+                    "{} does not exist; showing project `{}` as the engine has it",
+                    target.file.display(),
+                    options.project.as_deref().unwrap_or_default()
+                ));
+            }
+            return Ok(None);
+        }
+        None => {
+            return Err(Error::invalid(format!(
+                "cannot read {}: no such file or directory",
+                target.file.display()
+            ))
+            .hint(
+                "pass -f FILE, a profile, or -p PROJECT to read a project from the engine alone",
+            ));
+        }
+    };
+    let document = crate::compose::parse_yaml(&target.file, &text)?;
+    Ok(Some((text, document)))
+}
+
+/// The sync column: the same classification `sync` makes. A problem here
+/// (an invalid template, a damaged file) costs the column, not the command.
+fn sync_column(
+    config: &ConfigDir,
+    profile: Option<&crate::profile::LoadedProfile>,
+    document: &Value,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, &'static str> {
+    let words = crate::catalog::Catalog::load(Some(&config.templates()))
+        .and_then(|catalog| crate::sync::status_words(profile, document, &catalog));
+    words.unwrap_or_else(|err| {
+        warnings.push(format!("the sync column is empty: {}", err.message));
+        BTreeMap::new()
+    })
+}
+
+/// The gateway's columns, when a gateway runs for the project. A gateway
+/// that does not answer costs the columns, not the command.
+fn add_gateway_view(
+    config: &ConfigDir,
+    report: &mut StatusReport,
+    raw: Option<&BTreeMap<String, Value>>,
+) {
+    let Some(state) = crate::gateway::state::running(config, &report.project) else {
+        return;
+    };
+    match crate::gateway::connect::status(&state.socket) {
+        Ok(view) => {
+            add_gateway(&mut report.servers, raw.unwrap_or(&BTreeMap::new()), &view);
+            report.gateway = Some(GatewayRef {
+                pid: state.pid,
+                url: state.url,
+            });
+        }
+        Err(err) => report
+            .warnings
+            .push(format!("the gateway columns are empty: {}", err.message)),
+    }
+}
