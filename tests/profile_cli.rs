@@ -617,3 +617,62 @@ fn files_outside_the_edit_are_untouched_on_refusal_with_sync_docker() {
     assert_eq!(dir.read("team.toml"), PROFILE);
     assert_eq!(dir.read("compose.yaml"), compose);
 }
+
+#[test]
+fn concurrent_adds_to_one_profile_all_land() {
+    let dir = Dir::new();
+    let profile = dir.profile();
+    let children: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mcpm"))
+                .env("MCPM_CONFIG_DIR", dir.path("config"))
+                .args([
+                    "profile",
+                    "add",
+                    &profile,
+                    &format!("srv-{i}"),
+                    "--command",
+                    "uvx",
+                ])
+                .arg(format!("--arg=pkg-{i}"))
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = dir.read("team.toml");
+    assert!(text.starts_with(PROFILE), "{text}");
+    for i in 0..8 {
+        assert!(
+            text.contains(&format!(
+                "[servers.srv-{i}]\ncommand = \"uvx\"\nargs = [\"pkg-{i}\"]\n"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_profile_that_does_not_load_is_never_rewritten() {
+    let dir = Dir::new();
+    let broken = PROFILE.replace(
+        "command = \"uvx\" # the runner",
+        "command = \"uvx\"\nurl = \"https://x\"",
+    );
+    fs::write(dir.path("team.toml"), &broken).unwrap();
+    dir.run(&["profile", "add", &dir.profile(), "new", "--command", "x"])
+        .code(2)
+        .stderr(predicate::str::contains("both `command` and `url`"))
+        .stderr(predicate::str::contains("team.toml:"));
+    dir.run(&["profile", "rm", &dir.profile(), "time"]).code(2);
+    assert_eq!(dir.read("team.toml"), broken);
+    assert!(!dir.path("team.toml.bak").exists());
+}
