@@ -411,7 +411,8 @@ const CLAUDE_DESKTOP: &str = r#"{
       "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"},
       "cwd": "/Users/me"
     },
-    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]}
+    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]},
+    "Notes \u00e9t\u00e9 @home \ud83d\ude00": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}
   },
   "globalShortcut": "Ctrl+Space"
 }"#;
@@ -504,7 +505,7 @@ fn from_client_takes_one_entry_of_claude_desktop_and_vscode_configs() {
     // An entry that is not there: exit 2, the ones that are named.
     dir.run(&["profile", "add", &profile, "nope", "--from-client", &claude])
         .code(2)
-        .stderr(predicate::str::contains("`GitHub`, `fetch`"));
+        .stderr(predicate::str::contains("`GitHub`, `fetch`, `Notes"));
     dir.run(&[
         "profile",
         "add",
@@ -675,4 +676,28 @@ fn a_profile_that_does_not_load_is_never_rewritten() {
     dir.run(&["profile", "rm", &dir.profile(), "time"]).code(2);
     assert_eq!(dir.read("team.toml"), broken);
     assert!(!dir.path("team.toml.bak").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_profile_holding_a_literal_secret_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Dir::new();
+    dir.run(&[
+        "profile",
+        "add",
+        "secret",
+        "gh",
+        "--command",
+        "npx",
+        "--env",
+        "GITHUB_TOKEN=ghp_literal0123456789",
+    ])
+    .success()
+    .stderr(predicate::str::contains("literal secret"));
+    let mode = fs::metadata(dir.path("config/profiles/secret.toml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
