@@ -411,7 +411,8 @@ const CLAUDE_DESKTOP: &str = r#"{
       "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_TOKEN}"},
       "cwd": "/Users/me"
     },
-    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]}
+    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]},
+    "Notes \u00e9t\u00e9 @home \ud83d\ude00": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}
   },
   "globalShortcut": "Ctrl+Space"
 }"#;
@@ -504,7 +505,7 @@ fn from_client_takes_one_entry_of_claude_desktop_and_vscode_configs() {
     // An entry that is not there: exit 2, the ones that are named.
     dir.run(&["profile", "add", &profile, "nope", "--from-client", &claude])
         .code(2)
-        .stderr(predicate::str::contains("`GitHub`, `fetch`"));
+        .stderr(predicate::str::contains("`GitHub`, `fetch`, `Notes"));
     dir.run(&[
         "profile",
         "add",
@@ -616,4 +617,87 @@ fn files_outside_the_edit_are_untouched_on_refusal_with_sync_docker() {
     .code(2);
     assert_eq!(dir.read("team.toml"), PROFILE);
     assert_eq!(dir.read("compose.yaml"), compose);
+}
+
+#[test]
+fn concurrent_adds_to_one_profile_all_land() {
+    let dir = Dir::new();
+    let profile = dir.profile();
+    let children: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("mcpm"))
+                .env("MCPM_CONFIG_DIR", dir.path("config"))
+                .args([
+                    "profile",
+                    "add",
+                    &profile,
+                    &format!("srv-{i}"),
+                    "--command",
+                    "uvx",
+                ])
+                .arg(format!("--arg=pkg-{i}"))
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = dir.read("team.toml");
+    assert!(text.starts_with(PROFILE), "{text}");
+    for i in 0..8 {
+        assert!(
+            text.contains(&format!(
+                "[servers.srv-{i}]\ncommand = \"uvx\"\nargs = [\"pkg-{i}\"]\n"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_profile_that_does_not_load_is_never_rewritten() {
+    let dir = Dir::new();
+    let broken = PROFILE.replace(
+        "command = \"uvx\" # the runner",
+        "command = \"uvx\"\nurl = \"https://x\"",
+    );
+    fs::write(dir.path("team.toml"), &broken).unwrap();
+    dir.run(&["profile", "add", &dir.profile(), "new", "--command", "x"])
+        .code(2)
+        .stderr(predicate::str::contains("both `command` and `url`"))
+        .stderr(predicate::str::contains("team.toml:"));
+    dir.run(&["profile", "rm", &dir.profile(), "time"]).code(2);
+    assert_eq!(dir.read("team.toml"), broken);
+    assert!(!dir.path("team.toml.bak").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_profile_holding_a_literal_secret_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Dir::new();
+    dir.run(&[
+        "profile",
+        "add",
+        "secret",
+        "gh",
+        "--command",
+        "npx",
+        "--env",
+        "GITHUB_TOKEN=ghp_literal0123456789",
+    ])
+    .success()
+    .stderr(predicate::str::contains("literal secret"));
+    let mode = fs::metadata(dir.path("config/profiles/secret.toml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
