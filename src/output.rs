@@ -39,3 +39,32 @@ pub fn unified_diff_hiding(path: &str, old: &str, new: &str, secrets: &[&str]) -
         .to_string();
     crate::compose::secrets::mask(&diff, secrets)
 }
+
+/// Prints a `--json` document on stdout: pretty, with a final newline, the
+/// same way for every command.
+pub fn json(value: &impl serde::Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
+    text.push('\n');
+    stdout(&text)
+}
+
+/// A table as every listing draws one: lines on a terminal, plain padded
+/// columns in a pipe (easy to `grep`/`awk`).
+pub fn table<T: std::fmt::Display>(header: impl IntoIterator<Item = T>) -> comfy_table::Table {
+    use std::io::IsTerminal as _;
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(if std::io::stdout().is_terminal() {
+            comfy_table::presets::UTF8_FULL_CONDENSED
+        } else {
+            comfy_table::presets::NOTHING
+        })
+        .set_header(
+            header
+                .into_iter()
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>(),
+        );
+    table
+}

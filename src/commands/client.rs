@@ -1,8 +1,5 @@
 //! `mcpm client add|remove|list`: turns the arguments into options for
 //! `crate::clients` and prints its reports (text or `--json`).
-use std::io::IsTerminal;
-
-use comfy_table::{Table, presets};
 
 use crate::cli::{ClientAddArgs, ClientCommand, ClientListArgs, ClientRemoveArgs};
 use crate::clients::{
@@ -83,9 +80,7 @@ fn conflicts(report: &EditReport, verb: &str) -> Result<ExitStatus> {
 
 fn render(context: &Context, report: &EditReport, json: bool) -> Result<()> {
     if json {
-        let text = serde_json::to_string_pretty(report)
-            .map_err(|err| Error::runtime(format!("cannot render the report: {err}")))?;
-        return output::stdout(&format!("{text}\n"));
+        return output::json(report);
     }
     if let Some(diff) = &report.diff {
         output::stdout(diff)?;
@@ -172,9 +167,7 @@ fn list(context: &Context, args: ClientListArgs) -> Result<ExitStatus> {
     };
     let listings = clients::list(&context.config, &place, &options)?;
     if args.json {
-        let text = serde_json::to_string_pretty(&serde_json::json!({ "clients": listings }))
-            .map_err(|err| Error::runtime(format!("cannot render the report: {err}")))?;
-        output::stdout(&format!("{text}\n"))?;
+        output::json(&serde_json::json!({ "clients": listings }))?;
     } else {
         output::stdout(&table(&listings))?;
     }
@@ -187,13 +180,7 @@ fn list(context: &Context, args: ClientListArgs) -> Result<ExitStatus> {
 }
 
 fn table(listings: &[ClientListing]) -> String {
-    let mut table = Table::new();
-    table.load_preset(if std::io::stdout().is_terminal() {
-        presets::UTF8_FULL_CONDENSED
-    } else {
-        presets::NOTHING
-    });
-    table.set_header(["CLIENT", "FILE", "SERVER", "MCPM"]);
+    let mut table = output::table(["CLIENT", "FILE", "SERVER", "MCPM"]);
     for listing in listings {
         let client = listing.client.name();
         if let Some(error) = &listing.error {

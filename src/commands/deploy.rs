@@ -74,9 +74,7 @@ pub fn finish(context: &Context, json: bool, report: &DeployReport) -> Result<Ex
         ));
     }
     if json {
-        let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
-        text.push('\n');
-        output::stdout(&text)?;
+        output::json(report)?;
     } else if !report.dry_run && (!context.quiet || !report.ok) {
         output::stdout(&render_report(report))?;
     }

@@ -1,9 +1,7 @@
 //! `mcpm docker gateway [status|stop]`: runs (or starts detached), shows and
 //! stops the project's gateway; the work is in `gateway::run`.
 use std::ffi::OsString;
-use std::io::IsTerminal;
 
-use comfy_table::{Table, presets};
 use serde_json::json;
 
 use crate::cli::{ComposeTarget, GatewayArgs, GatewayCommand, GatewayStatusArgs};
@@ -114,9 +112,7 @@ fn show(context: &Context, args: GatewayStatusArgs) -> Result<ExitStatus> {
         let mut value = serde_json::to_value(&state).unwrap_or_default();
         value["running"] = json!(true);
         value["servers"] = serde_json::to_value(&view.servers).unwrap_or_default();
-        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        text.push('\n');
-        output::stdout(&text)?;
+        output::json(&value)?;
         return Ok(ExitStatus::Ok);
     }
     let up = state::now_unix().saturating_sub(state.started_at);
@@ -134,13 +130,7 @@ fn show(context: &Context, args: GatewayStatusArgs) -> Result<ExitStatus> {
 }
 
 fn render(view: &GatewayView) -> String {
-    let mut table = Table::new();
-    table.load_preset(if std::io::stdout().is_terminal() {
-        presets::UTF8_FULL_CONDENSED
-    } else {
-        presets::NOTHING
-    });
-    table.set_header([
+    let mut table = output::table([
         "SERVER", "STRATEGY", "SHARING", "SESSIONS", "ATTACHED", "IDLE",
     ]);
     for server in &view.servers {

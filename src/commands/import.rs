@@ -32,10 +32,7 @@ pub fn exec(context: &Context, args: ImportArgs) -> Result<ExitStatus> {
     }
     if args.json {
         let report = imported.report(args.output.as_deref());
-        let mut text = serde_json::to_string_pretty(&report)
-            .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
-        text.push('\n');
-        output::stdout(&text)?;
+        output::json(&report)?;
     } else if args.output.is_none() {
         output::stdout(&imported.toml)?;
     }

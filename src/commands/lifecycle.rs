@@ -87,9 +87,7 @@ pub fn finish(
             "results": results,
             "ok": failed == 0,
         });
-        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        text.push('\n');
-        output::stdout(&text)?;
+        output::json(&report)?;
     } else if results.is_empty() {
         context.note(&format!("{verb}: nothing to do in project `{project}`"));
     } else if !context.quiet || failed > 0 {

@@ -2,24 +2,17 @@
 //! the arguments into a [`crate::profile::ops`] edit, run the one-server sync
 //! after it when asked, and print what happened.
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
-
-use serde::Serialize;
 
 use crate::cli::{
     ProfileAddArgs, ProfileLsArgs, ProfileRmArgs, ProfileServerArgs, ProfileShowArgs,
     SyncDockerArgs,
 };
-use crate::engine::plan::Plan;
-use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
 use crate::profile::ops::{self, AddServer, EditReport};
 use crate::profile::{self, ServerSpec, load_profile, resolve_profile_path};
-use crate::sync::merge::FieldDiff;
-use crate::sync::{self, Choice, Direction, ServerPlan, SyncOptions, SyncReport};
-use crate::ui;
+use crate::sync::{self, Direction, SyncOptions};
 
 use super::Context;
 
@@ -53,7 +46,7 @@ pub fn ls(context: &Context, args: ProfileLsArgs) -> Result<ExitStatus> {
     let Some(profile_arg) = args.profile else {
         let entries = profile::list_profiles(&context.config);
         if args.json {
-            print_json(&serde_json::json!({
+            output::json(&serde_json::json!({
                 "profiles_dir": context.config.profiles(),
                 "profiles": entries,
             }))?;
@@ -87,7 +80,7 @@ pub fn ls(context: &Context, args: ProfileLsArgs) -> Result<ExitStatus> {
     let loaded = load_profile(&path)?;
     let lines = profile::server_lines(&loaded)?;
     if args.json {
-        print_json(&serde_json::json!({
+        output::json(&serde_json::json!({
             "profile": loaded.profile.name,
             "path": path,
             "servers": lines,
@@ -139,7 +132,7 @@ pub fn show(context: &Context, args: ProfileShowArgs) -> Result<ExitStatus> {
     };
     let masked = profile::masked_server(spec)?;
     if args.json {
-        print_json(&serde_json::json!({
+        output::json(&serde_json::json!({
             "profile": loaded.profile.name,
             "path": path,
             "name": args.server,
@@ -246,14 +239,13 @@ fn finish(
     if !json {
         note_edit(context, &edit);
     }
-    let mut ui = FollowUp {
-        context,
-        json,
-        edit: &edit,
-        shown: false,
-    };
     if !sync_args.sync_docker {
-        ui.show(None)?;
+        if json {
+            let mut document = serde_json::to_value(&edit)
+                .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
+            document["sync"] = serde_json::Value::Null;
+            output::json(&document)?;
+        }
         return Ok(ExitStatus::Ok);
     }
     let options = SyncOptions {
@@ -263,10 +255,18 @@ fn finish(
         lock_timeout: lock_timeout(sync_args),
         ..SyncOptions::new(&edit.profile)
     };
-    let report = sync::run(&context.config, &options, &mut ui)?;
-    if !ui.shown {
-        ui.show(Some(&report))?;
+    // The follow-up sync talks to this terminal as `mcpm docker sync` does
+    // (a conflict is asked about); with --json the edit and the sync are one
+    // document.
+    let mut ui = super::sync::Terminal::new(context, json, false);
+    if json {
+        ui.envelope = Some(
+            serde_json::to_value(&edit)
+                .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?,
+        );
     }
+    let report = sync::run(&context.config, &options, &mut ui)?;
+    ui.show(&report)?;
     if let Some(err) = report.error() {
         let hint = format!(
             "the profile was written; run `mcpm docker sync {}` to settle the compose file",
@@ -312,94 +312,8 @@ fn note_edit(context: &Context, edit: &EditReport) {
     ));
 }
 
-/// The terminal the follow-up sync talks to: prompts through `ui::prompt`,
-/// notes on stderr, and the report shown once (before a deploy's output
-/// when one follows). With `--json` the edit and the sync are one document.
-struct FollowUp<'a> {
-    context: &'a Context,
-    json: bool,
-    edit: &'a EditReport,
-    shown: bool,
-}
-
-impl FollowUp<'_> {
-    fn show(&mut self, report: Option<&SyncReport>) -> Result<()> {
-        self.shown = true;
-        if self.json {
-            let mut document = serde_json::to_value(self.edit)
-                .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
-            document["sync"] = report.map_or(serde_json::Value::Null, SyncReport::json);
-            return print_json(&document);
-        }
-        let Some(report) = report else {
-            return Ok(());
-        };
-        let human = report.human();
-        if !human.stdout.is_empty() {
-            output::stdout(&human.stdout)?;
-        }
-        for line in human.notes {
-            self.context.note(&line);
-        }
-        for warning in report.warnings() {
-            self.context.warn(&warning);
-        }
-        Ok(())
-    }
-}
-
-impl sync::Interaction for FollowUp<'_> {
-    fn interactive(&self) -> bool {
-        ui::interactive(false)
-    }
-    fn note(&self, message: &str) {
-        self.context.note(message);
-    }
-    fn warn(&self, message: &str) {
-        self.context.warn(message);
-    }
-    fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice> {
-        // As `docker sync` asks: a merge is offered only where both sides changed.
-        let merge = server.change == sync::Change::BothChanged;
-        ui::prompt::server_conflict(&server.name, what, &server.fields, merge)
-    }
-    fn field_conflict(&mut self, server: &str, diff: &FieldDiff) -> Result<Choice> {
-        ui::prompt::field_conflict(server, diff)
-    }
-    fn before_deploy(&mut self, report: &SyncReport) -> Result<()> {
-        self.show(Some(report))
-    }
-    fn deploy_progress(&self) -> Progress {
-        if self.json {
-            Progress::quiet()
-        } else {
-            Progress::new(self.context.quiet)
-        }
-    }
-    fn deploy_plan(&self, plan: &Plan, file: &Path) -> Result<()> {
-        super::deploy::show_plan(self.context, self.json, false, plan, file)
-    }
-}
-
-fn print_json(value: &impl Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?;
-    text.push('\n');
-    output::stdout(&text)
-}
-
-/// A table as the other listings draw one: lines on a terminal, plain
-/// padded columns in a pipe.
 fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    use std::io::IsTerminal as _;
-    let mut table = comfy_table::Table::new();
-    table
-        .load_preset(if std::io::stdout().is_terminal() {
-            comfy_table::presets::UTF8_FULL_CONDENSED
-        } else {
-            comfy_table::presets::NOTHING
-        })
-        .set_header(header.to_vec());
+    let mut table = output::table(header);
     for row in rows {
         table.add_row(row);
     }

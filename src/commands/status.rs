@@ -1,9 +1,6 @@
 //! `mcpm docker status [PROFILE]`: turns the flags into `StatusOptions`, runs
 //! `engine::status::run` and renders its report as a table or JSON. Works
 //! without an engine (the container column says `unreachable`).
-use std::io::IsTerminal;
-
-use comfy_table::{Table, presets};
 
 use crate::cli::StatusArgs;
 use crate::engine::status::{StatusOptions, StatusReport, run};
@@ -25,9 +22,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
         context.warn(warning);
     }
     if args.json {
-        let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        text.push('\n');
-        output::stdout(&text)?;
+        output::json(&report)?;
     } else {
         output::stdout(&render(&report))?;
     }
@@ -35,12 +30,6 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
 }
 
 fn render(report: &StatusReport) -> String {
-    let mut table = Table::new();
-    table.load_preset(if std::io::stdout().is_terminal() {
-        presets::UTF8_FULL_CONDENSED
-    } else {
-        presets::NOTHING
-    });
     let with_profile = report.profile.is_some();
     let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
     let with_sync = report.servers.iter().any(|s| s.sync_state.is_some());
@@ -57,7 +46,7 @@ fn render(report: &StatusReport) -> String {
     if with_gateway {
         header.extend(["SESSIONS", "ATTACHED", "IDLE"]);
     }
-    table.set_header(header);
+    let mut table = output::table(header);
     for server in &report.servers {
         let mut row = vec![server.name.clone()];
         if with_profile {

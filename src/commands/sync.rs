@@ -58,6 +58,9 @@ pub struct Terminal<'a> {
     /// Whether the report was printed (or is not to be: `up --json` prints
     /// one document of its own).
     pub shown: bool,
+    /// With `--json`, a document the report goes into as `"sync"` (`profile
+    /// add --sync-docker` prints the edit and its sync as one document).
+    pub envelope: Option<serde_json::Value>,
 }
 
 impl<'a> Terminal<'a> {
@@ -67,6 +70,7 @@ impl<'a> Terminal<'a> {
             json,
             interactive: ui::interactive(yes),
             shown: false,
+            envelope: None,
         }
     }
 
@@ -76,8 +80,13 @@ impl<'a> Terminal<'a> {
         }
         self.shown = true;
         if self.json {
-            let text = serde_json::to_string_pretty(&report.json()).unwrap_or_default();
-            return output::stdout(&format!("{text}\n"));
+            return match self.envelope.take() {
+                Some(mut document) => {
+                    document["sync"] = report.json();
+                    output::json(&document)
+                }
+                None => output::json(&report.json()),
+            };
         }
         let human = report.human();
         if !human.stdout.is_empty() {
