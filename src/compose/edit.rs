@@ -273,6 +273,26 @@ mod tests {
         assert!(edit.text().contains("<<: *common"));
     }
 
+    /// A trailing comment stays with a value sync rewrites, and goes with a
+    /// key sync removes (SPEC: lossless means the comments too).
+    #[test]
+    fn trailing_comments_follow_their_keys() {
+        let file = "services:\n  github:\n    image: ghcr.io/github/github-mcp-server\n    environment:\n      GITHUB_TOOLSETS: \"repos,issues\"  # limit tools\n      OLD: y # gone with OLD\n      KEEP: x # kept\n    mem_limit: 512m # pinned by Bob\n";
+        let old = parse(file)["services"]["github"].clone();
+        let new = parse(
+            "image: ghcr.io/github/github-mcp-server\nenvironment:\n  GITHUB_TOOLSETS: repos\n  KEEP: x\n",
+        );
+        let edit = ComposeEdit::parse(file).unwrap();
+        edit.set_entry("services", "github", Some(&old), &new)
+            .unwrap();
+        let text = edit.text();
+        assert_eq!(
+            text,
+            "services:\n  github:\n    image: ghcr.io/github/github-mcp-server\n    environment:\n      GITHUB_TOOLSETS: repos  # limit tools\n      KEEP: x # kept\n",
+        );
+        assert_eq!(parse(&text)["services"]["github"], new);
+    }
+
     #[test]
     fn refuses_a_non_mapping_document() {
         assert!(ComposeEdit::parse("- a\n- b\n").is_err());
