@@ -14,7 +14,6 @@
 //! - every text it writes is parsed back and equals the intended value.
 //!
 //! Everything outside the replaced spans is copied unchanged.
-use std::borrow::Cow;
 use std::ops::Range;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -38,11 +37,9 @@ pub struct Edits<'a> {
 /// (its last content line; comments and blank lines after it are left out).
 #[derive(Debug, Clone)]
 struct Entry<'t> {
-    key: Cow<'t, str>,
+    key: &'t str,
     /// The key line's start and the end of the entry's last content line.
     span: Range<usize>,
-    /// Where the next entry's text (or the block's end) starts.
-    next: usize,
 }
 
 /// The compose file's new text with `edits` applied: spliced when the splice
@@ -101,7 +98,10 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
                         }
                         None => String::new(),
                     };
-                    replacements.push((entry.span.start..line_end(text, entry.span.end - 1), written));
+                    replacements.push((
+                        entry.span.start..line_end(text, entry.span.end - 1),
+                        written,
+                    ));
                 }
                 (None, Some(new)) => {
                     if string(name) != name {
@@ -115,8 +115,19 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
             }
         }
         if !appended.is_empty() {
+            // New services go after the last one's last content line, as the
+            // tree editor puts them. Comments or blank lines after it could
+            // still be part of its value (a block scalar's kept blank lines,
+            // a quoted scalar's last line): only with none of those
+            // characters in its text are they surely outside.
             let last = children.last()?;
             let at = line_end(text, last.span.end - 1);
+            let rest = &text[at..];
+            let trailing_filler =
+                !rest.is_empty() && rest.split('\n').next().is_some_and(is_filler);
+            if trailing_filler && text[last.span.clone()].contains(['|', '>', '"', '\'']) {
+                return None;
+            }
             replacements.push((at..at, appended));
         }
     }
@@ -168,7 +179,10 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
         let new = Value::Mapping(new_map);
         let written = emit(&group.into(), &new, 0);
         check(&written, group, &new)?;
-        replacements.push((entry.span.start..line_end(text, entry.span.end - 1), written));
+        replacements.push((
+            entry.span.start..line_end(text, entry.span.end - 1),
+            written,
+        ));
     }
 
     let (top_key, new_top) = edits.top;
@@ -375,13 +389,9 @@ fn entries(text: &str, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'
             return None;
         }
         if depth == indent {
-            if let Some(last) = found.last_mut() {
-                last.next = start;
-            }
             found.push(Entry {
                 key: key_of(&line[indent..])?,
                 span: start..end + 1,
-                next: range.end,
             });
         } else {
             found.last_mut()?.span.end = end + 1;
@@ -394,7 +404,7 @@ fn entries(text: &str, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'
 }
 
 /// The key of a `key:` line: plain, or quoted without escapes.
-fn key_of(line: &str) -> Option<Cow<'_, str>> {
+fn key_of(line: &str) -> Option<&str> {
     let (key, rest) = match line.as_bytes().first()? {
         b'"' | b'\'' => {
             let quote = line.as_bytes()[0] as char;
@@ -409,7 +419,9 @@ fn key_of(line: &str) -> Option<Cow<'_, str>> {
             return None;
         }
         _ => {
-            let colon = line.find(": ").or_else(|| line.strip_suffix(':').map(str::len))?;
+            let colon = line
+                .find(": ")
+                .or_else(|| line.strip_suffix(':').map(str::len))?;
             let key = &line[..colon];
             if key.contains(['#', '"', '\'', '\t']) || key.ends_with(' ') {
                 return None;
@@ -417,7 +429,7 @@ fn key_of(line: &str) -> Option<Cow<'_, str>> {
             (key, &line[colon..])
         }
     };
-    rest.starts_with(':').then_some(Cow::Borrowed(key))
+    rest.starts_with(':').then_some(key)
 }
 
 #[cfg(test)]
