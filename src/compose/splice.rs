@@ -235,9 +235,7 @@ fn top_block(text: &str, entry: &Entry<'_>, key: &str, old: &Value, new: &Value)
                 let mut changed = Mapping::new();
                 for (name, line) in n {
                     if o.get(name) != Some(line) {
-                        if flat(line).is_none() {
-                            return None;
-                        }
+                        flat(line)?;
                         changed.insert(name.clone(), line.clone());
                     }
                 }
@@ -335,7 +333,7 @@ fn same_keys(found: &[Entry<'_>], map: &Mapping) -> bool {
         && found
             .iter()
             .zip(map.keys())
-            .all(|(entry, key)| key.as_str() == Some(&entry.key))
+            .all(|(entry, key)| key.as_str() == Some(entry.key))
 }
 
 /// The byte after the newline ending the line that holds `at` (or the end).

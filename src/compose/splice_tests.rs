@@ -167,6 +167,10 @@ fn mutate(rng: &mut Rng, odd: &[String], old: &Value) -> Value {
     Value::Mapping(s)
 }
 
+/// Edits as the tests build them: services set or removed, volumes added,
+/// the new `x-mcpm` block.
+type OwnedEdits = (Vec<(String, Option<Value>)>, Vec<(String, Value)>, Value);
+
 fn base_line(rng: &mut Rng) -> Value {
     format!(
         "{:016x} {:016x} image={:08x}",
@@ -179,11 +183,7 @@ fn base_line(rng: &mut Rng) -> Value {
 
 /// Random edits of `document`'s services: some changed, some removed, some
 /// added; the base gets fresh lines for them; a new service may need a volume.
-fn random_edits(
-    rng: &mut Rng,
-    odd: &[String],
-    document: &Value,
-) -> (Vec<(String, Option<Value>)>, Vec<(String, Value)>, Value) {
+fn random_edits(rng: &mut Rng, odd: &[String], document: &Value) -> OwnedEdits {
     let services = document["services"]
         .as_mapping()
         .cloned()
@@ -242,11 +242,7 @@ fn random_edits(
 }
 
 /// Runs both paths on one file and edit set; returns whether the splice applied.
-fn compare(
-    label: &str,
-    text: &str,
-    edits: &(Vec<(String, Option<Value>)>, Vec<(String, Value)>, Value),
-) -> Option<bool> {
+fn compare(label: &str, text: &str, edits: &OwnedEdits) -> Option<bool> {
     let document: Value = serde_yaml_ng::from_str(text).unwrap();
     let edits = Edits {
         services: edits
