@@ -427,6 +427,10 @@ fn what_the_splice_cannot_prove_falls_back() {
             "services:\n    a:\n        image: a\nx-mcpm:\n  profile: p\n  base:\n    a: \"0\"\n",
         ),
         (
+            "services four columns in, fields two further",
+            "services:\n    a:\n      image: a\nx-mcpm:\n  profile: p\n  base:\n    a: \"0\"\n",
+        ),
+        (
             "CRLF line ends",
             "services:\r\n  a:\r\n    image: a\r\nx-mcpm:\r\n  profile: p\r\n  base:\r\n    a: \"0\"\r\n",
         ),
