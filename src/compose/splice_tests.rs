@@ -588,3 +588,34 @@ fn an_added_service_after_a_block_scalar_falls_back() {
         assert_eq!(reread["services"]["a"], document["services"]["a"]);
     }
 }
+
+/// Comments and blank lines between services stay where they are when a
+/// service around them is removed or rewritten, in both paths.
+#[test]
+fn comments_between_services_stay_in_both_paths() {
+    let text = "services:\n  a:\n    image: a\n  # about b\n\n  b:\n    image: b\n# end\nx-mcpm:\n  profile: p\n  base:\n    a: \"0\"\n    b: \"0\"\n";
+    let document: Value = serde_yaml_ng::from_str(text).unwrap();
+    let new: Value = serde_yaml_ng::from_str("image: z\n").unwrap();
+    for (edit, base) in [
+        (("a", None), "profile: p\nbase:\n  b: \"0\"\n"),
+        (("b", None), "profile: p\nbase:\n  a: \"0\"\n"),
+        (
+            ("a", Some(&new)),
+            "profile: p\nbase:\n  a: \"1\"\n  b: \"0\"\n",
+        ),
+        (
+            ("b", Some(&new)),
+            "profile: p\nbase:\n  a: \"0\"\n  b: \"1\"\n",
+        ),
+    ] {
+        let base: Value = serde_yaml_ng::from_str(base).unwrap();
+        let edits = Edits {
+            services: vec![edit],
+            additions: Vec::new(),
+            top: ("x-mcpm", &base),
+        };
+        let full = apply_verified(text, &document, &edits).unwrap();
+        let fast = splice(text, &document, &edits);
+        assert_eq!(fast.as_deref(), Some(full.as_str()), "{edit:?}");
+    }
+}
