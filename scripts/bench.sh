@@ -3,7 +3,8 @@
 #   - `mcpm docker generate` for 20 and 1000 servers (whole process, wall time);
 #   - `mcpm docker sync` for 20 and 1000 servers: nothing to do (as a second
 #     sync finds it), nothing to do on a fresh checkout (no cache), and one
-#     server changed on each side (files restored before every run);
+#     server changed on each side (files restored before every run); at 1000
+#     also fifty changed on each side, and the peak RSS of a writing sync;
 #   - with an engine and scripts/bench-engine.sh present, the deploy/status
 #     figures against the engine floor, docker-compose and docker ps, and the
 #     gateway's (scripts/bench-gateway.py): connecting through `mcpm docker
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --no-engine) engine=0; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +74,21 @@ at = text.index('mem_limit: "512m"', start)
 open(sys.argv[2], "w").write(text[:at] + 'mem_limit: "1g"' + text[at + len('mem_limit: "512m"'):])
 PY
 done
+# Fifty changes on each side at 1000: fifty servers' arguments in the
+# profile, fifty other services' memory in the file.
+python3 - "$work/p1000.orig" "$work/p1000.changed50" "$work/c1000.orig" "$work/c1000.changed50" <<'PY'
+import sys
+profile = open(sys.argv[1]).read()
+for i in range(1, 400, 8):
+    profile = profile.replace(f'"bench-{i}"]', f'"bench-{i}-changed"]')
+open(sys.argv[2], "w").write(profile)
+text = open(sys.argv[3]).read()
+for i in range(2, 400, 8):
+    start = text.index(f"  srv-{i:04d}:")
+    at = text.index('mem_limit: "512m"', start)
+    text = text[:at] + 'mem_limit: "1g"' + text[at + len('mem_limit: "512m"'):]
+open(sys.argv[4], "w").write(text)
+PY
 for n in 20 1000; do
   limit=$([ "$n" = 20 ] && echo 5 || echo 50)
   sync="$mcpm docker sync $work/p$n.toml -f $work/c$n.yaml -q"
@@ -85,6 +101,39 @@ for n in 20 1000; do
   printf '%-40s %8s ms %8s ms %6s\n' "sync $n, nothing to do, fresh checkout" "$cold" "< $limit" "$(verdict "$cold" "$limit")"
   printf '%-40s %8s ms %8s ms %6s\n' "sync $n, one change on each side" "$changed" "< $limit" "$(verdict "$changed" "$limit")"
 done
+sync="$mcpm docker sync $work/p1000.toml -f $work/c1000.yaml -q"
+restore50="cp $work/p1000.changed50 $work/p1000.toml && cp $work/c1000.changed50 $work/c1000.yaml && rm -f $work/.c1000.yaml.mcpm-lock"
+changed50=$(median_ms changed50 --prepare "sh -c '$restore50'" "$sync")
+printf '%-40s %8s ms\n' "sync 1000, 50 changes on each side" "$changed50"
+# Peak RSS of a writing sync at 1000 servers (one change on each side),
+# the median of 11 runs: GNU time's %M where installed, else the kernel's
+# VmHWM polled from /proc while mcpm runs (kilobytes either way).
+restore1="cp $work/p1000.changed $work/p1000.toml && cp $work/c1000.changed $work/c1000.yaml && rm -f $work/.c1000.yaml.mcpm-lock"
+rss=()
+for _ in 1 2 3 4 5 6 7 8 9 10 11; do
+  sh -c "$restore1"
+  if [ -x /usr/bin/time ]; then
+    how="GNU time %M"
+    rss+=("$(/usr/bin/time -f %M $sync 2>&1 >/dev/null | tail -1)")
+  else
+    how="VmHWM, polled"
+    rss+=("$(python3 -c 'import subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:])
+peak = 0
+while p.poll() is None:
+    try:
+        for line in open(f"/proc/{p.pid}/status"):
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.001)
+print(peak)' $sync)")
+  fi
+done
+cp "$work/p1000.orig" "$work/p1000.toml"; cp "$work/c1000.orig" "$work/c1000.yaml"
+rss_mb=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n 6p | awk '{printf "%.1f", $1/1024}')
+printf '%-40s %8s MB %8s MB %6s  (%s)\n' "peak RSS, sync 1000, one change each" "$rss_mb" "< 30" "$(verdict "$rss_mb" 30)" "$how"
 
 if [ "$engine" = 1 ] && [ -x scripts/bench-engine.sh ]; then
   if scripts/test-engine.sh --check >/dev/null 2>&1; then

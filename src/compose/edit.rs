@@ -2,10 +2,12 @@
 //! touched, so comments, key order, anchors, quoting and everything mcpm does
 //! not own survive byte for byte. New values are written by mcpm's own emitter
 //! (its quoting rules) and spliced into the tree with `yaml-edit`.
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::splice::Edits;
 use super::yaml::to_yaml;
 
 /// A compose file open for editing.
@@ -75,6 +77,99 @@ impl ComposeEdit {
         }
         text
     }
+}
+
+/// Applies `edits` to `text` with the lossless tree editor and proves the
+/// result by parsing the whole new text and comparing it with the intended
+/// document: the path for any file the splice path cannot prove its edit on.
+pub fn apply_verified(text: &str, document: &Value, edits: &Edits<'_>) -> Result<String, String> {
+    let edit = ComposeEdit::parse(text)?;
+    let no_services = Mapping::new();
+    let old_services = document
+        .get("services")
+        .and_then(Value::as_mapping)
+        .unwrap_or(&no_services);
+    for &(name, change) in &edits.services {
+        match change {
+            Some(new) => edit.set_entry("services", name, old_services.get(name), new)?,
+            None => edit.remove_entry("services", name),
+        }
+    }
+    let mut additions: BTreeMap<(&str, &str), &Value> = BTreeMap::new();
+    for &(key, name, value) in &edits.additions {
+        edit.set_entry(key, name, None, value)?;
+        additions.insert((key, name), value);
+    }
+    let (top_key, top_value) = edits.top;
+    edit.set_top(top_key, document.get(top_key), top_value)?;
+    let new_text = edit.text();
+
+    // The services the file must hold: those it had, changed or removed as
+    // edited, and those added.
+    let changes: BTreeMap<&str, Option<&Value>> = edits.services.iter().copied().collect();
+    let intended = |name: &str| -> Option<&Value> {
+        match changes.get(name) {
+            Some(change) => *change,
+            None => old_services.get(name),
+        }
+    };
+    let mut intended_names: Vec<&str> = old_services
+        .keys()
+        .filter_map(Value::as_str)
+        .chain(changes.keys().copied())
+        .filter(|name| intended(name).is_some())
+        .collect();
+    intended_names.sort_unstable();
+    intended_names.dedup();
+
+    // The new text must say exactly this: every service as intended, the
+    // additions and the top-level block, and everything else as it was.
+    // Compared key by key against the original, without copying documents.
+    let reparsed: Value = serde_yaml_ng::from_str(&new_text)
+        .map_err(|err| format!("the edited compose file does not parse: {err}"))?;
+    let root = reparsed
+        .as_mapping()
+        .ok_or("the edited compose file is not a mapping")?;
+    let old_root = document
+        .as_mapping()
+        .ok_or("the compose file is not a mapping")?;
+    let mut faithful = old_root.keys().all(|key| root.contains_key(key));
+    // `services:` with nothing under it is an empty mapping to compose.
+    fn entries(value: &Value) -> Option<std::borrow::Cow<'_, Mapping>> {
+        match value {
+            Value::Null => Some(std::borrow::Cow::Owned(Mapping::new())),
+            other => other.as_mapping().map(std::borrow::Cow::Borrowed),
+        }
+    }
+    for (key, value) in root {
+        faithful &= match key.as_str() {
+            Some("services") => entries(value).is_some_and(|map| {
+                map.len() == intended_names.len()
+                    && map
+                        .iter()
+                        .all(|(name, service)| name.as_str().and_then(intended) == Some(service))
+            }),
+            Some(top) if top == top_key => value == top_value,
+            Some(group @ ("networks" | "volumes")) => entries(value).is_some_and(|map| {
+                let old = old_root.get(group).and_then(entries);
+                let old = old.as_deref();
+                let added = additions.keys().filter(|(k, _)| *k == group).count();
+                map.len() == old.map_or(0, Mapping::len) + added
+                    && map.iter().all(|(name, entry)| {
+                        let name = name.as_str().unwrap_or_default();
+                        let expected = old
+                            .and_then(|old| old.get(name))
+                            .or_else(|| additions.get(&(group, name)).copied());
+                        expected == Some(entry)
+                    })
+            }),
+            _ => old_root.get(key) == Some(value),
+        };
+    }
+    if !faithful {
+        return Err("the edited compose file does not say what was intended".into());
+    }
+    Ok(new_text)
 }
 
 /// Sets `key` in `mapping` to `new`; when both old and new are mappings and the
@@ -176,6 +271,26 @@ mod tests {
         );
         assert_eq!(after["x-mcpm"]["profile"], Value::from("dev"));
         assert!(edit.text().contains("<<: *common"));
+    }
+
+    /// A trailing comment stays with a value sync rewrites, and goes with a
+    /// key sync removes (SPEC: lossless means the comments too).
+    #[test]
+    fn trailing_comments_follow_their_keys() {
+        let file = "services:\n  github:\n    image: ghcr.io/github/github-mcp-server\n    environment:\n      GITHUB_TOOLSETS: \"repos,issues\"  # limit tools\n      OLD: y # gone with OLD\n      KEEP: x # kept\n    mem_limit: 512m # pinned by Bob\n";
+        let old = parse(file)["services"]["github"].clone();
+        let new = parse(
+            "image: ghcr.io/github/github-mcp-server\nenvironment:\n  GITHUB_TOOLSETS: repos\n  KEEP: x\n",
+        );
+        let edit = ComposeEdit::parse(file).unwrap();
+        edit.set_entry("services", "github", Some(&old), &new)
+            .unwrap();
+        let text = edit.text();
+        assert_eq!(
+            text,
+            "services:\n  github:\n    image: ghcr.io/github/github-mcp-server\n    environment:\n      GITHUB_TOOLSETS: repos  # limit tools\n      KEEP: x # kept\n",
+        );
+        assert_eq!(parse(&text)["services"]["github"], new);
     }
 
     #[test]

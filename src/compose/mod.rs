@@ -12,6 +12,7 @@ pub mod interpolation;
 pub mod locate;
 pub mod secrets;
 pub mod service;
+pub mod splice;
 pub mod yaml;
 
 pub use depth::{MAX_DEPTH, check_depth};

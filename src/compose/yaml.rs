@@ -24,10 +24,18 @@ pub fn to_yaml(value: &Value) -> String {
 
 fn write_mapping(map: &serde_yaml_ng::Mapping, indent: usize, out: &mut String) {
     for (key, value) in map {
-        push_indent(indent, out);
-        push_key(key, indent, out);
-        write_child(value, indent, out);
+        push_entry(key, value, indent, out);
     }
+}
+
+/// Appends one `key: value` entry of a block mapping whose keys sit at
+/// `indent` columns: the same bytes `to_yaml` writes for that entry at that
+/// depth (its lines shifted right by `indent`). The splice path of sync
+/// (`compose::splice`) writes services and base entries with it.
+pub fn push_entry(key: &Value, value: &Value, indent: usize, out: &mut String) {
+    push_indent(indent, out);
+    push_key(key, indent, out);
+    write_child(value, indent, out);
 }
 
 /// YAML readers give up on a simple (implicit) key longer than this many

@@ -9,7 +9,7 @@ use serde_yaml_ng::{Mapping, Value};
 use crate::catalog::Catalog;
 use crate::compose::Rendered;
 use crate::compose::base::{BASE_KEY, BaseEntry, SyncBase};
-use crate::compose::edit::ComposeEdit;
+use crate::compose::splice::Edits;
 use crate::error::Error;
 use crate::profile::edit::ProfileEdit;
 use crate::profile::{Profile, ServerSpec, load_profile_text};
@@ -168,9 +168,8 @@ pub fn compose_text(
         .get("services")
         .and_then(Value::as_mapping)
         .unwrap_or(&no_services);
-    let edit = ComposeEdit::parse(text)?;
-    // What changes, by service: `Some(new)` written, `None` removed.
-    let mut changes: BTreeMap<&str, Option<&Value>> = BTreeMap::new();
+    // What changes, by service, in plan order: `Some(new)` written, `None` removed.
+    let mut service_edits: Vec<(&str, Option<&Value>)> = Vec::new();
     for server in plans {
         let name = server.name.as_str();
         match &server.action {
@@ -181,32 +180,29 @@ pub fn compose_text(
                 let new = services
                     .get(name)
                     .ok_or_else(|| format!("the profile renders no service `{name}`"))?;
-                edit.set_entry("services", name, old_services.get(name), new)?;
-                changes.insert(name, Some(new));
+                service_edits.push((name, Some(new)));
             }
-            Action::RemoveService => {
-                edit.remove_entry("services", name);
-                changes.insert(name, None);
-            }
+            Action::RemoveService => service_edits.push((name, None)),
             _ => {}
         }
     }
+    // The services the file will hold: those it has, changed or removed as
+    // planned, and those added.
+    let changes: BTreeMap<&str, Option<&Value>> = service_edits.iter().copied().collect();
     let intended = |name: &str| -> Option<&Value> {
         match changes.get(name) {
             Some(change) => *change,
             None => old_services.get(name),
         }
     };
-    let mut intended_names: Vec<&str> = old_services
+    let intended_names: Vec<&str> = old_services
         .keys()
         .filter_map(Value::as_str)
         .chain(changes.keys().copied())
         .filter(|name| intended(name).is_some())
         .collect();
-    intended_names.sort_unstable();
-    intended_names.dedup();
     // Networks and volumes the written services need, added when missing.
-    let mut additions: BTreeMap<(&str, String), &Value> = BTreeMap::new();
+    let mut additions: Vec<(&str, &str, &Value)> = Vec::new();
     for key in ["networks", "volumes"] {
         if let Some(Value::Mapping(needed)) = rendered.document.get(key) {
             for (name, value) in needed {
@@ -216,64 +212,18 @@ pub fn compose_text(
                     .filter_map(|n| intended(n))
                     .any(|service| uses(service, key, name));
                 if document.get(key).and_then(|m| m.get(name)).is_none() && used {
-                    edit.set_entry(key, name, None, value)?;
-                    additions.insert((key, name.to_string()), value);
+                    additions.push((key, name, value));
                 }
             }
         }
     }
     let base_value = new_base.to_value();
-    edit.set_top(BASE_KEY, document.get(BASE_KEY), &base_value)?;
-    let new_text = edit.text();
-
-    // The new text must say exactly this: every service as intended, the
-    // additions and the base, and everything else as it was. Compared key by
-    // key against the original, without copying whole documents.
-    let reparsed: Value = serde_yaml_ng::from_str(&new_text)
-        .map_err(|err| format!("the edited compose file does not parse: {err}"))?;
-    let root = reparsed
-        .as_mapping()
-        .ok_or("the edited compose file is not a mapping")?;
-    let old_root = document
-        .as_mapping()
-        .ok_or("the compose file is not a mapping")?;
-    let mut faithful = old_root.keys().all(|key| root.contains_key(key));
-    // `services:` with nothing under it is an empty mapping to compose.
-    fn entries(value: &Value) -> Option<std::borrow::Cow<'_, Mapping>> {
-        match value {
-            Value::Null => Some(std::borrow::Cow::Owned(Mapping::new())),
-            other => other.as_mapping().map(std::borrow::Cow::Borrowed),
-        }
-    }
-    for (key, value) in root {
-        faithful &= match key.as_str() {
-            Some("services") => entries(value).is_some_and(|map| {
-                map.len() == intended_names.len()
-                    && map
-                        .iter()
-                        .all(|(name, service)| name.as_str().and_then(intended) == Some(service))
-            }),
-            Some(BASE_KEY) => *value == base_value,
-            Some(group @ ("networks" | "volumes")) => entries(value).is_some_and(|map| {
-                let old = old_root.get(group).and_then(entries);
-                let old = old.as_deref();
-                let added = additions.keys().filter(|(k, _)| *k == group).count();
-                map.len() == old.map_or(0, Mapping::len) + added
-                    && map.iter().all(|(name, entry)| {
-                        let name = name.as_str().unwrap_or_default();
-                        let expected = old
-                            .and_then(|old| old.get(name))
-                            .or_else(|| additions.get(&(group, name.to_string())).copied());
-                        expected == Some(entry)
-                    })
-            }),
-            _ => old_root.get(key) == Some(value),
-        };
-    }
-    if !faithful {
-        return Err("the edited compose file does not say what was intended".into());
-    }
-    Ok(Some(new_text))
+    let edits = Edits {
+        services: service_edits,
+        additions,
+        top: (BASE_KEY, &base_value),
+    };
+    crate::compose::splice::apply(text, document, &edits).map(Some)
 }
 
 /// The base after this sync: fresh entries for servers now in step, none for
