@@ -588,7 +588,11 @@ fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
         "TOOLSETS: \"repos,issues\"\n",
         "TOOLSETS: \"repos,issues\"  # limit tools\n",
     );
-    dir.edit("compose.yaml", "OLD: \"y\"\n", "OLD: \"y\" # gone with OLD\n");
+    dir.edit(
+        "compose.yaml",
+        "OLD: \"y\"\n",
+        "OLD: \"y\" # gone with OLD\n",
+    );
     // Comments alone change nothing a sync acts on.
     dir.sync(&["--check"]).success();
     dir.edit(
@@ -598,7 +602,13 @@ fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
     );
     dir.sync(&[]).success();
     let text = dir.read("compose.yaml");
-    assert!(text.contains("      TOOLSETS: repos  # limit tools\n"), "{text}");
-    assert!(!text.contains("gone with OLD") && !text.contains("OLD"), "{text}");
+    assert!(
+        text.contains("      TOOLSETS: repos  # limit tools\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("gone with OLD") && !text.contains("OLD"),
+        "{text}"
+    );
     dir.sync(&["--check"]).success();
 }
