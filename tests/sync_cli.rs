@@ -665,3 +665,40 @@ fn up_with_conflicts_left_open_writes_and_deploys_nothing() {
         .success()
         .stdout(predicate::str::contains("mcpm docker up dev --wait --json"));
 }
+
+/// A trailing comment a person put on a value sync rewrites stays on its
+/// line; one on a key sync removes goes with the key (issue 9, part 7).
+#[test]
+fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
+    let profile = "name = \"team\"\n\n[docker]\ncompose_file = \"compose.yaml\"\n\n[servers.tools]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\nenv = { TOOLSETS = \"repos,issues\", OLD = \"y\" }\n";
+    let dir = Dir::new(profile);
+    dir.sync(&[]).success();
+    dir.edit(
+        "compose.yaml",
+        "TOOLSETS: \"repos,issues\"\n",
+        "TOOLSETS: \"repos,issues\"  # limit tools\n",
+    );
+    dir.edit(
+        "compose.yaml",
+        "OLD: \"y\"\n",
+        "OLD: \"y\" # gone with OLD\n",
+    );
+    // Comments alone change nothing a sync acts on.
+    dir.sync(&["--check"]).success();
+    dir.edit(
+        "team.toml",
+        "env = { TOOLSETS = \"repos,issues\", OLD = \"y\" }",
+        "env = { TOOLSETS = \"repos\" }",
+    );
+    dir.sync(&[]).success();
+    let text = dir.read("compose.yaml");
+    assert!(
+        text.contains("      TOOLSETS: repos  # limit tools\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("gone with OLD") && !text.contains("OLD"),
+        "{text}"
+    );
+    dir.sync(&["--check"]).success();
+}
