@@ -72,7 +72,15 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
         // bits, narrowed by an explicit mode (a 0644 `.env` being tightened
         // must not leave a 0644 copy of its secrets behind).
         let backup_mode = old_mode.unwrap_or(0o600) & options.mode.unwrap_or(RWX) & RWX;
-        replace(&backup_path(&target), previous, backup_mode)?;
+        let backup = backup_path(&target);
+        // The old version is already whole on disk, and the new text goes to
+        // a new file renamed over its name: a second name for the old file is
+        // a whole backup without copying or flushing it again. Copied where
+        // the backup must be narrower than the original, or links fail.
+        let linkable = special_bits(&target) == Some(0) && old_mode == Some(backup_mode);
+        if !linkable || link_backup(&target, &backup).is_err() {
+            replace(&backup, previous, backup_mode)?;
+        }
     }
     replace(&target, contents, mode)?;
     debug_point("after-write");
@@ -81,6 +89,32 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
     } else {
         WriteOutcome::Created
     })
+}
+
+/// Makes `backup` a second name of `target`'s file: linked under a temp
+/// name (one `sweep_temps` knows), then renamed over `backup`, so a link
+/// or a stale file at the backup's name is replaced, never followed.
+fn link_backup(target: &Path, backup: &Path) -> std::io::Result<()> {
+    let dir = parent_dir(backup);
+    for _ in 0..8 {
+        // Six alphanumerics, the shape of the temp files `replace` makes.
+        let random = crate::hash::random_hex(3).map_err(|err| std::io::Error::other(err.message))?;
+        let temp = dir.join(format!(".{}.{random}.tmp", file_name(backup)));
+        match fs::hard_link(target, &temp) {
+            Ok(()) => {
+                debug_point("backup-linked");
+                let renamed = fs::rename(&temp, backup);
+                // Gone after a rename, except where the backup already was
+                // this same file (a run killed after linking it): rename then
+                // leaves both names, as POSIX says it must.
+                let _ = fs::remove_file(&temp);
+                return renamed;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(std::io::Error::other("no free temporary name"))
 }
 
 /// Puts `contents` at `path` (not a link: a link there is replaced) through a
@@ -234,6 +268,21 @@ fn existing_mode(path: &Path) -> Option<u32> {
 
 #[cfg(not(unix))]
 fn existing_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// The setuid, setgid and sticky bits of a file (which a backup must not
+/// carry: a linked backup would share them).
+#[cfg(unix)]
+fn special_bits(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .ok()
+        .map(|meta| meta.permissions().mode() & 0o7000)
+}
+
+#[cfg(not(unix))]
+fn special_bits(_path: &Path) -> Option<u32> {
     None
 }
 

@@ -273,28 +273,42 @@ fn sync_killed_anywhere_leaves_a_state_the_next_sync_repairs() {
     eprintln!("crash suite: {iterations} kills, MCPM_CRASH_SEED={seed}");
 
     // Every named step of the write sequence, deterministically (debug
-    // builds; `files::debug_point`): seven renames (the pending record, three backups, three files).
+    // builds; `files::debug_point`): the steps of the pair, then every
+    // rename. Seven files are renamed into place: the pending record, `.env`,
+    // the profile, the compose file, and the three backups — each either
+    // linked to the old file (`backup-linked`) or, where it must be narrower
+    // than the original, copied (`before-rename` like the new texts).
     let dir = root.path().join("steps");
     if cfg!(debug_assertions) {
-        let mut points: Vec<String> = [
+        let crash_at = |point: &str| {
+            restore(&dir, &fixture.before);
+            let status = mcpm(&dir, SYNC)
+                .env("MCPM_TEST_CRASH_AT", point)
+                .status()
+                .unwrap();
+            if status.success() {
+                return false;
+            }
+            fixture.check(&dir, &format!("crash at {point}"));
+            true
+        };
+        for point in [
             "sync-writes",
             "sync-after-env",
             "sync-after-profile",
             "sync-after-compose",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        points.extend((1..=7).map(|n| format!("before-rename#{n}")));
-        for point in points {
-            restore(&dir, &fixture.before);
-            let status = mcpm(&dir, SYNC)
-                .env("MCPM_TEST_CRASH_AT", &point)
-                .status()
-                .unwrap();
-            assert!(!status.success(), "the sync did not stop at {point}");
-            fixture.check(&dir, &format!("crash at {point}"));
+        ] {
+            assert!(crash_at(point), "the sync did not stop at {point}");
         }
+        let mut renames = 0;
+        for kind in ["before-rename", "backup-linked"] {
+            let mut n = 1;
+            while crash_at(&format!("{kind}#{n}")) {
+                n += 1;
+            }
+            renames += n - 1;
+        }
+        assert_eq!(renames, 7, "every rename of the write sequence was tried");
     }
 
     // How long a whole sync takes, and when its writes begin.

@@ -155,6 +155,32 @@ mod unix {
         assert_eq!(mode(&backup_path(&path)), 0o755);
     }
 
+    /// The backup is the old file itself under a second name (nothing copied
+    /// or flushed again), and the new text a new file: writing it cannot
+    /// touch the backup.
+    #[test]
+    fn the_backup_is_the_old_file_linked_not_copied() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        fs::write(&path, "v1\n").unwrap();
+        let old_inode = fs::metadata(&path).unwrap().ino();
+        write_atomic(&path, b"v2\n", backup()).unwrap();
+        let bak = backup_path(&path);
+        assert_eq!(fs::metadata(&bak).unwrap().ino(), old_inode);
+        assert_ne!(fs::metadata(&path).unwrap().ino(), old_inode);
+        assert_eq!(fs::read_to_string(&bak).unwrap(), "v1\n");
+        // Twice: the backup already holds a name of the file being replaced.
+        write_atomic(&path, b"v3\n", backup()).unwrap();
+        assert_eq!(fs::read_to_string(&bak).unwrap(), "v2\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "v3\n");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "no temp name left: {names:?}");
+    }
+
     #[test]
     fn a_loop_of_links_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
