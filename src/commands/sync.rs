@@ -19,7 +19,9 @@ use crate::files::{
 use crate::output;
 use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text, resolve_profile_path};
 use crate::sync::seal::{adopt, seal_targets};
-use crate::sync::write::{compose_text, profile_text, profile_updates, unwritable_error};
+use crate::sync::write::{
+    compose_text, profile_text, profile_updates, render_updated, unwritable_error,
+};
 use crate::sync::{Action, Change, Choice, PlanInput, ServerPlan, plan, resolve, resolve_fields};
 use crate::ui;
 
@@ -175,13 +177,15 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         &updates,
     )
     .map_err(|why| internal(&profile_path, &why))?;
-    // An unchanged profile renders as it did a moment ago.
-    let mut final_rendered = if updates.is_empty() {
-        rendered
-    } else {
-        let final_loaded = load_profile_text(&profile_path, new_profile_text.clone())?;
-        compose::render(&final_loaded, &catalog, RenderOptions::default())?
-    };
+    // An unchanged profile renders as it did a moment ago; a changed one
+    // renders only its changed servers again.
+    let mut final_rendered = render_updated(
+        &profile_path,
+        &new_profile_text,
+        rendered,
+        &updates,
+        &catalog,
+    )?;
     adopt(&mut final_rendered.secrets, adopted, &plans);
     let current_compose = compose_now.as_deref().zip(compose_document.as_ref());
     let new_compose_text = compose_text(current_compose, &plans, &final_rendered, base.as_ref())

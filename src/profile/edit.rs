@@ -1,8 +1,12 @@
 //! Lossless edits of a user's profile: server entries change key by key with
 //! `toml_edit`, so comments, key order and formatting elsewhere survive.
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use toml_edit::{DocumentMut, Item, TableLike};
 
 use super::model::ServerSpec;
+use super::tables::scan;
 
 /// A profile open for editing.
 pub struct ProfileEdit {
@@ -51,6 +55,97 @@ impl ProfileEdit {
     pub fn text(&self) -> String {
         self.document.to_string()
     }
+}
+
+/// A profile's text with server edits spliced in, and where: each piece is
+/// a range of the new text holding exactly the servers named with it; every
+/// byte outside the pieces is the old text's.
+pub struct Spliced {
+    pub text: String,
+    pub pieces: Vec<(Range<usize>, Vec<String>)>,
+}
+
+/// [`ProfileEdit::set_server`] for every server in `updates`, without parsing
+/// the whole document: each changed server's run of `[servers.NAME…]` tables
+/// is cut out, edited as a document of its own and put back; new servers go
+/// after the last server's tables, where the whole-document edit puts them.
+/// `servers` are the profile's servers as loaded from `text`. `None` where
+/// the layout does not allow it (a server defined elsewhere than its own
+/// headers, one whose tables are not together, no server tables yet):
+/// the caller edits the whole document then.
+pub fn splice_servers(
+    text: &str,
+    servers: &BTreeMap<String, ServerSpec>,
+    updates: &BTreeMap<String, ServerSpec>,
+) -> Result<Option<Spliced>, String> {
+    let Some(headers) = scan(text) else {
+        return Ok(None);
+    };
+    // Each server's run of headers: where it starts and ends in `text`.
+    let mut runs: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+    let mut last: Option<&str> = None;
+    let mut order = Vec::new();
+    for (index, header) in headers.iter().enumerate() {
+        let owner = match header.path.as_slice() {
+            [servers, name, ..] if servers == "servers" => Some(name.as_str()),
+            _ => None,
+        };
+        let end = headers.get(index + 1).map_or(text.len(), |next| next.start);
+        match owner {
+            Some(name) if last == Some(name) => {
+                if let Some(run) = runs.get_mut(name) {
+                    run.end = end;
+                }
+            }
+            Some(name) => {
+                if runs.insert(name, header.start..end).is_some() {
+                    return Ok(None);
+                }
+                order.push(name);
+            }
+            None => {}
+        }
+        last = owner;
+    }
+    let Some(&last_server) = order.last() else {
+        return Ok(None);
+    };
+    // The servers each run's edit covers, in the order the whole-document
+    // edit applies them, beside the run's own server.
+    let mut edits: BTreeMap<usize, (Range<usize>, &str, Vec<&str>)> = BTreeMap::new();
+    for name in updates.keys() {
+        let owner = match runs.contains_key(name.as_str()) {
+            true => name.as_str(),
+            false if servers.contains_key(name) => return Ok(None),
+            false => last_server,
+        };
+        let run = runs[owner].clone();
+        edits
+            .entry(run.start)
+            .or_insert_with(|| (run, owner, Vec::new()))
+            .2
+            .push(name);
+    }
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut pieces = Vec::new();
+    let mut done = 0;
+    for (run, owner, names) in edits.into_values() {
+        let mut edit = ProfileEdit::parse(&text[run.clone()])?;
+        for name in &names {
+            edit.set_server(name, servers.get(*name), &updates[*name])?;
+        }
+        let mut held: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        held.push(owner.to_string());
+        held.sort();
+        held.dedup();
+        out.push_str(&text[done..run.start]);
+        let start = out.len();
+        out.push_str(&edit.text());
+        pieces.push((start..out.len(), held));
+        done = run.end;
+    }
+    out.push_str(&text[done..]);
+    Ok(Some(Spliced { text: out, pieces }))
 }
 
 fn to_table(spec: &ServerSpec) -> Result<toml::Table, String> {

@@ -3,6 +3,7 @@
 pub mod edit;
 mod load;
 mod model;
+pub mod tables;
 mod validate;
 pub use validate::{
     check_server, cpus_value, is_project_like_name, is_server_name, suggest_server_name,
