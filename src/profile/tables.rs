@@ -163,7 +163,15 @@ fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
                 depth = depth.checked_sub(1)?;
                 at += 1;
             }
-            b'#' => at = line_end(bytes, at) - 1,
+            b'#' => {
+                let end = line_end(bytes, at);
+                if bytes[end - 1] != b'\n' {
+                    // A comment that ends the text.
+                    return (depth == 0).then_some(end);
+                }
+                // The newline ends the value or goes on with it.
+                at = end - 1;
+            }
             b'\n' if depth == 0 => return Some(at + 1),
             _ => at += 1,
         }
@@ -242,5 +250,26 @@ mod tests {
             paths("[servers]\n[servers.a]\n").unwrap(),
             ["servers", "servers/a"]
         );
+    }
+
+    /// Cut anywhere, or with a stray character anywhere, text full of
+    /// multibyte characters, strings and brackets scans or is refused, never
+    /// panics or hangs (a comment ending the text once looped forever).
+    #[test]
+    fn any_cut_or_stray_character_never_panics_or_hangs() {
+        let text = "name = \"caf\u{e9}\"\n[servers.\"\u{1f600}\\u0031\"]\nargs = [\"\u{20ac}\", '''\n[x]''', \"\"\"\u{85}\\\"\"\"\"]\nenv = { \"\u{e9}\" = 'x' } # \u{2028}\n[[servers.a.docker.x]]\n";
+        for (at, c) in text.char_indices() {
+            let _ = scan(&text[..at]);
+            for stray in ["\u{e9}", "[", "\"", "'", "\\", "#", "\n", "{", "]"] {
+                let _ = scan(&format!(
+                    "{}{stray}{}",
+                    &text[..at],
+                    &text[at + c.len_utf8()..]
+                ));
+            }
+        }
+        let headers = scan(text).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers[0].path, ["servers", "\u{1f600}1"]);
     }
 }

@@ -535,7 +535,8 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let path = Path::new("p.toml");
         for round in 0..40 {
-            let text = profile(&mut rng, 60 + round);
+            // One huge profile, then many mid-sized ones.
+            let text = profile(&mut rng, if round == 0 { 1500 } else { 60 + round });
             let loaded = load(&text);
             let names: Vec<&String> = loaded.servers.keys().collect();
             let mut updates = BTreeMap::new();
@@ -567,6 +568,33 @@ mod tests {
             assert_eq!(spliced.text, full, "round {round}");
             assert_eq!(profile_text(path, &text, &loaded, &updates).unwrap(), full);
         }
+    }
+
+    /// New servers land where the whole-document edit puts them: after the
+    /// last server's tables, before a table that follows them, with the
+    /// comments in between left before that table.
+    #[test]
+    fn new_servers_go_after_the_last_servers_tables() {
+        let path = Path::new("p.toml");
+        let text = "name = \"p\"\n[servers.\"s\\u0031\"] # escaped name\ncommand = \"uvx\"\n\n# docker settings\n[docker]\nauto_deploy = false\n";
+        let loaded = load(text);
+        assert!(loaded.servers.contains_key("s1"));
+        let new = ServerSpec {
+            command: Some("npx".into()),
+            env: [("K".to_string(), EnvValue::Text("v".into()))].into(),
+            ..Default::default()
+        };
+        let updates = BTreeMap::from([("s0".to_string(), new.clone()), ("s2".to_string(), new)]);
+        let spliced = splice_servers(text, &loaded.servers, &updates)
+            .unwrap()
+            .unwrap();
+        assert!(spliced_as_intended(&spliced, &loaded, &updates));
+        let full = full_profile_text(path, text, &loaded, &updates).unwrap();
+        assert_eq!(spliced.text, full);
+        assert!(
+            full.ends_with("# docker settings\n[docker]\nauto_deploy = false\n"),
+            "{full}"
+        );
     }
 
     /// Layouts the scan does not vouch for take the whole-document path, and
