@@ -98,7 +98,8 @@ fn link_backup(target: &Path, backup: &Path) -> std::io::Result<()> {
     let dir = parent_dir(backup);
     for _ in 0..8 {
         // Six alphanumerics, the shape of the temp files `replace` makes.
-        let random = crate::hash::random_hex(3).map_err(|err| std::io::Error::other(err.message))?;
+        let random =
+            crate::hash::random_hex(3).map_err(|err| std::io::Error::other(err.message))?;
         let temp = dir.join(format!(".{}.{random}.tmp", file_name(backup)));
         match fs::hard_link(target, &temp) {
             Ok(()) => {

@@ -1,7 +1,7 @@
 //! Assembles the compose document for a whole profile (SPEC §4): one service per
 //! enabled, containerizable server, sorted by name, plus the networks and
 //! volumes they use, and a report of what became of every server.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
@@ -63,6 +63,43 @@ pub struct Rendered {
     /// The `-f FILE` the header's sync command needs, when the file is not
     /// the profile's own compose file (`generate -o ./docker-compose.yml`).
     pub compose_arg: Option<String>,
+    /// What each server added besides its service, kept so [`rerender`] can
+    /// put the document together again after rendering only some servers.
+    parts: BTreeMap<String, Part>,
+    /// The document's settings beyond its servers.
+    project: String,
+    subnet: Option<String>,
+}
+
+/// One server's contribution to the document besides its service and report.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Part {
+    named_volumes: BTreeSet<String>,
+    uses_network: bool,
+    /// As built, unmasked: masked with every literal secret when assembled.
+    warnings: Vec<String>,
+    /// Whether rendering asked the registry for a literal secret's name. Names
+    /// depend on every server rendered before, so such a server is never
+    /// rendered alone.
+    secrets: bool,
+}
+
+/// One server rendered: its report, its service (with its base entry) when it
+/// runs one, and its part.
+struct One {
+    report: ServerReport,
+    service: Option<(Value, BaseEntry)>,
+    part: Part,
+}
+
+/// Why one server could not be rendered; `render` locates it in the profile.
+enum Refusal {
+    NotContainerizable {
+        reason: String,
+        arg_index: Option<usize>,
+    },
+    Build(super::service::BuildError),
+    OverlongKey(String),
 }
 
 /// Renders `loaded` with `catalog`.
@@ -75,152 +112,283 @@ pub fn render(
     let mut services = Mapping::new();
     let mut secrets = SecretRegistry::default();
     let mut reports = Vec::with_capacity(profile.servers.len());
-    let mut warnings = Vec::new();
-    let mut named_volumes = BTreeSet::new();
-    let mut uses_network = false;
+    let mut parts = BTreeMap::new();
     let mut base = SyncBase {
         profile: profile.name.clone(),
         entries: Default::default(),
     };
 
     for (name, server) in &profile.servers {
-        let report = |status, reason: String| ServerReport {
-            name: name.clone(),
-            status,
-            rule: None,
-            template: None,
-            image: None,
-            reason,
-            notes: Vec::new(),
+        let one = match render_one(&profile.name, name, server, catalog, options, &mut secrets) {
+            Ok(one) => one,
+            Err(refusal) => return Err(located(loaded, name, refusal)),
         };
-        match detect(name, server, catalog) {
-            Outcome::Remote => {
-                let url = server.url.clone().unwrap_or_default();
-                reports.push(report(
-                    ServerStatus::Remote,
-                    format!("remote server at {url}: nothing to run"),
-                ));
-            }
-            Outcome::Disabled => {
-                reports.push(report(ServerStatus::Disabled, "enabled = false".into()))
-            }
-            Outcome::NotContainerizable { reason, arg_index } => {
-                if options.strict {
-                    let mut path = Segment::path(["servers", name.as_str(), "args"]);
-                    match arg_index {
-                        Some(index) => path.push(Segment::Index(index)),
-                        None => path = Segment::path(["servers", name.as_str(), "command"]),
-                    }
-                    return Err(Error::invalid(format!(
-                        "server `{name}` cannot be containerized: {reason}"
-                    ))
-                    .at(loaded.source.locate_value_nearest(&path))
-                    .hint("fix the server or drop --strict to generate the others"));
-                }
-                warnings.push(format!("server `{name}` skipped: {reason}"));
-                reports.push(report(ServerStatus::NotContainerizable, reason));
-            }
-            Outcome::Service(detection) => {
-                let input = ServiceInput {
-                    profile: &profile.name,
-                    name,
-                    server,
-                    detection: &detection,
-                };
-                let built = build_service(&input, &mut secrets).map_err(|err| {
-                    Error::invalid(err.message)
-                        .at(loaded.source.locate_value_nearest(&err.path))
-                        .hint(err.hint)
-                })?;
-                if let Some(key) = super::yaml::overlong_key(&built.value) {
-                    return Err(Error::invalid(format!(
-                        "server `{name}`: the key `{key}` is too long for a compose file (YAML keys stop at 1024 bytes)"
-                    ))
-                    .at(loaded.source.locate_nearest(&Segment::path(["servers", name.as_str()])))
-                    .hint("shorten the key (a label or environment name) to under 1000 bytes"));
-                }
-                uses_network |= built.uses_network;
-                if let Value::Mapping(service) = &built.value {
-                    base.entries
-                        .insert(name.clone(), base_entry(&built.profile_hash, service));
-                }
-                named_volumes.extend(built.named_volumes);
-                warnings.extend(built.warnings);
-                services.insert(name.clone().into(), built.value);
-                reports.push(ServerReport {
-                    name: name.clone(),
-                    status: ServerStatus::Service,
-                    rule: Some(detection.rule.as_str().to_string()),
-                    template: detection.template.map(|t| t.name.clone()),
-                    image: Some(detection.image.clone()),
-                    reason: detection.reason.clone(),
-                    notes: detection.notes.clone(),
-                });
-            }
+        if let Some((service, entry)) = one.service {
+            base.entries.insert(name.clone(), entry);
+            services.insert(name.clone().into(), service);
         }
+        reports.push(one.report);
+        parts.insert(name.clone(), one.part);
     }
 
     let secrets = secrets.into_vars();
     // Reasons and notes quote the user's arguments (a script, a URL): they are
     // printed, so each server's literals are masked in them.
     for report in &mut reports {
-        let prefix = format!("servers.{}.", report.name);
-        let own: Vec<&str> = secrets
-            .iter()
-            .filter(|s| s.origin.starts_with(&prefix))
-            .map(|s| s.value.as_str())
-            .collect();
-        report.reason = super::secrets::mask(&report.reason, &own);
-        report.notes = report
-            .notes
-            .iter()
-            .map(|note| super::secrets::mask(note, &own))
-            .collect();
+        mask_report(report, &secrets);
     }
-    // Warnings name their server but not always where: every literal counts.
-    let all: Vec<&str> = secrets.iter().map(|s| s.value.as_str()).collect();
-    let warnings: Vec<String> = warnings
-        .iter()
-        .map(|w| super::secrets::mask(w, &all))
-        .collect();
-
-    let mut document = Mapping::new();
-    document.insert("name".into(), loaded.project().into());
-    document.insert("services".into(), Value::Mapping(services));
-    if uses_network {
-        let mut network = Mapping::new();
-        network.insert("driver".into(), "bridge".into());
-        if let Some(subnet) = &profile.docker.subnet {
-            let mut pool = Mapping::new();
-            pool.insert("subnet".into(), subnet.clone().into());
-            let mut ipam = Mapping::new();
-            ipam.insert("config".into(), Value::Sequence(vec![Value::Mapping(pool)]));
-            network.insert("ipam".into(), Value::Mapping(ipam));
-        }
-        let mut networks = Mapping::new();
-        networks.insert(MCP_NETWORK.into(), Value::Mapping(network));
-        document.insert("networks".into(), Value::Mapping(networks));
-    }
-    if !named_volumes.is_empty() {
-        let volumes: Mapping = named_volumes
-            .into_iter()
-            .map(|name| (Value::from(name), Value::Mapping(Mapping::new())))
-            .collect();
-        document.insert("volumes".into(), Value::Mapping(volumes));
-    }
-    document.insert(BASE_KEY.into(), base.to_value());
-    let document = Value::Mapping(document);
-    Ok(Rendered {
-        document,
+    let mut rendered = Rendered {
+        document: Value::Null,
         base,
         secrets,
         servers: reports,
-        warnings,
+        warnings: Vec::new(),
         compose_arg: None,
+        parts,
+        project: loaded.project(),
+        subnet: profile.docker.subnet.clone(),
+    };
+    rendered.assemble(services);
+    Ok(rendered)
+}
+
+/// Renders `rendered` again after the servers in `changed` became what it
+/// maps them to, rendering only those: the result is what [`render`] gives
+/// for the whole new profile. Returns false, leaving `rendered` as it was,
+/// where that cannot be promised without rendering everything (a changed
+/// server with literal secrets, whose `.env` names depend on the others, or
+/// one that does not render, whose error needs the profile's text).
+pub fn rerender(
+    rendered: &mut Rendered,
+    changed: &BTreeMap<String, crate::profile::ServerSpec>,
+    catalog: &Catalog,
+) -> bool {
+    let profile = rendered.base.profile.clone();
+    let mut fresh = Vec::with_capacity(changed.len());
+    for (name, server) in changed {
+        let mut scratch = SecretRegistry::default();
+        let Ok(one) = render_one(
+            &profile,
+            name,
+            server,
+            catalog,
+            RenderOptions::default(),
+            &mut scratch,
+        ) else {
+            return false;
+        };
+        if one.part.secrets || rendered.parts.get(name).is_some_and(|p| p.secrets) {
+            return false;
+        }
+        fresh.push((name, one));
+    }
+    let Value::Mapping(mut document) = std::mem::take(&mut rendered.document) else {
+        return false;
+    };
+    let mut services = match document.remove("services") {
+        Some(Value::Mapping(services)) => services,
+        _ => Mapping::new(),
+    };
+    let mut added = false;
+    for (name, mut one) in fresh {
+        mask_report(&mut one.report, &rendered.secrets);
+        match rendered
+            .servers
+            .binary_search_by(|r| r.name.as_str().cmp(name))
+        {
+            Ok(at) => rendered.servers[at] = one.report,
+            Err(at) => rendered.servers.insert(at, one.report),
+        }
+        rendered.parts.insert(name.clone(), one.part);
+        match one.service {
+            Some((service, entry)) => {
+                rendered.base.entries.insert(name.clone(), entry);
+                match services.get_mut(name.as_str()) {
+                    Some(slot) => *slot = service,
+                    None => {
+                        services.insert(name.clone().into(), service);
+                        added = true;
+                    }
+                }
+            }
+            None => {
+                rendered.base.entries.remove(name);
+                services.shift_remove(name.as_str());
+            }
+        }
+    }
+    if added {
+        // Services are sorted by name, as `render` adds them.
+        let mut entries: Vec<(Value, Value)> = services.into_iter().collect();
+        entries.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
+        services = entries.into_iter().collect();
+    }
+    rendered.assemble(services);
+    true
+}
+
+/// Renders one server into its service, report and part.
+fn render_one(
+    profile: &str,
+    name: &str,
+    server: &crate::profile::ServerSpec,
+    catalog: &Catalog,
+    options: RenderOptions,
+    secrets: &mut SecretRegistry,
+) -> std::result::Result<One, Refusal> {
+    let report = |status, reason: String| ServerReport {
+        name: name.to_string(),
+        status,
+        rule: None,
+        template: None,
+        image: None,
+        reason,
+        notes: Vec::new(),
+    };
+    let mut part = Part::default();
+    let (report, service) = match detect(name, server, catalog) {
+        Outcome::Remote => {
+            let url = server.url.clone().unwrap_or_default();
+            let reason = format!("remote server at {url}: nothing to run");
+            (report(ServerStatus::Remote, reason), None)
+        }
+        Outcome::Disabled => (
+            report(ServerStatus::Disabled, "enabled = false".into()),
+            None,
+        ),
+        Outcome::NotContainerizable { reason, arg_index } => {
+            if options.strict {
+                return Err(Refusal::NotContainerizable { reason, arg_index });
+            }
+            part.warnings
+                .push(format!("server `{name}` skipped: {reason}"));
+            (report(ServerStatus::NotContainerizable, reason), None)
+        }
+        Outcome::Service(detection) => {
+            let input = ServiceInput {
+                profile,
+                name,
+                server,
+                detection: &detection,
+            };
+            let before = secrets.registrations();
+            let built = build_service(&input, secrets).map_err(Refusal::Build)?;
+            part.secrets = secrets.registrations() != before;
+            if let Some(key) = super::yaml::overlong_key(&built.value) {
+                return Err(Refusal::OverlongKey(key));
+            }
+            part.uses_network = built.uses_network;
+            part.named_volumes = built.named_volumes;
+            part.warnings = built.warnings;
+            let entry = match &built.value {
+                Value::Mapping(service) => Some(base_entry(&built.profile_hash, service)),
+                _ => None,
+            };
+            let report = ServerReport {
+                name: name.to_string(),
+                status: ServerStatus::Service,
+                rule: Some(detection.rule.as_str().to_string()),
+                template: detection.template.map(|t| t.name.clone()),
+                image: Some(detection.image.clone()),
+                reason: detection.reason.clone(),
+                notes: detection.notes.clone(),
+            };
+            (report, entry.map(|entry| (built.value, entry)))
+        }
+    };
+    Ok(One {
+        report,
+        service,
+        part,
     })
 }
 
+/// The located error for a server `render` could not render.
+fn located(loaded: &LoadedProfile, name: &str, refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::NotContainerizable { reason, arg_index } => {
+            let mut path = Segment::path(["servers", name, "args"]);
+            match arg_index {
+                Some(index) => path.push(Segment::Index(index)),
+                None => path = Segment::path(["servers", name, "command"]),
+            }
+            Error::invalid(format!("server `{name}` cannot be containerized: {reason}"))
+                .at(loaded.source.locate_value_nearest(&path))
+                .hint("fix the server or drop --strict to generate the others")
+        }
+        Refusal::Build(err) => Error::invalid(err.message)
+            .at(loaded.source.locate_value_nearest(&err.path))
+            .hint(err.hint),
+        Refusal::OverlongKey(key) => Error::invalid(format!(
+            "server `{name}`: the key `{key}` is too long for a compose file (YAML keys stop at 1024 bytes)"
+        ))
+        .at(loaded.source.locate_nearest(&Segment::path(["servers", name])))
+        .hint("shorten the key (a label or environment name) to under 1000 bytes"),
+    }
+}
+
+/// Masks a server's own literal secrets in its report's reason and notes.
+fn mask_report(report: &mut ServerReport, secrets: &[SecretVar]) {
+    let prefix = format!("servers.{}.", report.name);
+    let own: Vec<&str> = secrets
+        .iter()
+        .filter(|s| s.origin.starts_with(&prefix))
+        .map(|s| s.value.as_str())
+        .collect();
+    report.reason = super::secrets::mask(&report.reason, &own);
+    report.notes = report
+        .notes
+        .iter()
+        .map(|note| super::secrets::mask(note, &own))
+        .collect();
+}
+
 impl Rendered {
+    /// Puts the document together from `services` and the parts, and the
+    /// warnings from the parts. Warnings name their server but not always
+    /// where: every literal counts.
+    fn assemble(&mut self, services: Mapping) {
+        let all: Vec<&str> = self.secrets.iter().map(|s| s.value.as_str()).collect();
+        self.warnings = self
+            .parts
+            .values()
+            .flat_map(|part| &part.warnings)
+            .map(|w| super::secrets::mask(w, &all))
+            .collect();
+        let uses_network = self.parts.values().any(|part| part.uses_network);
+        let named_volumes: BTreeSet<&String> = self
+            .parts
+            .values()
+            .flat_map(|part| &part.named_volumes)
+            .collect();
+        let mut document = Mapping::new();
+        document.insert("name".into(), self.project.clone().into());
+        document.insert("services".into(), Value::Mapping(services));
+        if uses_network {
+            let mut network = Mapping::new();
+            network.insert("driver".into(), "bridge".into());
+            if let Some(subnet) = &self.subnet {
+                let mut pool = Mapping::new();
+                pool.insert("subnet".into(), subnet.clone().into());
+                let mut ipam = Mapping::new();
+                ipam.insert("config".into(), Value::Sequence(vec![Value::Mapping(pool)]));
+                network.insert("ipam".into(), Value::Mapping(ipam));
+            }
+            let mut networks = Mapping::new();
+            networks.insert(MCP_NETWORK.into(), Value::Mapping(network));
+            document.insert("networks".into(), Value::Mapping(networks));
+        }
+        if !named_volumes.is_empty() {
+            let volumes: Mapping = named_volumes
+                .into_iter()
+                .map(|name| (Value::from(name.as_str()), Value::Mapping(Mapping::new())))
+                .collect();
+            document.insert("volumes".into(), Value::Mapping(volumes));
+        }
+        document.insert(BASE_KEY.into(), self.base.to_value());
+        self.document = Value::Mapping(document);
+    }
+
     /// The compose file's text: a header comment and the document.
     pub fn yaml(&self) -> String {
         format!(

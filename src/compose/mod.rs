@@ -18,6 +18,7 @@ pub mod yaml;
 pub use depth::{MAX_DEPTH, check_depth};
 pub use document::{
     RenderOptions, Rendered, ServerReport, ServerStatus, base_entry, render, render_server,
+    rerender,
 };
 
 use std::path::Path;

@@ -1,8 +1,12 @@
 //! Lossless edits of a user's profile: server entries change key by key with
 //! `toml_edit`, so comments, key order and formatting elsewhere survive.
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use toml_edit::{DocumentMut, Item, TableLike};
 
 use super::model::ServerSpec;
+use super::tables::scan;
 
 /// A profile open for editing.
 pub struct ProfileEdit {
@@ -53,6 +57,97 @@ impl ProfileEdit {
     }
 }
 
+/// A profile's text with server edits spliced in, and where: each piece is
+/// a range of the new text holding exactly the servers named with it; every
+/// byte outside the pieces is the old text's.
+pub struct Spliced {
+    pub text: String,
+    pub pieces: Vec<(Range<usize>, Vec<String>)>,
+}
+
+/// [`ProfileEdit::set_server`] for every server in `updates`, without parsing
+/// the whole document: each changed server's run of `[servers.NAME…]` tables
+/// is cut out, edited as a document of its own and put back; new servers go
+/// after the last server's tables, where the whole-document edit puts them.
+/// `servers` are the profile's servers as loaded from `text`. `None` where
+/// the layout does not allow it (a server defined elsewhere than its own
+/// headers, one whose tables are not together, no server tables yet):
+/// the caller edits the whole document then.
+pub fn splice_servers(
+    text: &str,
+    servers: &BTreeMap<String, ServerSpec>,
+    updates: &BTreeMap<String, ServerSpec>,
+) -> Result<Option<Spliced>, String> {
+    let Some(headers) = scan(text) else {
+        return Ok(None);
+    };
+    // Each server's run of headers: where it starts and ends in `text`.
+    let mut runs: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+    let mut last: Option<&str> = None;
+    let mut order = Vec::new();
+    for (index, header) in headers.iter().enumerate() {
+        let owner = match header.path.as_slice() {
+            [servers, name, ..] if servers == "servers" => Some(name.as_str()),
+            _ => None,
+        };
+        let end = headers.get(index + 1).map_or(text.len(), |next| next.start);
+        match owner {
+            Some(name) if last == Some(name) => {
+                if let Some(run) = runs.get_mut(name) {
+                    run.end = end;
+                }
+            }
+            Some(name) => {
+                if runs.insert(name, header.start..end).is_some() {
+                    return Ok(None);
+                }
+                order.push(name);
+            }
+            None => {}
+        }
+        last = owner;
+    }
+    let Some(&last_server) = order.last() else {
+        return Ok(None);
+    };
+    // The servers each run's edit covers, in the order the whole-document
+    // edit applies them, beside the run's own server.
+    let mut edits: BTreeMap<usize, (Range<usize>, &str, Vec<&str>)> = BTreeMap::new();
+    for name in updates.keys() {
+        let owner = match runs.contains_key(name.as_str()) {
+            true => name.as_str(),
+            false if servers.contains_key(name) => return Ok(None),
+            false => last_server,
+        };
+        let run = runs[owner].clone();
+        edits
+            .entry(run.start)
+            .or_insert_with(|| (run, owner, Vec::new()))
+            .2
+            .push(name);
+    }
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut pieces = Vec::new();
+    let mut done = 0;
+    for (run, owner, names) in edits.into_values() {
+        let mut edit = ProfileEdit::parse(&text[run.clone()])?;
+        for name in &names {
+            edit.set_server(name, servers.get(*name), &updates[*name])?;
+        }
+        let mut held: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        held.push(owner.to_string());
+        held.sort();
+        held.dedup();
+        out.push_str(&text[done..run.start]);
+        let start = out.len();
+        out.push_str(&edit.text());
+        pieces.push((start..out.len(), held));
+        done = run.end;
+    }
+    out.push_str(&text[done..]);
+    Ok(Some(Spliced { text: out, pieces }))
+}
+
 fn to_table(spec: &ServerSpec) -> Result<toml::Table, String> {
     toml::Table::try_from(spec).map_err(|err| format!("cannot write server as TOML: {err}"))
 }
@@ -69,11 +164,20 @@ fn apply(table: &mut dyn TableLike, old: &toml::Table, new: &toml::Table) {
         if previous == Some(value) {
             continue;
         }
+        let ends = table
+            .get(key)
+            .and_then(Item::as_inline_table)
+            .map(InlineEnds::of);
         if let (Some(toml::Value::Table(old_child)), toml::Value::Table(new_child)) =
             (previous, value)
             && let Some(child) = table.get_mut(key).and_then(Item::as_table_like_mut)
         {
             apply(child, old_child, new_child);
+            if let (Some(ends), Some(Item::Value(toml_edit::Value::InlineTable(inline)))) =
+                (ends, table.get_mut(key))
+            {
+                ends.restore(inline);
+            }
             continue;
         }
         match table.get_mut(key) {
@@ -87,6 +191,57 @@ fn apply(table: &mut dyn TableLike, old: &toml::Table, new: &toml::Table) {
             }
             _ => {
                 table.insert(key, Item::Value(edit_value(value)));
+            }
+        }
+    }
+}
+
+/// The spacing just inside an inline table's braces, as its first key and
+/// last value carry it. Adding or removing keys must leave it at the ends:
+/// `{ A = "x", B = "y" }` gains `C` as `{ A = "x", B = "y", C = "z" }`,
+/// never `"y" , C`.
+struct InlineEnds {
+    opening: Option<String>,
+    closing: Option<String>,
+}
+
+impl InlineEnds {
+    fn of(inline: &toml_edit::InlineTable) -> Self {
+        let blank = |raw: Option<&toml_edit::RawString>| {
+            raw.and_then(|r| r.as_str())
+                .filter(|s| s.trim().is_empty())
+                .map(str::to_string)
+        };
+        Self {
+            opening: inline
+                .iter()
+                .next()
+                .and_then(|(key, _)| inline.key(key))
+                .and_then(|key| blank(key.leaf_decor().prefix())),
+            closing: inline
+                .iter()
+                .last()
+                .and_then(|(_, value)| blank(value.decor().suffix())),
+        }
+    }
+
+    fn restore(&self, inline: &mut toml_edit::InlineTable) {
+        let count = inline.len();
+        for (index, (mut key, value)) in inline.iter_mut().enumerate() {
+            if index == 0
+                && let Some(opening) = &self.opening
+            {
+                key.leaf_decor_mut().set_prefix(opening.as_str());
+            }
+            let last = index + 1 == count;
+            let suffix = value.decor().suffix().and_then(|r| r.as_str());
+            match &self.closing {
+                Some(closing) if last => value.decor_mut().set_suffix(closing.as_str()),
+                // The old closing space on what is no longer the last value.
+                Some(closing) if !last && suffix == Some(closing.as_str()) => {
+                    value.decor_mut().set_suffix("")
+                }
+                _ => {}
             }
         }
     }
@@ -199,6 +354,73 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&after["cache"]).unwrap(),
             serde_json::to_value(&new).unwrap()
+        );
+    }
+
+    /// Applies `new` over the single server of `text` and returns the text.
+    fn edit(text: &str, change: impl FnOnce(&mut ServerSpec)) -> String {
+        let old = servers(text)["gh"].clone();
+        let mut new = old.clone();
+        change(&mut new);
+        let mut edit = ProfileEdit::parse(text).unwrap();
+        edit.set_server("gh", Some(&old), &new).unwrap();
+        edit.text()
+    }
+
+    /// A trailing comment stays with a value that is rewritten and goes with
+    /// a key that is removed, never stranded on another line.
+    #[test]
+    fn trailing_comments_follow_their_values() {
+        let before = "name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nargs = [\"a\"] # pinned by Bob\nstrategy = \"on-demand\" # lazy\ndescription = \"x\"\n";
+        assert_eq!(
+            edit(before, |s| s.args = vec!["b".into()]),
+            "name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nargs = [\"b\"] # pinned by Bob\nstrategy = \"on-demand\" # lazy\ndescription = \"x\"\n"
+        );
+        assert_eq!(
+            edit(before, |s| s.args.clear()),
+            "name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nstrategy = \"on-demand\" # lazy\ndescription = \"x\"\n"
+        );
+        assert_eq!(
+            edit(before, |s| s.strategy = None),
+            "name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nargs = [\"a\"] # pinned by Bob\ndescription = \"x\"\n"
+        );
+    }
+
+    /// Keys added to or removed from an inline table are written as a person
+    /// would: `A = "x", B = "y"`, never `"x" , B`.
+    #[test]
+    fn inline_tables_keep_their_spacing() {
+        let before = "name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nenv = { GITHUB_PERSONAL_ACCESS_TOKEN = \"ghp_x\", GITHUB_TOOLSETS = \"repos,issues\" } # tokens\n";
+        let text = |env: &str| {
+            format!("name = \"p\"\n[servers.gh]\ncommand = \"npx\"\nenv = {{ {env} }} # tokens\n")
+        };
+        assert_eq!(
+            edit(before, |s| {
+                s.env.insert("READ_ONLY".into(), EnvValue::Text("1".into()));
+            }),
+            text(
+                "GITHUB_PERSONAL_ACCESS_TOKEN = \"ghp_x\", GITHUB_TOOLSETS = \"repos,issues\", READ_ONLY = \"1\""
+            )
+        );
+        assert_eq!(
+            edit(before, |s| {
+                s.env.shift_remove("GITHUB_TOOLSETS");
+            }),
+            text("GITHUB_PERSONAL_ACCESS_TOKEN = \"ghp_x\"")
+        );
+        assert_eq!(
+            edit(before, |s| {
+                s.env.shift_remove("GITHUB_PERSONAL_ACCESS_TOKEN");
+                s.env.insert("NEW".into(), EnvValue::Text("n".into()));
+            }),
+            text("GITHUB_TOOLSETS = \"repos,issues\", NEW = \"n\"")
+        );
+        assert_eq!(
+            edit(before, |s| {
+                s.env
+                    .insert("GITHUB_TOOLSETS".into(), EnvValue::Text("repos".into()));
+            }),
+            text("GITHUB_PERSONAL_ACCESS_TOKEN = \"ghp_x\", GITHUB_TOOLSETS = \"repos\"")
         );
     }
 }

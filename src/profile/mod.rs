@@ -6,6 +6,7 @@ pub use list::{ProfileEntry, ServerLine, kind, list_profiles, masked_server, ser
 mod load;
 mod model;
 pub mod ops;
+pub mod tables;
 mod validate;
 pub use validate::{
     check_server, cpus_value, is_project_like_name, is_server_name, suggest_server_name,

@@ -10,11 +10,11 @@ use crate::catalog::Catalog;
 use crate::compose::base::SyncBase;
 use crate::compose::{self, RenderOptions, Rendered, dotenv};
 use crate::error::{Error, Result};
-use crate::profile::{ConflictStrategy, LoadedProfile, load_profile_text};
+use crate::profile::{ConflictStrategy, LoadedProfile};
 
 use super::plan::{Action, Direction, PlanInput, ServerPlan, plan};
 use super::seal::{adopt, seal_targets};
-use super::write::{compose_text, profile_text, profile_updates, unwritable_error};
+use super::write::{compose_text, profile_text, profile_updates, render_updated, unwritable_error};
 
 /// Both files parsed once: the compose document, the profile rendered, and
 /// the sync base the document carries. Everything later borrows from here.
@@ -191,19 +191,21 @@ pub fn outputs(
     let new_profile = profile_text(texts.profile_path, texts.profile, &loaded.profile, &updates)
         .map_err(|why| internal(texts.profile_path, &why))?;
     let compose_arg = rendered.compose_arg.clone();
-    // An unchanged profile renders as it did a moment ago.
-    let mut rendered = if updates.is_empty() {
-        rendered
-    } else {
-        let reloaded = load_profile_text(texts.profile_path, new_profile.clone())
-            .map_err(|err| internal(texts.profile_path, &err.message))?;
-        compose::render(&reloaded, catalog, RenderOptions::default()).map_err(|err| {
-            internal(
-                texts.profile_path,
-                &format!("the profile sync wrote does not render: {}", err.message),
-            )
-        })?
-    };
+    // Only the servers sync updated are rendered again (all of them where
+    // that cannot be promised to give the same result).
+    let mut rendered = render_updated(
+        texts.profile_path,
+        &new_profile,
+        rendered,
+        &updates,
+        catalog,
+    )
+    .map_err(|err| {
+        internal(
+            texts.profile_path,
+            &format!("the profile sync wrote does not render: {}", err.message),
+        )
+    })?;
     rendered.compose_arg = compose_arg;
     adopt(&mut rendered.secrets, adopted, plans);
     let current = texts.compose.zip(document.as_ref());

@@ -158,6 +158,9 @@ pub struct SecretVar {
 #[derive(Debug, Default)]
 pub struct SecretRegistry {
     by_name: BTreeMap<String, SecretVar>,
+    /// How many names were asked for (equal values share a name, so this is
+    /// not the number of names).
+    asked: usize,
 }
 
 impl SecretRegistry {
@@ -190,6 +193,7 @@ impl SecretRegistry {
         value: &str,
         origin: String,
     ) -> String {
+        self.asked += 1;
         for name in candidates {
             match self.by_name.get(&name) {
                 Some(existing) if existing.value == value => return name,
@@ -217,6 +221,11 @@ impl SecretRegistry {
 
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// How many times a name was asked for so far.
+    pub fn registrations(&self) -> usize {
+        self.asked
     }
 }
 
