@@ -20,4 +20,6 @@ pub mod output;
 pub mod profile;
 pub mod source;
 pub mod sync;
+#[cfg(test)]
+mod test_rng;
 pub mod ui;

@@ -7,23 +7,7 @@ use super::{Edits, apply, splice};
 use crate::compose::edit::apply_verified;
 use crate::compose::yaml::to_yaml;
 
-/// A small xorshift: deterministic, and the seed in a failure replays it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use crate::test_rng::Rng;
 
 fn word(rng: &mut Rng, odd: &[String]) -> String {
     if !odd.is_empty() && rng.chance(15) {
