@@ -111,3 +111,33 @@ fn a_server_that_is_not_an_engine_is_named_as_such() {
         "{stderr}"
     );
 }
+
+/// `mcpm docker up` syncs, then deploys: with no engine to deploy to, the
+/// sync's files are written (as `sync` alone would write them) and the
+/// deploy fails naming the engine, exit 1, within the bound.
+#[test]
+fn up_without_an_engine_syncs_then_names_the_engine() {
+    let host = "tcp://10.255.255.1:2375";
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "name = \"p\"\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let output = common::mcpm(dir.path())
+        .args(["docker", "up", "--yes"])
+        .arg(&profile)
+        .env("DOCKER_HOST", host)
+        .env_remove("DOCKER_TLS_VERIFY")
+        .timeout(BOUND + Duration::from_secs(5))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!reason(&stderr, host).is_empty(), "{stderr}");
+    assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+    let compose = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("fetch:"), "{compose}");
+}

@@ -701,3 +701,31 @@ fn a_new_profile_holding_a_literal_secret_is_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// `--sync-docker` meets a compose file that does not parse: the profile
+/// edit stands (it was valid and is written first), the compose file is not
+/// touched, and the error says where the file broke and that the profile
+/// was written.
+#[test]
+fn sync_docker_against_a_broken_compose_file_leaves_it_alone() {
+    let dir = Dir::new();
+    let broken = "services:\n  fetch: [unclosed\n";
+    fs::write(dir.path("compose.yaml"), broken).unwrap();
+    dir.run(&[
+        "profile",
+        "add",
+        &dir.profile(),
+        "clock",
+        "--command",
+        "uvx",
+        "--arg",
+        "mcp-server-time",
+        "--sync-docker",
+    ])
+    .code(2)
+    .stderr(predicate::str::contains("compose.yaml:"))
+    .stderr(predicate::str::contains("the profile was written"));
+    assert_eq!(dir.read("compose.yaml"), broken);
+    assert!(dir.read("team.toml").contains("[servers.clock]"));
+    assert!(!dir.path("compose.yaml.bak").exists());
+}

@@ -217,10 +217,7 @@ fn conflicts_without_a_terminal_write_nothing() {
     assert_eq!(report.outcome, Outcome::Conflicts);
     assert!(!report.written);
     assert_eq!((dir.read("team.toml"), dir.read("compose.yaml")), before);
-    assert_eq!(
-        report.exit_status(Mode::Write),
-        mcpm::error::ExitStatus::Conflict
-    );
+    assert_eq!(report.exit_status(), mcpm::error::ExitStatus::Conflict);
 }
 
 #[test]

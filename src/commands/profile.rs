@@ -265,14 +265,19 @@ fn finish(
                 .map_err(|err| Error::runtime(format!("cannot write the JSON report: {err}")))?,
         );
     }
-    let report = sync::run(&context.config, &options, &mut ui)?;
+    // Whatever stops the sync (a compose file that does not parse, a lock,
+    // a conflict), the profile edit before it stands: say so, not the
+    // sync's own "nothing was changed".
+    let written = |err: Error| {
+        err.hint(format!(
+            "the profile was written, the compose file was not; run `mcpm docker sync {}` once the problem above is settled",
+            edit.profile.display()
+        ))
+    };
+    let report = sync::run(&context.config, &options, &mut ui).map_err(written)?;
     ui.show(&report)?;
     if let Some(err) = report.error() {
-        let hint = format!(
-            "the profile was written; run `mcpm docker sync {}` to settle the compose file",
-            edit.profile.display()
-        );
-        return Err(Error::new(err.status, err.message).hint(hint));
+        return Err(written(err));
     }
     match report.deploy {
         None => Ok(ExitStatus::Ok),

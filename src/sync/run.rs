@@ -179,8 +179,7 @@ impl SyncReport {
     /// The process exit status SPEC §7 gives this outcome: 3 for conflicts
     /// left open (and compose edits no sync can bring over), 4 for `--check`
     /// drift (conflicts included), else 0: the status of [`Self::error`].
-    /// The report knows its own mode; `_mode` keeps the agreed signature.
-    pub fn exit_status(&self, _mode: Mode) -> ExitStatus {
+    pub fn exit_status(&self) -> ExitStatus {
         self.error().map_or(ExitStatus::Ok, |err| err.status)
     }
 
