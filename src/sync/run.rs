@@ -308,7 +308,7 @@ pub fn run(
         compose: compose_now.as_deref(),
         env: env_now.as_deref().unwrap_or_default(),
     };
-    let outputs = compute::outputs(parsed, &loaded, &catalog, &texts, &mut plans)?;
+    let mut outputs = compute::outputs(parsed, &loaded, &catalog, &texts, &mut plans)?;
     // `.env` variables this sync writes: the only change a rotated literal
     // secret makes (the compose file holds its reference).
     report.env_variables = env_file::stale_in(texts.env, &outputs.rendered);
@@ -402,6 +402,7 @@ pub fn run(
         ));
     }
     drop(locks);
+    compute::drop_aside(Some(std::mem::take(&mut outputs.rendered.document)));
     report.servers = in_scope(plans, options);
     if report.outcome == Outcome::Unresolved || !report.skipped.is_empty() {
         // Not in step: no deploy of a half-synced file.

@@ -89,7 +89,12 @@ pub fn classify(sides: &Sides<'_>) -> Change {
             (None, None) => Change::Idle,
         };
     };
-    let compose_changed = |compose: &Mapping| !base.service_is(&hash::service_hash(compose));
+    let compose_changed = |compose: &Mapping| match (sides.desired, sides.desired_hash) {
+        // A service as the profile renders it (most of them, in a large file)
+        // has the hash the renderer computed: comparing costs less than hashing.
+        (Some(desired), Some(known)) if desired == compose => !base.service_is(known),
+        _ => !base.service_is(&hash::service_hash(compose)),
+    };
     let profile_changed = |desired: &Mapping| {
         let desired_hash = match sides.desired_hash {
             Some(known) => known.to_string(),

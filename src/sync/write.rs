@@ -285,23 +285,33 @@ pub fn compose_text(
             None => old_services.get(name),
         }
     };
-    let intended_names: Vec<&str> = old_services
-        .keys()
-        .filter_map(Value::as_str)
-        .chain(changes.keys().copied())
-        .filter(|name| intended(name).is_some())
-        .collect();
+    // Built only when the file lacks a network or volume the profile renders.
+    let intended_names = std::cell::OnceCell::new();
+    let intended_names = || -> &Vec<&str> {
+        intended_names.get_or_init(|| {
+            old_services
+                .keys()
+                .filter_map(Value::as_str)
+                .chain(changes.keys().copied())
+                .filter(|name| intended(name).is_some())
+                .collect()
+        })
+    };
     // Networks and volumes the written services need, added when missing.
     let mut additions: Vec<(&str, &str, &Value)> = Vec::new();
     for key in ["networks", "volumes"] {
         if let Some(Value::Mapping(needed)) = rendered.document.get(key) {
             for (name, value) in needed {
                 let name = name.as_str().unwrap_or_default();
-                let used = intended_names
-                    .iter()
-                    .filter_map(|n| intended(n))
-                    .any(|service| uses(service, key, name));
-                if document.get(key).and_then(|m| m.get(name)).is_none() && used {
+                // The file's own entry is looked up first: most syncs find it
+                // there and need not look through every service for a user.
+                let missing = document.get(key).and_then(|m| m.get(name)).is_none();
+                if missing
+                    && intended_names()
+                        .iter()
+                        .filter_map(|n| intended(n))
+                        .any(|service| uses(service, key, name))
+                {
                     additions.push((key, name, value));
                 }
             }
