@@ -224,13 +224,9 @@ pub fn outputs(
 /// a thousand services' nodes takes a millisecond the sync need not wait for
 /// (a CLI run may exit first; the memory goes back all the same). A small
 /// document is dropped here, where a thread would cost more than it saves.
-pub fn drop_aside<T: Send + 'static>(value: Option<T>)
-where
-    T: std::borrow::Borrow<Value>,
-{
+pub fn drop_aside(value: Option<Value>) {
     let Some(value) = value else { return };
     let services = value
-        .borrow()
         .get("services")
         .and_then(Value::as_mapping)
         .map_or(0, Mapping::len);
