@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub use detect::{Detection, MatchRule, Outcome, detect};
-pub use template::{ServiceFragment, Template};
+pub use template::{ServiceFragment, State, Template, is_within};
 
 use crate::error::{Error, Result};
 use crate::source::SourceFile;

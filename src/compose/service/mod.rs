@@ -3,6 +3,7 @@
 //! hardened defaults of SPEC §4, mcpm's labels, and the profile's
 //! `[servers.X.docker]` fields merged last.
 mod overrides;
+mod state;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use crate::catalog::docker_run::{MountValue, VolumeArg};
 use crate::hash;
 use crate::labels;
 use crate::profile::cpus_value;
+pub use state::STATE_VOLUME_SUFFIX;
 use crate::profile::{NetworkChoice, ServerSpec, Sharing, Strategy};
 use crate::source::Segment;
 
@@ -236,6 +238,7 @@ impl Builder<'_, '_> {
         if let Some(docker) = &server.docker {
             self.merge_docker_table(&mut service, docker)?;
         }
+        self.state(&mut service);
         let mut service = sorted(service);
         let uses_network =
             service.contains_key("networks") && !service.contains_key("network_mode");
