@@ -253,7 +253,172 @@ fn insert_sorted(map: Mapping, key: &str, value: &str) -> Mapping {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::catalog::Catalog;
+    use crate::compose::{RenderOptions, render};
+    use crate::profile::load_profile_text;
+
+    /// The service `name` generated from `servers` (profile TOML), the
+    /// document's top-level volumes, and the warnings.
+    fn generate(servers: &str, name: &str) -> (Value, Vec<String>, Vec<String>) {
+        let text = format!("name = \"p\"\n{servers}");
+        let profile = load_profile_text(Path::new("p.toml"), text).unwrap();
+        let catalog = Catalog::load(None).unwrap();
+        let rendered = render(&profile, &catalog, RenderOptions::default())
+            .unwrap_or_else(|err| panic!("{}", err.message));
+        rendered.verified_yaml().unwrap();
+        let top = rendered.document["volumes"]
+            .as_mapping()
+            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        (
+            rendered.document["services"][name].clone(),
+            top,
+            rendered.warnings,
+        )
+    }
+
+    fn list(value: &Value) -> Vec<String> {
+        value
+            .as_sequence()
+            .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    const MEMORY: &str =
+        "[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\n";
+    const SQLITE: &str = "[servers.db]\ncommand = \"uvx\"\nargs = [\"mcp-server-sqlite\"";
+
+    #[test]
+    fn a_server_with_state_gets_its_volume_and_is_pointed_into_it() {
+        let (memory, top, warnings) = generate(MEMORY, "memory");
+        assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/memory.jsonl");
+        assert_eq!(top, ["memory-data"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (db, top, _) = generate(&format!("{SQLITE}]\n"), "db");
+        assert_eq!(
+            list(&db["command"]),
+            ["--db-path", "/data/sqlite_mcp_server.db"]
+        );
+        assert_eq!(list(&db["volumes"]), ["db-data:/data"]);
+        assert_eq!(top, ["db-data"]);
+        // Servers without state are as before.
+        let (fetch, top, _) = generate(
+            "[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\n",
+            "fetch",
+        );
+        assert!(fetch.get("volumes").is_none());
+        assert!(top.is_empty());
+    }
+
+    #[test]
+    fn a_read_only_root_stays_read_only_with_the_volume_writable() {
+        let (git, top, _) = generate(
+            "[servers.git]\ncommand = \"uvx\"\nargs = [\"mcp-server-git\"]\n",
+            "git",
+        );
+        assert_eq!(git["read_only"], true);
+        assert_eq!(list(&git["tmpfs"]), ["/tmp"]);
+        assert_eq!(list(&git["volumes"]), ["git-data:/data"]);
+        // No --repository is invented: it must already be a repository.
+        assert!(git.get("command").is_none());
+        assert_eq!(top, ["git-data"]);
+    }
+
+    #[test]
+    fn the_users_mount_or_value_wins() {
+        // A bind mount of the state directory: theirs, the variable still set.
+        let (memory, top, _) = generate(
+            &format!("{MEMORY}volumes = [\"./mem:/data\"]\n"),
+            "memory",
+        );
+        assert_eq!(list(&memory["volumes"]), ["./mem:/data"]);
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/memory.jsonl");
+        assert!(top.is_empty());
+        // The same in [servers.X.docker], a named volume of theirs.
+        let (memory, top, _) = generate(
+            &format!("{MEMORY}[servers.memory.docker]\nvolumes = [\"kept:/data\"]\n"),
+            "memory",
+        );
+        assert_eq!(list(&memory["volumes"]), ["kept:/data"]);
+        assert_eq!(top, ["kept"]);
+        // Their value inside a mount of theirs.
+        let (memory, top, _) = generate(
+            &format!(
+                "{MEMORY}env = {{ MEMORY_FILE_PATH = \"/notes/m.json\" }}\nvolumes = [\"/home/u/notes:/notes\"]\n"
+            ),
+            "memory",
+        );
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/notes/m.json");
+        assert_eq!(list(&memory["volumes"]), ["/home/u/notes:/notes"]);
+        assert!(top.is_empty());
+        // A host path the catalog bind-mounts (sqlite's --db-path).
+        let (db, top, _) = generate(
+            &format!("{SQLITE}, \"--db-path\", \"/home/u/app/app.db\"]\n"),
+            "db",
+        );
+        assert_eq!(list(&db["command"]), ["--db-path", "/projects/app.db"]);
+        assert_eq!(list(&db["volumes"]), ["/home/u/app/app.db:/projects/app.db"]);
+        assert!(top.is_empty());
+        // Their value inside the state directory: the volume goes there.
+        let (memory, _, warnings) = generate(
+            &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/data/graph.json\" }}\n"),
+            "memory",
+        );
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/graph.json");
+        assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_unmounted_path_of_the_users_gets_the_volume_where_it_points() {
+        let (memory, top, warnings) = generate(
+            &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/home/dev/.mcp/memory.json\" }}\n"),
+            "memory",
+        );
+        assert_eq!(
+            memory["environment"]["MEMORY_FILE_PATH"],
+            "/home/dev/.mcp/memory.json"
+        );
+        assert_eq!(list(&memory["volumes"]), ["memory-data:/home/dev/.mcp"]);
+        assert_eq!(top, ["memory-data"]);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("`MEMORY_FILE_PATH`") && w.contains("mounted at /home/dev/.mcp")),
+            "{warnings:?}"
+        );
+        // A value mcpm cannot place: the volume on the state path, and a warning.
+        let (memory, _, warnings) = generate(
+            &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"${{MEM}}\" }}\n"),
+            "memory",
+        );
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "${MEM}");
+        assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
+        assert!(warnings.iter().any(|w| w.contains("cannot place")), "{warnings:?}");
+        // A file at the root has no directory to take a volume.
+        let (memory, top, warnings) = generate(
+            &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/m.json\" }}\n"),
+            "memory",
+        );
+        assert!(memory.get("volumes").is_none());
+        assert!(top.is_empty());
+        assert!(warnings.iter().any(|w| w.contains("will not survive")), "{warnings:?}");
+    }
+
+    #[test]
+    fn unset_fields_stay_unset() {
+        let (memory, top, _) = generate(
+            &format!("{MEMORY}unset = [\"volumes\", \"environment\"]\n"),
+            "memory",
+        );
+        assert!(memory.get("volumes").is_none());
+        assert!(memory.get("environment").is_none());
+        assert!(top.is_empty());
+    }
 
     fn strings(items: &[&str]) -> Vec<Value> {
         items.iter().map(|s| Value::from(*s)).collect()
