@@ -97,8 +97,14 @@ fn the_state_file_survives_a_recreate_and_a_down_but_not_down_volumes() {
     ok(mcpm(&p, &config, &["docker", "up", "team.toml"]));
     let compose = std::fs::read_to_string(p.file()).unwrap();
     assert!(compose.contains("memlike-data:/data"), "{compose}");
-    assert!(compose.contains("STATE_FILE: /data/starts.log"), "{compose}");
-    assert_eq!(p.inspect(&container, "{{.HostConfig.ReadonlyRootfs}}"), "true");
+    assert!(
+        compose.contains("STATE_FILE: /data/starts.log"),
+        "{compose}"
+    );
+    assert_eq!(
+        p.inspect(&container, "{{.HostConfig.ReadonlyRootfs}}"),
+        "true"
+    );
     assert_eq!(lines(&container, 1), ["start one"]);
     let first = p.containers()[&container].clone();
 
@@ -111,8 +117,15 @@ fn the_state_file_survives_a_recreate_and_a_down_but_not_down_volumes() {
     // `down` keeps the named volume; the next deploy finds the file.
     ok(mcpm(&p, &config, &["docker", "down", "-f", "compose.yaml"]));
     assert!(p.containers().is_empty());
-    assert!(volume_exists(&volume), "down without --volumes keeps {volume}");
-    ok(mcpm(&p, &config, &["docker", "deploy", "-f", "compose.yaml"]));
+    assert!(
+        volume_exists(&volume),
+        "down without --volumes keeps {volume}"
+    );
+    ok(mcpm(
+        &p,
+        &config,
+        &["docker", "deploy", "-f", "compose.yaml"],
+    ));
     assert_eq!(
         lines(&container, 3),
         ["start one", "start two", "start two"]
@@ -125,7 +138,11 @@ fn the_state_file_survives_a_recreate_and_a_down_but_not_down_volumes() {
         &["docker", "down", "--volumes", "-f", "compose.yaml"],
     ));
     assert!(!volume_exists(&volume), "down --volumes removes {volume}");
-    ok(mcpm(&p, &config, &["docker", "deploy", "-f", "compose.yaml"]));
+    ok(mcpm(
+        &p,
+        &config,
+        &["docker", "deploy", "-f", "compose.yaml"],
+    ));
     assert_eq!(lines(&container, 1), ["start two"]);
     ok(mcpm(
         &p,

@@ -489,14 +489,14 @@ fn vscode_workspace_and_home_variables_become_paths() {
         "{}",
         stderr(&output)
     );
-    let loaded = mcpm::profile::load_profile_text(
-        &profile,
-        fs::read_to_string(&profile).unwrap(),
-    )
-    .unwrap();
+    let loaded =
+        mcpm::profile::load_profile_text(&profile, fs::read_to_string(&profile).unwrap()).unwrap();
     let servers = &loaded.profile.servers;
     let db = format!("{}/data/app.db", project.display());
-    assert_eq!(servers["sqlite"].args, ["mcp-server-sqlite", "--db-path", &db]);
+    assert_eq!(
+        servers["sqlite"].args,
+        ["mcp-server-sqlite", "--db-path", &db]
+    );
     let env = &servers["memory"].env;
     assert_eq!(
         env["MEMORY_FILE_PATH"].to_text(),

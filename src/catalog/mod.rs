@@ -296,7 +296,10 @@ mod tests {
         let sqlite = catalog.by_name("sqlite").unwrap().state.clone().unwrap();
         assert_eq!(sqlite.args, ["--db-path"]);
         let git = catalog.by_name("git").unwrap().state.clone().unwrap();
-        assert_eq!(git.default, None, "a --repository must already be a repository");
+        assert_eq!(
+            git.default, None,
+            "a --repository must already be a repository"
+        );
         assert!(!git.names_file());
         // Reaches its vault only through Obsidian's REST API.
         assert!(catalog.by_name("obsidian").unwrap().state.is_none());
@@ -315,10 +318,26 @@ mod tests {
             ("path = \"/d\"\nenv = \"1X\"\n", "not a variable name", 6),
             ("path = \"/d\"\nargs = [\"db\"]\n", "not a flag", 6),
             ("path = \"/d\"\nargs = [\"--db=x\"]\n", "not a flag", 6),
-            ("path = \"/d\"\ndefault = \"/d/x\"\n", "needs `env` or `args`", 4),
-            ("path = \"/d\"\nenv = \"F\"\ndefault = \"/e/x\"\n", "not inside `path`", 4),
-            ("path = \"/d\"\nenv = \"F\"\ndefault = \"/dx\"\n", "not inside `path`", 4),
-            ("path = \"/d\"\nenv = \"F\"\nargs = [\"--f\"]\n", "not both", 4),
+            (
+                "path = \"/d\"\ndefault = \"/d/x\"\n",
+                "needs `env` or `args`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\ndefault = \"/e/x\"\n",
+                "not inside `path`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\ndefault = \"/dx\"\n",
+                "not inside `path`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\nargs = [\"--f\"]\n",
+                "not both",
+                4,
+            ),
             ("path = \"/d\"\nvolume = \"x\"\n", "unknown field", 6),
         ];
         for (state, message, line) in cases {

@@ -105,7 +105,9 @@ impl TryFrom<StateFields> for State {
             default: fields.default.map(|d| d.0),
         };
         if state.path == "/" {
-            return Err("state `path` cannot be `/`: name the directory the server writes to".into());
+            return Err(
+                "state `path` cannot be `/`: name the directory the server writes to".into(),
+            );
         }
         if state.env.is_some() && !state.args.is_empty() {
             return Err(
@@ -132,7 +134,10 @@ impl TryFrom<StateFields> for State {
 /// Whether `path` is `dir` or below it.
 pub fn is_within(path: &str, dir: &str) -> bool {
     let dir = dir.trim_end_matches('/');
-    path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// An absolute container path that compose's short volume syntax can carry.
@@ -150,14 +155,15 @@ impl<'de> Deserialize<'de> for ContainerPath {
                 "has `:`, `,`, `$` or white space, which a compose volume cannot carry",
             ));
         }
-        if text
-            .split('/')
-            .any(|part| part == "." || part == "..")
-        {
+        if text.split('/').any(|part| part == "." || part == "..") {
             return Err(bad("has a `.` or `..` component: write it plainly"));
         }
         let trimmed = text.trim_end_matches('/');
-        Ok(Self(if trimmed.is_empty() { "/".into() } else { trimmed.into() }))
+        Ok(Self(if trimmed.is_empty() {
+            "/".into()
+        } else {
+            trimmed.into()
+        }))
     }
 }
 

@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 use super::entry::{Dialect, convert};
-use super::values::Places;
 use super::json::{Json, JsonObject};
 use super::mcpm::looks_like_mcpm;
+use super::values::Places;
 use super::{Findings, Origin, Read};
 
 /// Reads every server of a client config, in file order.

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::entry::{Dialect, convert};
-use super::values::Places;
 use super::json::{Json, JsonObject};
+use super::values::Places;
 use super::{Findings, Origin, Read};
 
 /// MCPM 2.x's server list, in [`config_dir`].
@@ -169,7 +169,9 @@ fn read_profiles(
             .and_then(Json::as_str)
             .map(str::to_string);
         match name {
-            Some(name) => candidates.extend(convert(&name, server, Dialect::Mcpm, places, findings)),
+            Some(name) => {
+                candidates.extend(convert(&name, server, Dialect::Mcpm, places, findings))
+            }
             None => findings.skip(&format!("#{}", i + 1), "the entry has no `name`"),
         }
     }

@@ -250,7 +250,10 @@ mod tests {
             super::translate("${workspaceFolderBasename}", &at).text,
             "my proj"
         );
-        assert_eq!(super::translate("${workspaceRoot}", &at).text, "/home/dev/my proj");
+        assert_eq!(
+            super::translate("${workspaceRoot}", &at).text,
+            "/home/dev/my proj"
+        );
         assert_eq!(
             super::translate("${userHome}/.mcp/memory.json", &at).text,
             "/home/dev/.mcp/memory.json"
@@ -260,10 +263,7 @@ mod tests {
         assert_eq!(file.text, "${file}");
         assert_eq!(file.notes.len(), 1);
         // Inputs keep their behaviour.
-        assert_eq!(
-            super::translate("${input:api-key}", &at).text,
-            "${API_KEY}"
-        );
+        assert_eq!(super::translate("${input:api-key}", &at).text, "${API_KEY}");
     }
 
     #[test]
@@ -278,7 +278,10 @@ mod tests {
             None,
             Some(Path::new("/home/d$v")),
         );
-        assert_eq!(super::translate("${workspaceFolder}", &odd).text, "/srv/$$x");
+        assert_eq!(
+            super::translate("${workspaceFolder}", &odd).text,
+            "/srv/$$x"
+        );
         assert_eq!(super::translate("${userHome}", &odd).text, "/home/d$$v");
     }
 

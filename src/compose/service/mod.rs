@@ -15,9 +15,9 @@ use crate::catalog::docker_run::{MountValue, VolumeArg};
 use crate::hash;
 use crate::labels;
 use crate::profile::cpus_value;
-pub use state::STATE_VOLUME_SUFFIX;
 use crate::profile::{NetworkChoice, ServerSpec, Sharing, Strategy};
 use crate::source::Segment;
+pub use state::STATE_VOLUME_SUFFIX;
 
 use super::fields::write_rank;
 use super::host::{bind_to_loopback, named_volume};

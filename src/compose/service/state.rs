@@ -212,7 +212,11 @@ fn volume_source(volume: &Value) -> Option<String> {
 
 /// A tmpfs entry's path, without its options (`/tmp:size=64m`).
 fn tmpfs_target(entry: &str) -> &str {
-    entry.split(':').next().unwrap_or(entry).trim_end_matches('/')
+    entry
+        .split(':')
+        .next()
+        .unwrap_or(entry)
+        .trim_end_matches('/')
 }
 
 /// The directory holding a file path (`/a/b.json` → `/a`).
@@ -271,7 +275,11 @@ mod tests {
         rendered.verified_yaml().unwrap();
         let top = rendered.document["volumes"]
             .as_mapping()
-            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         (
             rendered.document["services"][name].clone(),
@@ -283,19 +291,25 @@ mod tests {
     fn list(value: &Value) -> Vec<String> {
         value
             .as_sequence()
-            .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
-    const MEMORY: &str =
-        "[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\n";
+    const MEMORY: &str = "[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\n";
     const SQLITE: &str = "[servers.db]\ncommand = \"uvx\"\nargs = [\"mcp-server-sqlite\"";
 
     #[test]
     fn a_server_with_state_gets_its_volume_and_is_pointed_into_it() {
         let (memory, top, warnings) = generate(MEMORY, "memory");
         assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
-        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/memory.jsonl");
+        assert_eq!(
+            memory["environment"]["MEMORY_FILE_PATH"],
+            "/data/memory.jsonl"
+        );
         assert_eq!(top, ["memory-data"]);
         assert!(warnings.is_empty(), "{warnings:?}");
         let (db, top, _) = generate(&format!("{SQLITE}]\n"), "db");
@@ -331,12 +345,13 @@ mod tests {
     #[test]
     fn the_users_mount_or_value_wins() {
         // A bind mount of the state directory: theirs, the variable still set.
-        let (memory, top, _) = generate(
-            &format!("{MEMORY}volumes = [\"./mem:/data\"]\n"),
-            "memory",
-        );
+        let (memory, top, _) =
+            generate(&format!("{MEMORY}volumes = [\"./mem:/data\"]\n"), "memory");
         assert_eq!(list(&memory["volumes"]), ["./mem:/data"]);
-        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/memory.jsonl");
+        assert_eq!(
+            memory["environment"]["MEMORY_FILE_PATH"],
+            "/data/memory.jsonl"
+        );
         assert!(top.is_empty());
         // The same in [servers.X.docker], a named volume of theirs.
         let (memory, top, _) = generate(
@@ -361,14 +376,20 @@ mod tests {
             "db",
         );
         assert_eq!(list(&db["command"]), ["--db-path", "/projects/app.db"]);
-        assert_eq!(list(&db["volumes"]), ["/home/u/app/app.db:/projects/app.db"]);
+        assert_eq!(
+            list(&db["volumes"]),
+            ["/home/u/app/app.db:/projects/app.db"]
+        );
         assert!(top.is_empty());
         // Their value inside the state directory: the volume goes there.
         let (memory, _, warnings) = generate(
             &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/data/graph.json\" }}\n"),
             "memory",
         );
-        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/data/graph.json");
+        assert_eq!(
+            memory["environment"]["MEMORY_FILE_PATH"],
+            "/data/graph.json"
+        );
         assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
         assert!(warnings.is_empty(), "{warnings:?}");
     }
@@ -386,9 +407,9 @@ mod tests {
         assert_eq!(list(&memory["volumes"]), ["memory-data:/home/dev/.mcp"]);
         assert_eq!(top, ["memory-data"]);
         assert!(
-            warnings
-                .iter()
-                .any(|w| w.contains("`MEMORY_FILE_PATH`") && w.contains("mounted at /home/dev/.mcp")),
+            warnings.iter().any(
+                |w| w.contains("`MEMORY_FILE_PATH`") && w.contains("mounted at /home/dev/.mcp")
+            ),
             "{warnings:?}"
         );
         // A value mcpm cannot place: the volume on the state path, and a warning.
@@ -398,7 +419,10 @@ mod tests {
         );
         assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "${MEM}");
         assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
-        assert!(warnings.iter().any(|w| w.contains("cannot place")), "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.contains("cannot place")),
+            "{warnings:?}"
+        );
         // A file at the root has no directory to take a volume.
         let (memory, top, warnings) = generate(
             &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/m.json\" }}\n"),
@@ -406,7 +430,10 @@ mod tests {
         );
         assert!(memory.get("volumes").is_none());
         assert!(top.is_empty());
-        assert!(warnings.iter().any(|w| w.contains("will not survive")), "{warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.contains("will not survive")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
