@@ -195,7 +195,7 @@ impl<'de> Deserialize<'de> for Flag {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         let valid = text.starts_with('-')
-            && text.trim_start_matches('-').len() > 0
+            && !text.trim_start_matches('-').is_empty()
             && !text.contains('=')
             && !text.chars().any(char::is_whitespace);
         if valid {
