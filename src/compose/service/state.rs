@@ -2,11 +2,13 @@
 //! named volume `<server>-data` where the server writes, and points the
 //! server's variable or flag into it, unless the profile already mounts or
 //! names the place itself.
+use std::collections::BTreeMap;
+
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::catalog::{State, is_within};
 
-use super::super::host::named_volume;
+use super::super::host::{mount_host_path, named_volume};
 use super::{Builder, scalar_text};
 
 /// The suffix of the named volume a server's state gets.
@@ -134,6 +136,41 @@ impl Builder<'_, '_> {
             }
         }
     }
+}
+
+/// A state flag's host file (`--db-path /home/u/app/app.db`, or after the
+/// flag as its own argument) rewritten to its place under `root`, with the
+/// file's directory bind-mounted rather than the file: the files a server
+/// writes beside it (SQLite's journal) then land on the host too, and a file
+/// that does not exist yet is not made a directory by the engine. `None`
+/// leaves the argument to the plain host-path rule.
+pub(super) fn mount_state_file(
+    state: &State,
+    arg: &str,
+    after_flag: bool,
+    root: &str,
+    mounted: &mut BTreeMap<String, String>,
+) -> Option<String> {
+    if !state.names_file() {
+        return None;
+    }
+    let (prefix, path) = if after_flag {
+        (String::new(), arg)
+    } else {
+        let (flag, path) = arg.split_once('=')?;
+        state.args.iter().any(|f| f == flag).then_some(())?;
+        (format!("{flag}="), path)
+    };
+    if !path.starts_with('/') || is_within(path, root) {
+        return None;
+    }
+    let dir = parent(path);
+    let file = path.rsplit('/').next().unwrap_or_default();
+    if dir.is_empty() || dir == "/" || file.is_empty() {
+        return None;
+    }
+    let container = mount_host_path(&dir, root, mounted);
+    Some(format!("{prefix}{container}/{file}"))
 }
 
 /// Where the service mounts things and what it names the state's location.
@@ -370,17 +407,31 @@ mod tests {
         assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "/notes/m.json");
         assert_eq!(list(&memory["volumes"]), ["/home/u/notes:/notes"]);
         assert!(top.is_empty());
-        // A host path the catalog bind-mounts (sqlite's --db-path).
+        // A host file the catalog bind-mounts (sqlite's --db-path): its
+        // directory, so the journal beside it is kept too.
         let (db, top, _) = generate(
             &format!("{SQLITE}, \"--db-path\", \"/home/u/app/app.db\"]\n"),
             "db",
         );
-        assert_eq!(list(&db["command"]), ["--db-path", "/projects/app.db"]);
+        assert_eq!(list(&db["command"]), ["--db-path", "/projects/app/app.db"]);
+        assert_eq!(list(&db["volumes"]), ["/home/u/app:/projects/app"]);
+        assert!(top.is_empty());
+        let (db, _, _) = generate(
+            &format!("{SQLITE}, \"--db-path=/home/u/app/app.db\", \"/srv/app\"]\n"),
+            "db",
+        );
+        // Two directories of one name get distinct places.
+        assert_eq!(
+            list(&db["command"]),
+            ["--db-path=/projects/app/app.db", "/projects/app-2"]
+        );
         assert_eq!(
             list(&db["volumes"]),
-            ["/home/u/app/app.db:/projects/app.db"]
+            ["/home/u/app:/projects/app", "/srv/app:/projects/app-2"]
         );
-        assert!(top.is_empty());
+        // A root-level file keeps the plain rule (no directory to mount).
+        let (db, _, _) = generate(&format!("{SQLITE}, \"--db-path\", \"/app.db\"]\n"), "db");
+        assert_eq!(list(&db["volumes"]), ["/app.db:/projects/app.db"]);
         // Their value inside the state directory: the volume goes there.
         let (memory, _, warnings) = generate(
             &format!("{MEMORY}env = {{ MEMORY_FILE_PATH = \"/data/graph.json\" }}\n"),
