@@ -293,6 +293,7 @@ mod tests {
         let memory = catalog.by_name("memory").unwrap().state.clone().unwrap();
         assert_eq!(memory.env.as_deref(), Some("MEMORY_FILE_PATH"));
         assert!(memory.names_file());
+        assert_eq!(memory.image_path.as_deref(), Some("/app/dist"));
         let sqlite = catalog.by_name("sqlite").unwrap().state.clone().unwrap();
         assert_eq!(sqlite.args, ["--db-path"]);
         let git = catalog.by_name("git").unwrap().state.clone().unwrap();
@@ -339,6 +340,11 @@ mod tests {
                 4,
             ),
             ("path = \"/d\"\nvolume = \"x\"\n", "unknown field", 6),
+            (
+                "path = \"/d\"\nimage_path = \"app\"\n",
+                "is not absolute",
+                6,
+            ),
         ];
         for (state, message, line) in cases {
             let err = with_state(state).unwrap_err();

@@ -71,6 +71,10 @@ pub struct State {
     /// What mcpm sets the variable or flag to when the profile does not:
     /// `path` itself or a file below it.
     pub default: Option<String>,
+    /// Where the image keeps the state when the variable or flag is unset
+    /// (memory: next to its code). A mount of the user's there holds their
+    /// state already, so mcpm then changes nothing.
+    pub image_path: Option<String>,
 }
 
 impl State {
@@ -92,6 +96,8 @@ struct StateFields {
     args: Vec<Flag>,
     #[serde(default)]
     default: Option<ContainerPath>,
+    #[serde(default)]
+    image_path: Option<ContainerPath>,
 }
 
 impl TryFrom<StateFields> for State {
@@ -103,6 +109,7 @@ impl TryFrom<StateFields> for State {
             env: fields.env.map(|v| v.0),
             args: fields.args.into_iter().map(|f| f.0).collect(),
             default: fields.default.map(|d| d.0),
+            image_path: fields.image_path.map(|p| p.0),
         };
         if state.path == "/" {
             return Err(

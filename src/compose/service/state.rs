@@ -36,7 +36,12 @@ impl Builder<'_, '_> {
         let covered = |path: &str| seen.mounts.iter().any(|m| is_within(path, m));
         let name = self.input.name;
         let variable = describe_location(state);
+        // Upstream's own instructions mount a volume where the image keeps
+        // the state by default: that is the user's state, left where it is.
+        let in_image_place =
+            seen.named.is_none() && state.image_path.as_deref().is_some_and(|p| covered(p));
         let mount_at = match &seen.named {
+            _ if in_image_place => None,
             None => {
                 if let Some(default) = &state.default {
                     self.set_location(state, default, service, unset);
@@ -485,6 +490,18 @@ mod tests {
             warnings.iter().any(|w| w.contains("will not survive")),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn a_volume_where_the_image_keeps_its_state_is_left_as_the_users() {
+        // memory's upstream Docker instructions: `-v claude-memory:/app/dist`.
+        let (memory, top, _) = generate(
+            "[servers.memory]\ncommand = \"docker\"\nargs = [\"run\", \"-i\", \"--rm\", \"-v\", \"claude-memory:/app/dist\", \"mcp/memory\"]\n",
+            "memory",
+        );
+        assert_eq!(list(&memory["volumes"]), ["claude-memory:/app/dist"]);
+        assert!(memory.get("environment").is_none());
+        assert_eq!(top, ["claude-memory"]);
     }
 
     #[test]
