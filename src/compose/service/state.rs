@@ -39,7 +39,7 @@ impl Builder<'_, '_> {
         // Upstream's own instructions mount a volume where the image keeps
         // the state by default: that is the user's state, left where it is.
         let in_image_place =
-            seen.named.is_none() && state.image_path.as_deref().is_some_and(|p| covered(p));
+            seen.named.is_none() && state.image_path.as_deref().is_some_and(&covered);
         let mount_at = match &seen.named {
             _ if in_image_place => None,
             None => {
