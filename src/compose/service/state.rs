@@ -185,10 +185,13 @@ fn seen(state: &State, service: &Mapping) -> Seen {
         mounts.extend(list.iter().filter_map(volume_target));
     }
     let named = match (&state.env, service.get("environment")) {
-        (Some(env), Some(Value::Mapping(map))) => map
-            .get(env.as_str())
-            .and_then(scalar_text)
-            .filter(|v| !v.is_empty()),
+        (Some(env), Some(Value::Mapping(map))) => match map.get(env.as_str()) {
+            // Passed through from the deploying environment (`- NAME`): set,
+            // with a value only the deploy knows.
+            Some(Value::Null) => Some(format!("${{{env}}}")),
+            Some(value) => scalar_text(value).filter(|v| !v.is_empty()),
+            None => None,
+        },
         _ => None,
     }
     .or_else(|| match service.get("command") {
@@ -474,6 +477,17 @@ mod tests {
             "memory",
         );
         assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], "${MEM}");
+        assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
+        assert!(
+            warnings.iter().any(|w| w.contains("cannot place")),
+            "{warnings:?}"
+        );
+        // Passed through from the deploying environment: kept, not overridden.
+        let (memory, _, warnings) = generate(
+            &format!("{MEMORY}[servers.memory.docker]\nenvironment = [\"MEMORY_FILE_PATH\"]\n"),
+            "memory",
+        );
+        assert_eq!(memory["environment"]["MEMORY_FILE_PATH"], Value::Null);
         assert_eq!(list(&memory["volumes"]), ["memory-data:/data"]);
         assert!(
             warnings.iter().any(|w| w.contains("cannot place")),
