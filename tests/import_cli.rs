@@ -454,3 +454,96 @@ fn mcpm_version_1_profiles_are_read_when_servers_json_is_absent() {
         .stdout(predicate::str::contains("[servers.time]"))
         .stderr(predicate::str::contains("reading MCPM 1.x profiles"));
 }
+
+#[test]
+fn vscode_workspace_and_home_variables_become_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let project = dir.path().join("my proj");
+    fs::create_dir_all(&home).unwrap();
+    let config = write(
+        &project,
+        ".vscode/mcp.json",
+        r#"{
+  "servers": {
+    "sqlite": {"command": "uvx", "args": ["mcp-server-sqlite", "--db-path", "${workspaceFolder}/data/app.db"]},
+    "memory": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-memory"],
+      "env": {"MEMORY_FILE_PATH": "${userHome}/.mcp/memory.json", "TAG": "${workspaceFolderBasename}"}
+    }
+  }
+}"#,
+    );
+    let profile = dir.path().join("work.toml");
+    let output = mcpm(dir.path())
+        .env("HOME", &home)
+        .args(["profile", "import", "-o"])
+        .arg(&profile)
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("editor variable"),
+        "{}",
+        stderr(&output)
+    );
+    let loaded =
+        mcpm::profile::load_profile_text(&profile, fs::read_to_string(&profile).unwrap()).unwrap();
+    let servers = &loaded.profile.servers;
+    let db = format!("{}/data/app.db", project.display());
+    assert_eq!(
+        servers["sqlite"].args,
+        ["mcp-server-sqlite", "--db-path", &db]
+    );
+    let env = &servers["memory"].env;
+    assert_eq!(
+        env["MEMORY_FILE_PATH"].to_text(),
+        format!("{}/.mcp/memory.json", home.display())
+    );
+    assert_eq!(env["TAG"].to_text(), "my proj");
+
+    // Generated, the memory file's directory gets the state volume.
+    let output = mcpm(dir.path())
+        .args(["docker", "generate"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let yaml = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        yaml.contains(&format!("memory-data:{}/.mcp", home.display())),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn outside_a_vscode_folder_the_workspace_is_where_the_import_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_in = dir.path().join("checkout");
+    fs::create_dir_all(&run_in).unwrap();
+    let config = write(
+        dir.path(),
+        "claude_desktop_config.json",
+        r#"{"mcpServers": {"git": {"command": "uvx", "args": ["mcp-server-git", "--repository", "${workspaceFolder}"]}}}"#,
+    );
+    let output = mcpm(dir.path())
+        .current_dir(&run_in)
+        .args(["profile", "import"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let toml = String::from_utf8(output.stdout.clone()).unwrap();
+    let here = run_in.canonicalize().unwrap();
+    assert!(
+        toml.contains(&format!("\"--repository\", \"{}\"", here.display())),
+        "{toml}"
+    );
+    assert!(
+        stderr(&output).contains("the directory the import ran in"),
+        "{}",
+        stderr(&output)
+    );
+}

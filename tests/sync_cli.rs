@@ -702,3 +702,61 @@ fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
     );
     dir.sync(&["--check"]).success();
 }
+
+#[test]
+fn a_generated_state_volume_round_trips_and_is_never_imported_as_an_edit() {
+    let dir = Dir::new(
+        "name = \"team\"\n[docker]\ncompose_file = \"compose.yaml\"\n\n[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\n",
+    );
+    dir.sync(&[]).success();
+    let compose = dir.compose();
+    let memory = &compose["services"]["memory"];
+    assert_eq!(memory["volumes"][0], Value::from("memory-data:/data"));
+    assert_eq!(
+        memory["environment"]["MEMORY_FILE_PATH"],
+        Value::from("/data/memory.jsonl")
+    );
+    assert!(compose["volumes"]["memory-data"].is_mapping());
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+
+    // An edit beside the volume comes back as that edit alone.
+    dir.edit("compose.yaml", "mem_limit: \"512m\"", "mem_limit: 1g");
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("memory: compose → profile"));
+    let profile = dir.read("team.toml");
+    assert!(profile.contains("1g"), "{profile}");
+    assert!(
+        !profile.contains("memory-data") && !profile.contains("MEMORY_FILE_PATH"),
+        "the generated state is not the user's edit:\n{profile}"
+    );
+    let before = dir.snapshot();
+    dir.sync(&[]).success();
+    assert_eq!(dir.snapshot(), before, "the next sync writes nothing");
+    mcpm(dir.dir.path())
+        .args(["docker", "generate"])
+        .arg(dir.path("team.toml"))
+        .arg("--check")
+        .assert()
+        .success();
+
+    // The user's own mount of the state directory replaces the volume.
+    dir.edit(
+        "team.toml",
+        "[servers.memory]\n",
+        "[servers.memory]\nvolumes = [\"./memory:/data\"]\n",
+    );
+    dir.sync(&[]).success();
+    let compose = dir.compose();
+    assert_eq!(
+        compose["services"]["memory"]["volumes"],
+        serde_yaml_ng::from_str::<Value>("[\"./memory:/data\"]").unwrap()
+    );
+    let before = dir.snapshot();
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+    assert_eq!(dir.snapshot(), before);
+}

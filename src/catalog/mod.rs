@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub use detect::{Detection, MatchRule, Outcome, detect};
-pub use template::{ServiceFragment, Template};
+pub use template::{ServiceFragment, State, Template, is_within};
 
 use crate::error::{Error, Result};
 use crate::source::SourceFile;
@@ -279,6 +279,79 @@ mod tests {
             "localhost:5000/x/y"
         );
         assert_eq!(image_repository("library/node:22"), "node");
+    }
+
+    const STATELESS: &str = "name = \"x\"\n[service]\nimage = \"x\"\n";
+
+    fn with_state(state: &str) -> Result<Template> {
+        parse_template(Path::new("x.toml"), &format!("{STATELESS}[state]\n{state}"))
+    }
+
+    #[test]
+    fn the_servers_that_keep_state_declare_it() {
+        let catalog = Catalog::load(None).unwrap();
+        let memory = catalog.by_name("memory").unwrap().state.clone().unwrap();
+        assert_eq!(memory.env.as_deref(), Some("MEMORY_FILE_PATH"));
+        assert!(memory.names_file());
+        assert_eq!(memory.image_path.as_deref(), Some("/app/dist"));
+        let sqlite = catalog.by_name("sqlite").unwrap().state.clone().unwrap();
+        assert_eq!(sqlite.args, ["--db-path"]);
+        let git = catalog.by_name("git").unwrap().state.clone().unwrap();
+        assert_eq!(
+            git.default, None,
+            "a --repository must already be a repository"
+        );
+        assert!(!git.names_file());
+        // Reaches its vault only through Obsidian's REST API.
+        assert!(catalog.by_name("obsidian").unwrap().state.is_none());
+        assert!(catalog.by_name("fetch").unwrap().state.is_none());
+    }
+
+    #[test]
+    fn a_state_declaration_is_checked_where_it_is_written() {
+        let ok = with_state("path = \"/data/\"\nenv = \"F\"\ndefault = \"/data/f.db\"\n").unwrap();
+        assert_eq!(ok.state.unwrap().path, "/data");
+        let cases = [
+            ("path = \"data\"\n", "is not absolute", 5),
+            ("path = \"/a:b\"\n", "cannot carry", 5),
+            ("path = \"/a/../b\"\n", "`..` component", 5),
+            ("path = \"/\"\n", "cannot be `/`", 4),
+            ("path = \"/d\"\nenv = \"1X\"\n", "not a variable name", 6),
+            ("path = \"/d\"\nargs = [\"db\"]\n", "not a flag", 6),
+            ("path = \"/d\"\nargs = [\"--db=x\"]\n", "not a flag", 6),
+            (
+                "path = \"/d\"\ndefault = \"/d/x\"\n",
+                "needs `env` or `args`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\ndefault = \"/e/x\"\n",
+                "not inside `path`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\ndefault = \"/dx\"\n",
+                "not inside `path`",
+                4,
+            ),
+            (
+                "path = \"/d\"\nenv = \"F\"\nargs = [\"--f\"]\n",
+                "not both",
+                4,
+            ),
+            ("path = \"/d\"\nvolume = \"x\"\n", "unknown field", 6),
+            (
+                "path = \"/d\"\nimage_path = \"app\"\n",
+                "is not absolute",
+                6,
+            ),
+        ];
+        for (state, message, line) in cases {
+            let err = with_state(state).unwrap_err();
+            assert!(err.message.contains(message), "{state}: {}", err.message);
+            let at = err.location.as_ref().expect("located");
+            assert_eq!(at.line, line, "{state}: {at:?}");
+        }
     }
 
     #[test]

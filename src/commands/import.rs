@@ -15,9 +15,7 @@ pub fn exec(context: &Context, args: ImportArgs) -> Result<ExitStatus> {
     if let Some(target) = &args.output {
         refuse_existing(target, args.force)?;
     }
-    let options = ImportOptions {
-        name: args.name.clone(),
-    };
+    let options = ImportOptions::from_environment(args.name.clone());
     let imported = match (&args.from_mcpm, &args.file) {
         (Some(tag), _) => from_mcpm(context, tag, args.mcpm_config.as_deref(), &options)?,
         (None, Some(file)) => from_client_config(file, options)?,

@@ -9,10 +9,11 @@ use crate::error::{Error, Result};
 use super::entry::{Dialect, convert};
 use super::json::{Json, JsonObject};
 use super::mcpm::looks_like_mcpm;
+use super::values::Places;
 use super::{Findings, Origin, Read};
 
 /// Reads every server of a client config, in file order.
-pub(crate) fn read(path: &Path, document: &Json) -> Result<Read> {
+pub(crate) fn read(path: &Path, document: &Json, places: &Places) -> Result<Read> {
     let Some(top) = document.as_object() else {
         return Err(Error::invalid(format!(
             "{} is not an MCP client config: it holds {}, not an object",
@@ -38,7 +39,7 @@ pub(crate) fn read(path: &Path, document: &Json) -> Result<Read> {
         }
         for (name, entry) in servers.iter() {
             total += 1;
-            candidates.extend(convert(name, entry, Dialect::Client, &mut findings));
+            candidates.extend(convert(name, entry, Dialect::Client, places, &mut findings));
         }
     }
     let keys: Vec<String> = sections.iter().map(|(key, _)| key.to_string()).collect();
@@ -136,7 +137,7 @@ mod tests {
 
     fn read_text(path: &str, text: &str) -> Result<Read> {
         let path = Path::new(path);
-        read(path, &parse(path, text).unwrap())
+        read(path, &parse(path, text).unwrap(), &Places::default())
     }
 
     #[test]

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use crate::profile::{EnvValue, ServerSpec};
 
 use super::json::{Json, JsonObject};
-use super::values::translate;
+use super::values::{Places, translate};
 use super::{Candidate, Findings};
 
 /// Which file the entry came from: MCPM entries carry `name`, `profile_tags`
@@ -63,6 +63,7 @@ pub fn convert(
     name: &str,
     entry: &Json,
     dialect: Dialect,
+    places: &Places,
     findings: &mut Findings,
 ) -> Option<Candidate> {
     let Some(object) = entry.as_object() else {
@@ -76,6 +77,7 @@ pub fn convert(
         name,
         findings,
         object,
+        places,
     };
     reader.read(dialect)
 }
@@ -84,6 +86,7 @@ struct EntryReader<'a> {
     name: &'a str,
     findings: &'a mut Findings,
     object: &'a JsonObject,
+    places: &'a Places,
 }
 
 impl EntryReader<'_> {
@@ -183,7 +186,7 @@ impl EntryReader<'_> {
 
     /// The value rewritten into the profile's `$` syntax, with its notes.
     fn value(&mut self, raw: &str) -> String {
-        let translated = translate(raw);
+        let translated = translate(raw, self.places);
         for note in translated.notes {
             self.warn(note);
         }
@@ -407,7 +410,7 @@ mod tests {
     fn convert_one(text: &str, dialect: Dialect) -> (Option<Candidate>, Findings) {
         let json = parse(Path::new("t.json"), text).unwrap();
         let mut findings = Findings::default();
-        let candidate = convert("srv", &json, dialect, &mut findings);
+        let candidate = convert("srv", &json, dialect, &Places::default(), &mut findings);
         (candidate, findings)
     }
 

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 
 use super::entry::{Dialect, convert};
 use super::json::{Json, JsonObject};
+use super::values::Places;
 use super::{Findings, Origin, Read};
 
 /// MCPM 2.x's server list, in [`config_dir`].
@@ -42,7 +43,7 @@ pub enum McpmFile {
 }
 
 /// Reads the servers tagged `tag`, in file order.
-pub(crate) fn read(path: &Path, document: &Json, tag: &str) -> Result<Read> {
+pub(crate) fn read(path: &Path, document: &Json, tag: &str, places: &Places) -> Result<Read> {
     let empty = JsonObject::default();
     let top = match document {
         // MCPM itself reads a `null` file as no servers.
@@ -75,8 +76,8 @@ pub(crate) fn read(path: &Path, document: &Json, tag: &str) -> Result<Read> {
         ));
     }
     let (candidates, total) = match shape(top) {
-        McpmFile::Servers => read_servers(path, top, tag, &mut findings)?,
-        McpmFile::Profiles => read_profiles(path, top, tag, &mut findings)?,
+        McpmFile::Servers => read_servers(path, top, tag, places, &mut findings)?,
+        McpmFile::Profiles => read_profiles(path, top, tag, places, &mut findings)?,
     };
     Ok(Read {
         origin: Origin::Mcpm {
@@ -114,6 +115,7 @@ fn read_servers(
     path: &Path,
     top: &JsonObject,
     tag: &str,
+    places: &Places,
     findings: &mut Findings,
 ) -> Result<(Vec<super::Candidate>, usize)> {
     let mut candidates = Vec::new();
@@ -128,7 +130,7 @@ fn read_servers(
         }
         if server_tags.iter().any(|t| t == tag) {
             total += 1;
-            candidates.extend(convert(name, entry, Dialect::Mcpm, findings));
+            candidates.extend(convert(name, entry, Dialect::Mcpm, places, findings));
         }
     }
     if total == 0 {
@@ -141,6 +143,7 @@ fn read_profiles(
     path: &Path,
     top: &JsonObject,
     tag: &str,
+    places: &Places,
     findings: &mut Findings,
 ) -> Result<(Vec<super::Candidate>, usize)> {
     let Some(entry) = top.get(tag) else {
@@ -166,7 +169,9 @@ fn read_profiles(
             .and_then(Json::as_str)
             .map(str::to_string);
         match name {
-            Some(name) => candidates.extend(convert(&name, server, Dialect::Mcpm, findings)),
+            Some(name) => {
+                candidates.extend(convert(&name, server, Dialect::Mcpm, places, findings))
+            }
             None => findings.skip(&format!("#{}", i + 1), "the entry has no `name`"),
         }
     }
@@ -257,7 +262,7 @@ mod tests {
 
     fn read_tag(text: &str, tag: &str) -> Result<Read> {
         let path = Path::new("servers.json");
-        read(path, &parse(path, text).unwrap(), tag)
+        read(path, &parse(path, text).unwrap(), tag, &Places::default())
     }
 
     fn names(read: &Read) -> Vec<&str> {

@@ -16,7 +16,7 @@ mod names;
 mod render;
 mod values;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::profile::{DockerSettings, EnvValue, Profile, ServerSpec, load_profile_text};
 
 use names::{profile_name_from, profile_name_from_path};
+pub use values::Places;
 
 pub use mcpm::{METADATA_FILE, PROFILES_V1_FILE, SERVERS_FILE, config_dir as mcpm_config_dir};
 
@@ -34,6 +35,26 @@ pub use mcpm::{METADATA_FILE, PROFILES_V1_FILE, SERVERS_FILE, config_dir as mcpm
 pub struct ImportOptions {
     /// `--name`: the profile name; derived from the tag or file name when unset.
     pub name: Option<String>,
+    /// The directory the import runs in: `${workspaceFolder}` of a config
+    /// that is not in a `.vscode` folder, and the base of relative paths.
+    pub cwd: Option<PathBuf>,
+    /// The user's home directory: `${userHome}`.
+    pub home: Option<PathBuf>,
+}
+
+impl ImportOptions {
+    /// Options for a command: the process's directory and the user's home.
+    pub fn from_environment(name: Option<String>) -> Self {
+        Self {
+            name,
+            cwd: std::env::current_dir().ok(),
+            home: directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf()),
+        }
+    }
+
+    fn places(&self, file: &Path) -> Places {
+        Places::for_file(file, self.cwd.as_deref(), self.home.as_deref())
+    }
 }
 
 /// One server read from the input, under its original name.
@@ -208,7 +229,7 @@ impl Import {
 /// `mcp.servers`) read from `path`.
 pub fn from_client_config(path: &Path, text: &str, options: &ImportOptions) -> Result<Import> {
     let document = json::parse(path, text)?;
-    let read = client::read(path, &document)?;
+    let read = client::read(path, &document, &options.places(path))?;
     let description = format!("Imported from {}", read.origin.describe());
     assemble(
         read,
@@ -229,7 +250,7 @@ pub fn from_mcpm(
     options: &ImportOptions,
 ) -> Result<Import> {
     let document = json::parse(path, text)?;
-    let mut read = mcpm::read(path, &document, tag)?;
+    let mut read = mcpm::read(path, &document, tag, &options.places(path))?;
     let stored = match metadata.map(|text| mcpm::description(text, tag)) {
         Some(Ok(description)) => description,
         Some(Err(why)) => {
@@ -429,7 +450,8 @@ pub struct ClientServer {
 /// cannot become a server is an error naming the ones that can.
 pub fn client_server(path: &Path, text: &str, server: &str) -> Result<ClientServer> {
     let document = json::parse(path, text)?;
-    let read = client::read(path, &document)?;
+    let places = ImportOptions::from_environment(None).places(path);
+    let read = client::read(path, &document, &places)?;
     if let Some(skipped) = read.findings.skipped.iter().find(|s| s.name == server) {
         return Err(Error::invalid(format!(
             "server `{server}` in {} cannot be added: {}",

@@ -259,6 +259,7 @@ fn mcpm_servers_json_by_tag() {
         Some("not json"),
         &ImportOptions {
             name: Some("web-tools".into()),
+            ..ImportOptions::default()
         },
     )
     .unwrap();
@@ -356,6 +357,7 @@ fn an_invalid_name_option_is_refused() {
         CLAUDE_DESKTOP,
         &ImportOptions {
             name: Some("My Profile".into()),
+            ..ImportOptions::default()
         },
     )
     .unwrap_err();

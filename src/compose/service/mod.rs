@@ -3,6 +3,7 @@
 //! hardened defaults of SPEC §4, mcpm's labels, and the profile's
 //! `[servers.X.docker]` fields merged last.
 mod overrides;
+mod state;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use crate::labels;
 use crate::profile::cpus_value;
 use crate::profile::{NetworkChoice, ServerSpec, Sharing, Strategy};
 use crate::source::Segment;
+pub use state::STATE_VOLUME_SUFFIX;
 
 use super::fields::write_rank;
 use super::host::{bind_to_loopback, named_volume};
@@ -236,6 +238,7 @@ impl Builder<'_, '_> {
         if let Some(docker) = &server.docker {
             self.merge_docker_table(&mut service, docker)?;
         }
+        self.state(&mut service);
         let mut service = sorted(service);
         let uses_network =
             service.contains_key("networks") && !service.contains_key("network_mode");

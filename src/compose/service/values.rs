@@ -13,6 +13,7 @@ use super::super::interpolation::{to_compose, variable_name_for};
 use super::super::secrets::{
     Redaction, SecretValue, flag_key, is_secret_key, secret_value, url_password,
 };
+use super::state::mount_state_file;
 use super::{BuildError, Builder};
 
 impl Builder<'_, '_> {
@@ -29,6 +30,7 @@ impl Builder<'_, '_> {
             .map(|t| t.mount_host_paths.trim_end_matches('/'))
             .filter(|root| !root.is_empty())
             .filter(|_| input.server.volumes.is_empty() && input.detection.docker_run.is_none());
+        let state = template.and_then(|t| t.state.as_ref());
         let fixed = template
             .filter(|t| !t.is_runtime())
             .map_or(0, |t| t.service.command.len());
@@ -47,7 +49,14 @@ impl Builder<'_, '_> {
             if let Some(root) = mount_root
                 && position >= fixed
             {
-                arg = mount_host_path(&arg, root, &mut mounted);
+                let after_state_flag = position > 0
+                    && state.is_some_and(|s| s.args.iter().any(|f| *f == command[position - 1]));
+                arg = match state
+                    .and_then(|s| mount_state_file(s, &arg, after_state_flag, root, &mut mounted))
+                {
+                    Some(rewritten) => rewritten,
+                    None => mount_host_path(&arg, root, &mut mounted),
+                };
             }
             if let Some((flag, value)) = arg.split_once('=')
                 && flag.starts_with('-')
