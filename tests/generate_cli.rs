@@ -492,15 +492,26 @@ fn host_scripts_become_services_with_their_directory_mounted_read_only() {
     let script = tools.join("server.js");
     fs::write(&script, "console.log('mcp')\n").unwrap();
     let (tools, script) = (tools.to_str().unwrap(), script.to_str().unwrap());
-    let profile = script_profile(dir.path(), "node", &["--no-warnings", script, "--port", "1"]);
+    let profile = script_profile(
+        dir.path(),
+        "node",
+        &["--no-warnings", script, "--port", "1"],
+    );
     let output = mcpm(dir.path())
         .args(["docker", "generate", "--strict"])
         .arg(&profile)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(!text.contains("tok-123"), "the secret went to .env:\n{text}");
+    assert!(
+        !text.contains("tok-123"),
+        "the secret went to .env:\n{text}"
+    );
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     let service = &yaml["services"]["tools"];
     assert_eq!(service["image"].as_str(), Some("node:22-slim"));
@@ -543,7 +554,9 @@ fn host_scripts_become_services_with_their_directory_mounted_read_only() {
         .success()
         .stdout(predicate::str::contains("tools:").not())
         .stderr(predicate::str::contains("server `tools` skipped"))
-        .stderr(predicate::str::contains(format!("`{script}` does not exist")));
+        .stderr(predicate::str::contains(format!(
+            "`{script}` does not exist"
+        )));
     mcpm(dir.path())
         .args(["docker", "generate", "--strict"])
         .arg(&profile)
@@ -558,7 +571,11 @@ fn uv_run_in_a_directory_works_there_with_its_caches_on_the_tmpfs() {
     let project = dir.path().join("weather");
     fs::create_dir_all(&project).unwrap();
     fs::write(project.join("weather.py"), "print('mcp')\n").unwrap();
-    fs::write(project.join("pyproject.toml"), "[project]\nname = \"weather\"\n").unwrap();
+    fs::write(
+        project.join("pyproject.toml"),
+        "[project]\nname = \"weather\"\n",
+    )
+    .unwrap();
     let project_text = project.to_str().unwrap();
     let profile = script_profile(
         dir.path(),
@@ -578,10 +595,17 @@ fn uv_run_in_a_directory_works_there_with_its_caches_on_the_tmpfs() {
         .arg(&profile)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&output.stdout).unwrap();
     let service = &yaml["services"]["tools"];
-    assert_eq!(service["image"].as_str(), Some("ghcr.io/astral-sh/uv:python3.12-bookworm-slim"));
+    assert_eq!(
+        service["image"].as_str(),
+        Some("ghcr.io/astral-sh/uv:python3.12-bookworm-slim")
+    );
     assert_eq!(service["working_dir"].as_str(), Some(project_text));
     assert_eq!(
         service["volumes"][0].as_str().unwrap(),
@@ -590,7 +614,12 @@ fn uv_run_in_a_directory_works_there_with_its_caches_on_the_tmpfs() {
     assert_eq!(service["read_only"].as_bool(), Some(true));
     let environment = &service["environment"];
     assert_eq!(environment["UV_FROZEN"].as_str(), Some("1"));
-    assert!(environment["UV_CACHE_DIR"].as_str().unwrap().starts_with("/tmp/"));
-    assert_eq!(environment["API_TOKEN"].as_str(), Some("${TOOLS_API_TOKEN}"));
+    assert!(
+        environment["UV_CACHE_DIR"]
+            .as_str()
+            .unwrap()
+            .starts_with("/tmp/")
+    );
+    assert_eq!(environment["API_TOKEN"].as_str(), Some("${API_TOKEN}"));
     assert_eq!(service["command"][0].as_str(), Some("uv"));
 }

@@ -702,3 +702,39 @@ fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
     );
     dir.sync(&["--check"]).success();
 }
+
+#[test]
+fn a_host_script_service_round_trips_through_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tmp.path().join("tools");
+    fs::create_dir_all(&tools).unwrap();
+    let script = tools.join("server.js");
+    fs::write(&script, "").unwrap();
+    let profile = format!(
+        "{PROFILE}\n[servers.tools]\ncommand = \"node\"\nargs = [{:?}]\n",
+        script.to_str().unwrap()
+    );
+    let dir = Dir::new(&profile);
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("tools: added to the compose file"));
+    let tools_text = tools.to_str().unwrap();
+    assert_eq!(
+        dir.compose()["services"]["tools"]["volumes"][0].as_str(),
+        Some(format!("{tools_text}:{tools_text}:ro").as_str())
+    );
+    let before = dir.snapshot();
+    // A change to `.env` defeats the no-op shortcut: the next sync compares
+    // the whole service again, and sees no compose-side edit.
+    dir.write(".env", "# nothing here\n");
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+    assert_eq!(dir.snapshot(), before);
+    mcpm(dir.dir.path())
+        .args(["docker", "generate"])
+        .arg(dir.path("team.toml"))
+        .arg("--check")
+        .assert()
+        .success();
+}

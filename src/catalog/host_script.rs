@@ -47,9 +47,28 @@ pub struct Refusal {
 /// Directories a same-path bind mount must never cover: mounting one would
 /// shadow the image's own programs and libraries.
 const SYSTEM_DIRS: &[&str] = &[
-    "/", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib",
-    "/usr/local", "/usr/local/bin", "/usr/local/lib", "/etc", "/var", "/opt", "/home", "/root",
-    "/tmp", "/proc", "/sys", "/dev", "/run",
+    "/",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/usr",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/lib",
+    "/etc",
+    "/var",
+    "/opt",
+    "/home",
+    "/root",
+    "/tmp",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
 ];
 
 /// How far above a script's own directory its project root is looked for.
@@ -159,7 +178,10 @@ fn interpreter_script(
 }
 
 fn uv_run(name: &str, run: &UvRun, args: &[String]) -> Result<Plan, Refusal> {
-    let locate = |value: &str| args.iter().position(|a| a == value || a.ends_with(&format!("={value}")));
+    let locate = |value: &str| {
+        args.iter()
+            .position(|a| a == value || a.ends_with(&format!("={value}")))
+    };
     let mut mounts: Vec<String> = Vec::new();
     let mut notes = Vec::new();
     let mut environment: Vec<(String, String)> = vec![
@@ -506,7 +528,10 @@ mod tests {
         let plan = planned("python3.11", &args(&[&script])).unwrap();
         assert_eq!(plan.command[0], "python3");
         assert!(plan.notes.iter().any(|n| n.contains("python3.11")));
-        assert_eq!(planned("python", &args(&[&script])).unwrap().command[0], "python");
+        assert_eq!(
+            planned("python", &args(&[&script])).unwrap().command[0],
+            "python"
+        );
     }
 
     #[test]
@@ -562,7 +587,11 @@ mod tests {
         let refusal = refused("uv", &args(&["run", "my-server"]));
         assert!(refusal.reason.contains("--directory"), "{}", refusal.reason);
         let refusal = refused("uv", &args(&["run", "--project", "/p", "s.py"]));
-        assert!(refusal.reason.contains("does not exist"), "{}", refusal.reason);
+        assert!(
+            refusal.reason.contains("does not exist"),
+            "{}",
+            refusal.reason
+        );
     }
 
     #[test]
@@ -571,13 +600,19 @@ mod tests {
         let (dir, script) = script_in(tmp.path(), "deno-srv", "main.ts");
         fs::write(Path::new(&dir).join("deno.json"), "{}").unwrap();
         let list = args(&["run", "-A", &script]);
-        let plan = planned("deno", &list).unwrap();
-        assert_eq!(plan.runtime, "deno");
-        assert_eq!(plan.command[1..], list[..]);
-        assert_eq!(plan.host.mounts, vec![dir]);
-        assert!(plan.host.environment.iter().any(|(k, _)| k == "DENO_DIR"));
+        let deno = planned("deno", &list).unwrap();
+        assert_eq!(deno.runtime, "deno");
+        assert_eq!(deno.command[1..], list[..]);
+        assert_eq!(deno.host.mounts, vec![dir]);
+        assert!(deno.host.environment.iter().any(|(k, _)| k == "DENO_DIR"));
         assert!(
-            plan("x", "deno", &args(&["run", "jsr:@x/y"]), &parse("deno", &args(&["run", "jsr:@x/y"]))).is_none(),
+            plan(
+                "x",
+                "deno",
+                &args(&["run", "jsr:@x/y"]),
+                &parse("deno", &args(&["run", "jsr:@x/y"]))
+            )
+            .is_none(),
             "a remote module is not a host script"
         );
     }
@@ -603,7 +638,11 @@ mod tests {
                 "{command} {path}: {}",
                 refusal.reason
             );
-            assert!(refusal.reason.contains(path), "names the path: {}", refusal.reason);
+            assert!(
+                refusal.reason.contains(path),
+                "names the path: {}",
+                refusal.reason
+            );
         }
         let refusal = refused("node", &args(&["--inspect", "rel/s.js"]));
         assert_eq!(refusal.arg_index, Some(1), "points at the script");

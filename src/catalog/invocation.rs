@@ -82,20 +82,30 @@ pub fn parse(command: &str, args: &[String]) -> Invocation {
         "npx" => npm_like("npx", args, 0),
         "bunx" => npm_like("bunx", args, 0),
         "bun" if args.first().is_some_and(|a| a == "x") => npm_like("bun x", args, 1),
-        "pnpm" | "yarn" if args.first().is_some_and(|a| a == "dlx") => npm_like(&format!("{program} dlx"), args, 1),
-        "npm" if args.first().is_some_and(|a| a == "exec" || a == "x") => npm_like("npm exec", args, 1),
+        "pnpm" | "yarn" if args.first().is_some_and(|a| a == "dlx") => {
+            npm_like(&format!("{program} dlx"), args, 1)
+        }
+        "npm" if args.first().is_some_and(|a| a == "exec" || a == "x") => {
+            npm_like("npm exec", args, 1)
+        }
         "uvx" => uv_like("uvx", args, 0),
-        "uv" if args.len() >= 2 && args[0] == "tool" && args[1] == "run" => uv_like("uv tool run", args, 2),
+        "uv" if args.len() >= 2 && args[0] == "tool" && args[1] == "run" => {
+            uv_like("uv tool run", args, 2)
+        }
         "uv" => uv_run(args),
         "pipx" if args.first().is_some_and(|a| a == "run") => pipx_run(args),
         "docker" | "podman" => docker(args),
         "deno" => deno(args),
         _ if is_python(&program) => python(&program, args),
         "node" | "nodejs" | "bun" | "tsx" | "ts-node" => script(&program, args),
-        _ if command.contains('/') || command.contains('\\') => {
-            Invocation::LocalExecutable { path: command.to_string(), tail: args.to_vec() }
-        }
-        _ => Invocation::Binary { name: program, tail: args.to_vec() },
+        _ if command.contains('/') || command.contains('\\') => Invocation::LocalExecutable {
+            path: command.to_string(),
+            tail: args.to_vec(),
+        },
+        _ => Invocation::Binary {
+            name: program,
+            tail: args.to_vec(),
+        },
     }
 }
 
@@ -375,8 +385,9 @@ fn uv_run(args: &[String]) -> Invocation {
     }
     if !seen_run {
         return Invocation::Unsupported {
-            reason: "`uv` names no subcommand; only `uv run` and `uv tool run` can be containerized"
-                .into(),
+            reason:
+                "`uv` names no subcommand; only `uv run` and `uv tool run` can be containerized"
+                    .into(),
             arg_index: None,
         };
     }
@@ -394,9 +405,7 @@ fn uv_run(args: &[String]) -> Invocation {
         && args.get(index + 1).is_some_and(|a| a == "run")
     {
         // `mcp install` writes `uv run --with mcp[cli] mcp run /p/server.py`.
-        args.get(index + 2)
-            .filter(|a| !a.starts_with('-'))
-            .cloned()
+        args.get(index + 2).filter(|a| !a.starts_with('-')).cloned()
     } else {
         None
     };
@@ -772,17 +781,30 @@ mod tests {
         assert_eq!(run.directory.as_deref(), Some("/p/weather"));
         assert_eq!(run.script.as_deref(), Some("weather.py"));
         // The MCP quickstart's form: the global option before `run`.
-        let run = uv_run("uv", &["--directory", "/p/weather", "run", "weather.py", "--v"]);
+        let run = uv_run(
+            "uv",
+            &["--directory", "/p/weather", "run", "weather.py", "--v"],
+        );
         assert_eq!(
-            (run.directory.as_deref(), run.script.as_deref(), run.target.as_str()),
+            (
+                run.directory.as_deref(),
+                run.script.as_deref(),
+                run.target.as_str()
+            ),
             (Some("/p/weather"), Some("weather.py"), "weather.py")
         );
-        let run = uv_run("/usr/bin/uv", &["run", "--directory=/p/x", "-m", "x.server"]);
+        let run = uv_run(
+            "/usr/bin/uv",
+            &["run", "--directory=/p/x", "-m", "x.server"],
+        );
         assert_eq!(
             (run.directory.as_deref(), run.script, run.target.as_str()),
             (Some("/p/x"), None, "x.server")
         );
-        let run = uv_run("uv", &["run", "--project", "/p/y", "--with", "httpx", "y-server"]);
+        let run = uv_run(
+            "uv",
+            &["run", "--project", "/p/y", "--with", "httpx", "y-server"],
+        );
         assert_eq!(
             (run.project.as_deref(), run.script, run.target.as_str()),
             (Some("/p/y"), None, "y-server")
@@ -790,7 +812,14 @@ mod tests {
         // What `mcp install` writes: the file is given to `mcp run`.
         let run = uv_run(
             "uv",
-            &["run", "--with", "mcp[cli]", "mcp", "run", "/home/dev/server.py"],
+            &[
+                "run",
+                "--with",
+                "mcp[cli]",
+                "mcp",
+                "run",
+                "/home/dev/server.py",
+            ],
         );
         assert_eq!(
             (run.directory, run.script.as_deref(), run.target.as_str()),
@@ -798,7 +827,10 @@ mod tests {
         );
         let run = uv_run("uv", &["run", "--", "/p/s.py", "--flag"]);
         assert_eq!(run.script.as_deref(), Some("/p/s.py"));
-        assert_eq!(uv_run("uv", &["run", "tool.pyw"]).script.as_deref(), Some("tool.pyw"));
+        assert_eq!(
+            uv_run("uv", &["run", "tool.pyw"]).script.as_deref(),
+            Some("tool.pyw")
+        );
         assert_eq!(uv_run("uv", &["run", "my-server"]).script, None);
     }
 
@@ -817,7 +849,11 @@ mod tests {
             );
         }
         assert_eq!(
-            package(parse("uv", &args(&["--offline", "tool", "run", "mcp-server-time"]))).package,
+            package(parse(
+                "uv",
+                &args(&["--offline", "tool", "run", "mcp-server-time"])
+            ))
+            .package,
             "mcp-server-time"
         );
     }
@@ -825,7 +861,11 @@ mod tests {
     #[test]
     fn scripts_keep_the_flags_before_them() {
         for (command, list, script) in [
-            ("node", vec!["--experimental-x", "/p/s.js", "--port", "1"], "/p/s.js"),
+            (
+                "node",
+                vec!["--experimental-x", "/p/s.js", "--port", "1"],
+                "/p/s.js",
+            ),
             ("node", vec!["-r", "dotenv/config", "/p/s.js"], "/p/s.js"),
             ("python3", vec!["-u", "/p/s.py"], "/p/s.py"),
             ("python", vec!["-X", "utf8", "/p/s.py"], "/p/s.py"),

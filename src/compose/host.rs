@@ -85,6 +85,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn same_path_mounts_use_long_syntax_for_colons() {
+        assert_eq!(
+            same_path_read_only("/home/dev/my tools"),
+            serde_yaml_ng::Value::from("/home/dev/my tools:/home/dev/my tools:ro")
+        );
+        let long = same_path_read_only("/srv/a:b");
+        assert_eq!(long["type"].as_str(), Some("bind"));
+        assert_eq!(long["source"].as_str(), Some("/srv/a:b"));
+        assert_eq!(long["target"].as_str(), Some("/srv/a:b"));
+        assert_eq!(long["read_only"].as_bool(), Some(true));
+    }
+
+    #[test]
     fn ports_bind_to_loopback_unless_addressed() {
         assert_eq!(bind_to_loopback("8080:80"), "127.0.0.1:8080:80");
         assert_eq!(bind_to_loopback("80"), "127.0.0.1::80");
