@@ -120,7 +120,7 @@ fn interpreter_script(
         other => {
             return Err(Refusal {
                 reason: format!(
-                    "`{other} {script}` needs `{other}`, which no runtime image of the catalog has; run the script with `node`, or set `[servers.{name}.docker] image` to an image that has `{other}`"
+                    "`{other} {script}` needs `{other}`, which none of the catalog's runtime images (node, python, uv, deno) has"
                 ),
                 arg_index: None,
             });
@@ -132,6 +132,7 @@ fn interpreter_script(
     })?;
     let root = project_root(file, markers);
     let mut notes = home_note(root);
+    notes.extend(unreadable_note(file, root));
     if root != parent(file) {
         notes.push(format!(
             "{root} is mounted, not only the script's directory: it is the script's project (it has {})",
@@ -294,7 +295,8 @@ fn deno_script(name: &str, target: &str, args: &[String]) -> Result<Plan, Refusa
         arg_index: args.iter().position(|a| a == target),
     })?;
     let root = project_root(file, &["deno.json", "deno.jsonc", "package.json"]);
-    let notes = home_note(root);
+    let mut notes = home_note(root);
+    notes.extend(unreadable_note(file, root));
     let mut command = vec!["deno".to_string()];
     command.extend(args.iter().cloned());
     Ok(Plan {
@@ -433,6 +435,31 @@ fn home_note(root: &str) -> Vec<String> {
         )]
     } else {
         Vec::new()
+    }
+}
+
+/// A warning when the container could not read the script: it runs as root
+/// without CAP_DAC_OVERRIDE (`cap_drop: [ALL]`), so the file must be readable
+/// and the mounted directory searchable by other users.
+fn unreadable_note(file: &str, root: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &str| std::fs::metadata(path).map(|m| m.permissions().mode());
+        let file_ok = mode(file).is_ok_and(|m| m & 0o004 != 0);
+        let dirs_ok = [parent(file), root]
+            .iter()
+            .all(|dir| mode(dir).is_ok_and(|m| m & 0o005 == 0o005));
+        (!file_ok || !dirs_ok).then(|| {
+            format!(
+                "{file} is not readable by other users, and the container's root has no CAP_DAC_OVERRIDE (cap_drop: ALL): `chmod o+rX` it and its directory, or set `user` in the server's `[docker]` table to the owner's uid:gid"
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, root);
+        None
     }
 }
 
@@ -646,6 +673,23 @@ mod tests {
         }
         let refusal = refused("node", &args(&["--inspect", "rel/s.js"]));
         assert_eq!(refusal.arg_index, Some(1), "points at the script");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_script_other_users_cannot_read_is_noted() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, script) = script_in(tmp.path(), "private", "server.js");
+        let plan = planned("node", &args(&[&script])).unwrap();
+        assert!(!plan.notes.iter().any(|n| n.contains("CAP_DAC_OVERRIDE")));
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o600)).unwrap();
+        let plan = planned("node", &args(&[&script])).unwrap();
+        assert!(
+            plan.notes.iter().any(|n| n.contains("CAP_DAC_OVERRIDE")),
+            "{:?}",
+            plan.notes
+        );
     }
 
     #[test]
