@@ -707,14 +707,21 @@ fn trailing_comments_stay_with_rewritten_values_and_go_with_removed_keys() {
 fn a_host_script_service_round_trips_through_sync() {
     let tmp = tempfile::tempdir().unwrap();
     let tools = tmp.path().join("tools");
-    fs::create_dir_all(&tools).unwrap();
     let script = tools.join("server.js");
-    fs::write(&script, "").unwrap();
     let profile = format!(
         "{PROFILE}\n[servers.tools]\ncommand = \"node\"\nargs = [{:?}]\n",
         script.to_str().unwrap()
     );
     let dir = Dir::new(&profile);
+    // No directory yet: nothing to mount, the server waits outside the file,
+    // and a second sync (its no-op shortcut taken) still has nothing to add.
+    for _ in 0..2 {
+        dir.sync(&[]).success();
+        assert!(dir.compose()["services"].get("tools").is_none());
+    }
+    // The directory appears; no file mcpm reads changed, yet sync sees it.
+    fs::create_dir_all(&tools).unwrap();
+    fs::write(&script, "").unwrap();
     dir.sync(&[])
         .success()
         .stderr(predicate::str::contains("tools: added to the compose file"));

@@ -10,6 +10,7 @@
 use std::path::{Component, Path};
 
 use super::invocation::{Invocation, UvRun};
+use crate::profile::ServerSpec;
 
 /// What a host-script service needs beyond its image and command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +95,26 @@ pub fn plan(
         }
         _ => None,
     }
+}
+
+/// What the host's filesystem contributes to the services of `servers`: per
+/// host-script server, the directories it mounts or why it cannot run. Part
+/// of sync's no-op cache key, so that creating (or removing) a script's
+/// directory is noticed although no file mcpm reads has changed.
+pub fn host_fingerprint(servers: &std::collections::BTreeMap<String, ServerSpec>) -> String {
+    let mut out = String::new();
+    for (name, server) in servers {
+        let Some(command) = &server.command else {
+            continue;
+        };
+        let invocation = super::invocation::parse(command, &server.args);
+        match plan(name, command, &server.args, &invocation) {
+            Some(Ok(plan)) => out.push_str(&format!("{name}\0{:?}\n", plan.host)),
+            Some(Err(refusal)) => out.push_str(&format!("{name}\0{}\n", refusal.reason)),
+            None => {}
+        }
+    }
+    out
 }
 
 /// Whether a Deno target is fetched rather than read from the host.
@@ -690,6 +711,33 @@ mod tests {
             "{:?}",
             plan.notes
         );
+    }
+
+    #[test]
+    fn the_fingerprint_changes_when_a_script_directory_appears() {
+        let tmp = tempfile::tempdir().unwrap();
+        let script = tmp.path().join("later/server.js");
+        let mut servers = std::collections::BTreeMap::new();
+        servers.insert(
+            "tools".to_string(),
+            ServerSpec {
+                command: Some("node".into()),
+                args: args(&[script.to_str().unwrap()]),
+                ..Default::default()
+            },
+        );
+        servers.insert(
+            "time".to_string(),
+            ServerSpec {
+                command: Some("uvx".into()),
+                args: args(&["mcp-server-time"]),
+                ..Default::default()
+            },
+        );
+        let before = host_fingerprint(&servers);
+        assert!(before.contains("does not exist") && !before.contains("time"));
+        script_in(tmp.path(), "later", "server.js");
+        assert_ne!(host_fingerprint(&servers), before);
     }
 
     #[test]

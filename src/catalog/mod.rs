@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub use detect::{Detection, MatchRule, Outcome, detect};
-pub use host_script::HostScript;
+pub use host_script::{HostScript, host_fingerprint};
 pub use template::{ServiceFragment, Template};
 
 use crate::error::{Error, Result};
