@@ -143,7 +143,7 @@ fn interpreter_script(
                 reason: format!(
                     "`{other} {script}` needs `{other}`, which none of the catalog's runtime images (node, python, uv, deno) has"
                 ),
-                arg_index: None,
+                arg_index: at,
             });
         }
     };
