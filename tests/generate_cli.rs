@@ -470,3 +470,156 @@ fn completions_and_help_work() {
         .assert()
         .code(2);
 }
+
+/// A profile in `dir` whose server `tools` runs `command args`.
+fn script_profile(dir: &std::path::Path, command: &str, args: &[&str]) -> std::path::PathBuf {
+    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    write_profile(
+        dir,
+        "scripts.toml",
+        &format!(
+            "name = \"scripts\"\n\n[servers.tools]\ncommand = \"{command}\"\nargs = [{}]\nenv = {{ API_TOKEN = \"tok-123\" }}\n",
+            args.join(", ")
+        ),
+    )
+}
+
+#[test]
+fn host_scripts_become_services_with_their_directory_mounted_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let tools = dir.path().join("home dev/tools ü");
+    fs::create_dir_all(&tools).unwrap();
+    let script = tools.join("server.js");
+    fs::write(&script, "console.log('mcp')\n").unwrap();
+    let (tools, script) = (tools.to_str().unwrap(), script.to_str().unwrap());
+    let profile = script_profile(
+        dir.path(),
+        "node",
+        &["--no-warnings", script, "--port", "1"],
+    );
+    let output = mcpm(dir.path())
+        .args(["docker", "generate", "--strict"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !text.contains("tok-123"),
+        "the secret went to .env:\n{text}"
+    );
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let service = &yaml["services"]["tools"];
+    assert_eq!(service["image"].as_str(), Some("node:22-slim"));
+    let command: Vec<&str> = service["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(command, ["node", "--no-warnings", script, "--port", "1"]);
+    assert_eq!(
+        service["volumes"][0].as_str().unwrap(),
+        format!("{tools}:{tools}:ro")
+    );
+    assert_eq!(service["read_only"].as_bool(), Some(true));
+    assert_eq!(service["tmpfs"][0].as_str(), Some("/tmp"));
+    assert_eq!(service["cap_drop"][0].as_str(), Some("ALL"));
+    assert!(service.get("working_dir").is_none());
+    assert_eq!(service["labels"]["io.mcpm.match"].as_str(), Some("command"));
+    if let Some(validator) = common::compose_validator() {
+        let json: serde_json::Value = serde_json::to_value(&yaml).unwrap();
+        assert!(validator.is_valid(&json), "valid compose:\n{text}");
+    }
+    mcpm(dir.path())
+        .args(["docker", "generate", "--explain"])
+        .arg(&profile)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "script: node {script} → node:22-slim, {tools} mounted read-only"
+        )));
+
+    // Once the directory is gone there is nothing to mount: skipped with the
+    // path and what to do, and an error under --strict.
+    fs::remove_dir_all(dir.path().join("home dev")).unwrap();
+    mcpm(dir.path())
+        .args(["docker", "generate"])
+        .arg(&profile)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tools:").not())
+        .stderr(predicate::str::contains("server `tools` skipped"))
+        .stderr(predicate::str::contains(format!(
+            "`{script}` does not exist"
+        )));
+    mcpm(dir.path())
+        .args(["docker", "generate", "--strict"])
+        .arg(&profile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("scripts.toml:5:"));
+}
+
+#[test]
+fn uv_run_in_a_directory_works_there_with_its_caches_on_the_tmpfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("weather");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join("weather.py"), "print('mcp')\n").unwrap();
+    fs::write(
+        project.join("pyproject.toml"),
+        "[project]\nname = \"weather\"\n",
+    )
+    .unwrap();
+    let project_text = project.to_str().unwrap();
+    let profile = script_profile(
+        dir.path(),
+        "uv",
+        &["--directory", project_text, "run", "weather.py"],
+    );
+    // A project without a lock: uv would write one into the read-only mount.
+    mcpm(dir.path())
+        .args(["docker", "generate", "--strict"])
+        .arg(&profile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("uv lock"));
+    fs::write(project.join("uv.lock"), "version = 1\n").unwrap();
+    let output = mcpm(dir.path())
+        .args(["docker", "generate", "--strict"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&output.stdout).unwrap();
+    let service = &yaml["services"]["tools"];
+    assert_eq!(
+        service["image"].as_str(),
+        Some("ghcr.io/astral-sh/uv:python3.12-bookworm-slim")
+    );
+    assert_eq!(service["working_dir"].as_str(), Some(project_text));
+    assert_eq!(
+        service["volumes"][0].as_str().unwrap(),
+        format!("{project_text}:{project_text}:ro")
+    );
+    assert_eq!(service["read_only"].as_bool(), Some(true));
+    let environment = &service["environment"];
+    assert_eq!(environment["UV_FROZEN"].as_str(), Some("1"));
+    assert!(
+        environment["UV_CACHE_DIR"]
+            .as_str()
+            .unwrap()
+            .starts_with("/tmp/")
+    );
+    assert_eq!(environment["API_TOKEN"].as_str(), Some("${API_TOKEN}"));
+    assert_eq!(service["command"][0].as_str(), Some("uv"));
+}

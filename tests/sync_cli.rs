@@ -760,3 +760,46 @@ fn a_generated_state_volume_round_trips_and_is_never_imported_as_an_edit() {
         .stderr(predicate::str::contains("in sync"));
     assert_eq!(dir.snapshot(), before);
 }
+
+#[test]
+fn a_host_script_service_round_trips_through_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tmp.path().join("tools");
+    let script = tools.join("server.js");
+    let profile = format!(
+        "{PROFILE}\n[servers.tools]\ncommand = \"node\"\nargs = [{:?}]\n",
+        script.to_str().unwrap()
+    );
+    let dir = Dir::new(&profile);
+    // No directory yet: nothing to mount, the server waits outside the file,
+    // and a second sync (its no-op shortcut taken) still has nothing to add.
+    for _ in 0..2 {
+        dir.sync(&[]).success();
+        assert!(dir.compose()["services"].get("tools").is_none());
+    }
+    // The directory appears; no file mcpm reads changed, yet sync sees it.
+    fs::create_dir_all(&tools).unwrap();
+    fs::write(&script, "").unwrap();
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("tools: added to the compose file"));
+    let tools_text = tools.to_str().unwrap();
+    assert_eq!(
+        dir.compose()["services"]["tools"]["volumes"][0].as_str(),
+        Some(format!("{tools_text}:{tools_text}:ro").as_str())
+    );
+    let before = dir.snapshot();
+    // A change to `.env` defeats the no-op shortcut: the next sync compares
+    // the whole service again, and sees no compose-side edit.
+    dir.write(".env", "# nothing here\n");
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("in sync"));
+    assert_eq!(dir.snapshot(), before);
+    mcpm(dir.dir.path())
+        .args(["docker", "generate"])
+        .arg(dir.path("team.toml"))
+        .arg("--check")
+        .assert()
+        .success();
+}

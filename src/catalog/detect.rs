@@ -6,6 +6,7 @@ use std::fmt;
 use crate::profile::ServerSpec;
 
 use super::docker_run::DockerRun;
+use super::host_script::{self, HostScript};
 use super::invocation::{self, Invocation, PackageRun};
 use super::{Catalog, Template, normalize_pypi};
 
@@ -55,6 +56,9 @@ pub struct Detection<'c> {
     pub reason: String,
     /// Things the user should know (dropped flags, ignored arguments).
     pub notes: Vec<String>,
+    /// A script from the host, run in its runtime's image: the directories to
+    /// mount read-only at the same path, and what the runtime needs.
+    pub host_script: Option<HostScript>,
 }
 
 /// What becomes of a server.
@@ -164,6 +168,7 @@ fn detect_without_image<'c>(
                 docker_run: Some((**run).clone()),
                 reason,
                 notes: Vec::new(),
+                host_script: None,
             };
             note_dropped_flags(&mut detection);
             Outcome::Service(Box::new(detection))
@@ -207,40 +212,28 @@ fn detect_without_image<'c>(
                 &[],
             ),
         },
-        Invocation::Deno { args, target } => match (remote_module(target), catalog.runtime("deno"))
-        {
-            (true, Some(template)) => {
-                let mut command = vec!["deno".to_string()];
-                command.extend(args.iter().cloned());
-                Outcome::Service(Box::new(Detection {
-                    rule: MatchRule::Command,
-                    template: Some(template),
-                    image: template.service.image.clone(),
-                    command: Some(command),
-                    docker_run: None,
-                    reason: format!("`deno run` of remote module `{target}`"),
-                    notes: Vec::new(),
-                }))
+        Invocation::Deno { args, target } if host_script::remote_module(target) => {
+            match catalog.runtime("deno") {
+                Some(template) => {
+                    let mut command = vec!["deno".to_string()];
+                    command.extend(args.iter().cloned());
+                    Outcome::Service(Box::new(Detection {
+                        rule: MatchRule::Command,
+                        template: Some(template),
+                        image: template.service.image.clone(),
+                        command: Some(command),
+                        docker_run: None,
+                        reason: format!("`deno run` of remote module `{target}`"),
+                        notes: Vec::new(),
+                        host_script: None,
+                    }))
+                }
+                None => no_runtime("deno", args.iter().position(|a| a == target)),
             }
-            _ => not_containerizable(
-                format!(
-                    "`deno run {target}` runs a file on this host; publish it (jsr:, npm:, https:) or set `[servers.{name}.docker] image`"
-                ),
-                args.iter().position(|a| a == target),
-                &[],
-            ),
-        },
-        Invocation::Script {
-            interpreter,
-            script,
-            ..
-        } => not_containerizable(
-            format!(
-                "`{interpreter} {script}` runs a script that exists only on this host; build an image for it and set `[servers.{name}.docker] image`, or run it from a package"
-            ),
-            server.args.iter().position(|a| a == script),
-            &[],
-        ),
+        }
+        Invocation::Script { .. } | Invocation::Deno { .. } | Invocation::UvRun(_) => {
+            host_script_service(name, server, catalog, &invocation)
+        }
         Invocation::LocalExecutable { path, .. } => not_containerizable(
             format!(
                 "`{path}` is a program on this host; build an image for it and set `[servers.{name}.docker] image`"
@@ -252,6 +245,68 @@ fn detect_without_image<'c>(
             not_containerizable(reason.clone(), *arg_index, &[])
         }
     }
+}
+
+/// A script from the host in its runtime's image, or why it cannot be.
+fn host_script_service<'c>(
+    name: &str,
+    server: &ServerSpec,
+    catalog: &'c Catalog,
+    invocation: &Invocation,
+) -> Outcome<'c> {
+    let command = server.command.as_deref().unwrap_or_default();
+    let Some(planned) = host_script::plan(name, command, &server.args, invocation) else {
+        return not_containerizable(
+            format!("`{}` cannot be containerized", describe(invocation)),
+            None,
+            &[],
+        );
+    };
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            return not_containerizable(
+                format!(
+                    "{}; or build an image for it and set `[servers.{name}.docker] image`",
+                    refusal.reason
+                ),
+                refusal.arg_index,
+                &[],
+            );
+        }
+    };
+    let Some(template) = catalog.runtime(plan.runtime) else {
+        return no_runtime(plan.runtime, None);
+    };
+    let image = template.service.image.clone();
+    let mut reason = format!(
+        "script: {} → {image}, {} mounted read-only",
+        plan.shown,
+        plan.host.mounts.join(" and ")
+    );
+    if let Some(dir) = &plan.host.working_dir {
+        reason.push_str(&format!(", working directory {dir}"));
+    }
+    Outcome::Service(Box::new(Detection {
+        rule: MatchRule::Command,
+        template: Some(template),
+        image,
+        command: Some(plan.command),
+        docker_run: None,
+        reason,
+        notes: plan.notes,
+        host_script: Some(plan.host),
+    }))
+}
+
+fn no_runtime<'c>(runtime: &str, arg_index: Option<usize>) -> Outcome<'c> {
+    not_containerizable(
+        format!(
+            "no `{runtime}` runtime in the catalog (a template in the config dir's templates/ replaced it?); restore templates/{runtime}.toml"
+        ),
+        arg_index,
+        &[],
+    )
 }
 
 fn service<'c>(
@@ -337,6 +392,7 @@ fn from_template<'c>(
         docker_run,
         reason,
         notes,
+        host_script: None,
     };
     note_dropped_flags(&mut detection);
     detection
@@ -373,6 +429,7 @@ fn explicit<'c>(
         docker_run,
         reason: format!("`[docker] image = \"{image}\"` in the profile"),
         notes: Vec::new(),
+        host_script: None,
     };
     note_dropped_flags(&mut detection);
     detection
@@ -410,6 +467,7 @@ fn generic_npm<'c>(run: &PackageRun, catalog: &'c Catalog) -> Outcome<'c> {
             run.package
         ),
         notes,
+        host_script: None,
     }))
 }
 
@@ -447,6 +505,7 @@ fn generic_pypi<'c>(run: &PackageRun, catalog: &'c Catalog) -> Outcome<'c> {
             run.package
         ),
         notes,
+        host_script: None,
     }))
 }
 
@@ -461,12 +520,6 @@ fn note_dropped_flags(detection: &mut Detection<'_>) {
     }
 }
 
-fn remote_module(target: &str) -> bool {
-    ["jsr:", "npm:", "https://", "http://"]
-        .iter()
-        .any(|prefix| target.starts_with(prefix))
-}
-
 fn describe(invocation: &Invocation) -> String {
     match invocation {
         Invocation::Script {
@@ -476,6 +529,7 @@ fn describe(invocation: &Invocation) -> String {
         } => format!("{interpreter} {script}"),
         Invocation::LocalExecutable { path, .. } => path.clone(),
         Invocation::Deno { target, .. } => format!("deno run {target}"),
+        Invocation::UvRun(run) => format!("uv run {}", run.target),
         Invocation::Unsupported { reason, .. } => reason.clone(),
         _ => "its command".into(),
     }

@@ -24,6 +24,9 @@ pub enum Invocation {
         script: String,
         tail: Vec<String>,
     },
+    /// `uv run …` (or `uv --directory D run …`): a script or a project's command
+    /// from the host, run by uv.
+    UvRun(UvRun),
     /// `deno run [flags] TARGET …`; `target` may be remote (`jsr:`, `npm:`, `https:`).
     Deno { args: Vec<String>, target: String },
     /// A bare executable name, found on the host's PATH.
@@ -35,6 +38,20 @@ pub enum Invocation {
         reason: String,
         arg_index: Option<usize>,
     },
+}
+
+/// `uv run` of something on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UvRun {
+    /// `--directory D`, before or after `run`: uv changes into it first.
+    pub directory: Option<String>,
+    /// `--project P`: the project, without changing directory.
+    pub project: Option<String>,
+    /// The file run, when there is one: the target itself when it names a file
+    /// (`server.py`, `/p/server.py`), or the file given to `mcp run`/`fastmcp run`.
+    pub script: Option<String>,
+    /// What `uv run` runs: a script, a module (`-m`), or a project's command.
+    pub target: String,
 }
 
 /// A package started by a package runner.
@@ -65,23 +82,30 @@ pub fn parse(command: &str, args: &[String]) -> Invocation {
         "npx" => npm_like("npx", args, 0),
         "bunx" => npm_like("bunx", args, 0),
         "bun" if args.first().is_some_and(|a| a == "x") => npm_like("bun x", args, 1),
-        "pnpm" | "yarn" if args.first().is_some_and(|a| a == "dlx") => npm_like(&format!("{program} dlx"), args, 1),
-        "npm" if args.first().is_some_and(|a| a == "exec" || a == "x") => npm_like("npm exec", args, 1),
+        "pnpm" | "yarn" if args.first().is_some_and(|a| a == "dlx") => {
+            npm_like(&format!("{program} dlx"), args, 1)
+        }
+        "npm" if args.first().is_some_and(|a| a == "exec" || a == "x") => {
+            npm_like("npm exec", args, 1)
+        }
         "uvx" => uv_like("uvx", args, 0),
-        "uv" if args.len() >= 2 && args[0] == "tool" && args[1] == "run" => uv_like("uv tool run", args, 2),
-        "uv" => Invocation::Unsupported {
-            reason: "`uv` other than `uv tool run` runs a project on the host; use `uvx PACKAGE` or give an image".into(),
-            arg_index: Some(0),
-        },
+        "uv" if args.len() >= 2 && args[0] == "tool" && args[1] == "run" => {
+            uv_like("uv tool run", args, 2)
+        }
+        "uv" => uv_run(args),
         "pipx" if args.first().is_some_and(|a| a == "run") => pipx_run(args),
         "docker" | "podman" => docker(args),
         "deno" => deno(args),
         _ if is_python(&program) => python(&program, args),
         "node" | "nodejs" | "bun" | "tsx" | "ts-node" => script(&program, args),
-        _ if command.contains('/') || command.contains('\\') => {
-            Invocation::LocalExecutable { path: command.to_string(), tail: args.to_vec() }
-        }
-        _ => Invocation::Binary { name: program, tail: args.to_vec() },
+        _ if command.contains('/') || command.contains('\\') => Invocation::LocalExecutable {
+            path: command.to_string(),
+            tail: args.to_vec(),
+        },
+        _ => Invocation::Binary {
+            name: program,
+            tail: args.to_vec(),
+        },
     }
 }
 
@@ -230,6 +254,13 @@ const UV_VALUE_OPTIONS: &[&str] = &[
     "--link-mode",
     "--env-file",
     "--build-constraints",
+    // `uv run`'s own.
+    "--extra",
+    "--group",
+    "--only-group",
+    "--no-group",
+    "--package",
+    "--script",
 ];
 
 /// `uvx [options] PACKAGE[@version] args…` or `uvx --from SPEC COMMAND args…`.
@@ -287,6 +318,112 @@ fn uv_like(runner: &str, args: &[String], start: usize) -> Invocation {
         tail,
         package_index: at,
     })
+}
+
+/// `uv [global options] run [options] TARGET args…`; `uv [options] tool run` is uvx.
+fn uv_run(args: &[String]) -> Invocation {
+    let mut directory = None;
+    let mut project = None;
+    let mut module = false;
+    let mut seen_run = false;
+    let mut index = 0;
+    while index < args.len() {
+        let arg = args[index].as_str();
+        if arg == "--" && seen_run {
+            index += 1;
+            break;
+        }
+        if !arg.starts_with('-') {
+            if seen_run {
+                break;
+            }
+            match arg {
+                "run" => {
+                    seen_run = true;
+                    index += 1;
+                    continue;
+                }
+                "tool" if args.get(index + 1).is_some_and(|a| a == "run") => {
+                    return uv_like("uv tool run", args, index + 2);
+                }
+                other => {
+                    return Invocation::Unsupported {
+                        reason: format!(
+                            "only `uv run` and `uv tool run` can be containerized, not `uv {other}`"
+                        ),
+                        arg_index: Some(index),
+                    };
+                }
+            }
+        }
+        if arg == "-m" || arg == "--module" {
+            module = true;
+            index += 1;
+            continue;
+        }
+        let (option, inline) = match arg.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => (option, Some(value.to_string())),
+            _ => (arg, None),
+        };
+        let value = if inline.is_some() {
+            inline
+        } else if UV_VALUE_OPTIONS.contains(&option) {
+            let Some(value) = args.get(index + 1) else {
+                return missing_value("uv", option, index);
+            };
+            index += 1;
+            Some(value.clone())
+        } else {
+            None
+        };
+        match option {
+            "--directory" => directory = value,
+            "--project" => project = value,
+            _ => {}
+        }
+        index += 1;
+    }
+    if !seen_run {
+        return Invocation::Unsupported {
+            reason:
+                "`uv` names no subcommand; only `uv run` and `uv tool run` can be containerized"
+                    .into(),
+            arg_index: None,
+        };
+    }
+    let Some(target) = args.get(index) else {
+        return Invocation::Unsupported {
+            reason: "`uv run` names nothing to run".into(),
+            arg_index: None,
+        };
+    };
+    let script = if module {
+        None
+    } else if names_a_file(target) {
+        Some(target.clone())
+    } else if matches!(target.as_str(), "mcp" | "fastmcp")
+        && args.get(index + 1).is_some_and(|a| a == "run")
+    {
+        // `mcp install` writes `uv run --with mcp[cli] mcp run /p/server.py`.
+        args.get(index + 2).filter(|a| !a.starts_with('-')).cloned()
+    } else {
+        None
+    };
+    Invocation::UvRun(UvRun {
+        directory,
+        project,
+        script,
+        target: target.clone(),
+    })
+}
+
+/// Whether a `uv run` target is a file rather than a command: it has a path
+/// separator or a Python suffix, as uv itself decides.
+fn names_a_file(target: &str) -> bool {
+    target.contains('/')
+        || target.contains('\\')
+        || target.ends_with(".py")
+        || target.ends_with(".pyw")
 }
 
 /// `pipx run [--spec SPEC] APP args…`.
@@ -627,8 +764,121 @@ mod tests {
         ));
         assert!(matches!(
             parse("uv", &args(&["run", "server.py"])),
-            Invocation::Unsupported { .. }
+            Invocation::UvRun(_)
         ));
+    }
+
+    fn uv_run(command: &str, list: &[&str]) -> UvRun {
+        match parse(command, &args(list)) {
+            Invocation::UvRun(run) => run,
+            other => panic!("{list:?}: not a uv run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn uv_run_forms_name_their_directory_and_script() {
+        let run = uv_run("uv", &["run", "--directory", "/p/weather", "weather.py"]);
+        assert_eq!(run.directory.as_deref(), Some("/p/weather"));
+        assert_eq!(run.script.as_deref(), Some("weather.py"));
+        // The MCP quickstart's form: the global option before `run`.
+        let run = uv_run(
+            "uv",
+            &["--directory", "/p/weather", "run", "weather.py", "--v"],
+        );
+        assert_eq!(
+            (
+                run.directory.as_deref(),
+                run.script.as_deref(),
+                run.target.as_str()
+            ),
+            (Some("/p/weather"), Some("weather.py"), "weather.py")
+        );
+        let run = uv_run(
+            "/usr/bin/uv",
+            &["run", "--directory=/p/x", "-m", "x.server"],
+        );
+        assert_eq!(
+            (run.directory.as_deref(), run.script, run.target.as_str()),
+            (Some("/p/x"), None, "x.server")
+        );
+        let run = uv_run(
+            "uv",
+            &["run", "--project", "/p/y", "--with", "httpx", "y-server"],
+        );
+        assert_eq!(
+            (run.project.as_deref(), run.script, run.target.as_str()),
+            (Some("/p/y"), None, "y-server")
+        );
+        // What `mcp install` writes: the file is given to `mcp run`.
+        let run = uv_run(
+            "uv",
+            &[
+                "run",
+                "--with",
+                "mcp[cli]",
+                "mcp",
+                "run",
+                "/home/dev/server.py",
+            ],
+        );
+        assert_eq!(
+            (run.directory, run.script.as_deref(), run.target.as_str()),
+            (None, Some("/home/dev/server.py"), "mcp")
+        );
+        let run = uv_run("uv", &["run", "--", "/p/s.py", "--flag"]);
+        assert_eq!(run.script.as_deref(), Some("/p/s.py"));
+        assert_eq!(
+            uv_run("uv", &["run", "tool.pyw"]).script.as_deref(),
+            Some("tool.pyw")
+        );
+        assert_eq!(uv_run("uv", &["run", "my-server"]).script, None);
+    }
+
+    #[test]
+    fn uv_other_than_run_is_unsupported_and_tool_run_is_uvx() {
+        for list in [
+            vec!["sync"],
+            vec![],
+            vec!["--directory", "/p"],
+            vec!["run"],
+            vec!["run", "--directory"],
+        ] {
+            assert!(
+                matches!(parse("uv", &args(&list)), Invocation::Unsupported { .. }),
+                "{list:?}"
+            );
+        }
+        assert_eq!(
+            package(parse(
+                "uv",
+                &args(&["--offline", "tool", "run", "mcp-server-time"])
+            ))
+            .package,
+            "mcp-server-time"
+        );
+    }
+
+    #[test]
+    fn scripts_keep_the_flags_before_them() {
+        for (command, list, script) in [
+            (
+                "node",
+                vec!["--experimental-x", "/p/s.js", "--port", "1"],
+                "/p/s.js",
+            ),
+            ("node", vec!["-r", "dotenv/config", "/p/s.js"], "/p/s.js"),
+            ("python3", vec!["-u", "/p/s.py"], "/p/s.py"),
+            ("python", vec!["-X", "utf8", "/p/s.py"], "/p/s.py"),
+            ("nodejs", vec!["./s.js"], "./s.js"),
+        ] {
+            match parse(command, &args(&list)) {
+                Invocation::Script { script: found, .. } => assert_eq!(found, script),
+                other => panic!("{command} {list:?}: {other:?}"),
+            }
+        }
+        assert!(
+            matches!(parse("deno", &args(&["run", "-A", "/p/main.ts"])), Invocation::Deno { ref target, .. } if target == "/p/main.ts")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! config dir, and the detection rules.
 mod detect;
 pub mod docker_run;
+mod host_script;
 pub mod invocation;
 mod template;
 
@@ -10,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 pub use detect::{Detection, MatchRule, Outcome, detect};
+pub use host_script::{HostScript, host_fingerprint};
 pub use template::{ServiceFragment, State, Template, is_within};
 
 use crate::error::{Error, Result};

@@ -30,7 +30,7 @@ pub struct Template {
     /// below this container directory and the arguments rewritten to match.
     #[serde(default)]
     pub mount_host_paths: String,
-    /// `node` or `uv` for the generic runtimes; empty for MCP servers.
+    /// `node`, `uv`, `python` or `deno` for the generic runtimes; empty for MCP servers.
     #[serde(default)]
     pub runtime: String,
     pub service: ServiceFragment,

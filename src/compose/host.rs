@@ -11,6 +11,21 @@ pub fn named_volume(short: &str) -> Option<String> {
     (!is_path && !source.is_empty()).then(|| source.to_string())
 }
 
+/// A read-only bind mount of a host directory at the same path (a host
+/// script's directory): short syntax, or long syntax when the path holds a
+/// `:`, which the short syntax would split on.
+pub fn same_path_read_only(dir: &str) -> serde_yaml_ng::Value {
+    if !dir.contains(':') {
+        return format!("{dir}:{dir}:ro").into();
+    }
+    let mut long = serde_yaml_ng::Mapping::new();
+    long.insert("type".into(), "bind".into());
+    long.insert("source".into(), dir.into());
+    long.insert("target".into(), dir.into());
+    long.insert("read_only".into(), true.into());
+    serde_yaml_ng::Value::Mapping(long)
+}
+
 /// Publishes on 127.0.0.1 unless the port names an address already.
 pub fn bind_to_loopback(port: &str) -> String {
     // Colons inside `[…]` belong to an IPv6 address.
@@ -68,6 +83,19 @@ pub fn mount_host_path(arg: &str, root: &str, mounted: &mut BTreeMap<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_path_mounts_use_long_syntax_for_colons() {
+        assert_eq!(
+            same_path_read_only("/home/dev/my tools"),
+            serde_yaml_ng::Value::from("/home/dev/my tools:/home/dev/my tools:ro")
+        );
+        let long = same_path_read_only("/srv/a:b");
+        assert_eq!(long["type"].as_str(), Some("bind"));
+        assert_eq!(long["source"].as_str(), Some("/srv/a:b"));
+        assert_eq!(long["target"].as_str(), Some("/srv/a:b"));
+        assert_eq!(long["read_only"].as_bool(), Some(true));
+    }
 
     #[test]
     fn ports_bind_to_loopback_unless_addressed() {

@@ -241,12 +241,13 @@ pub fn run(
         ));
     }
     let env_now = read_optional(&env_path)?;
+    let host = crate::catalog::host_fingerprint(&loaded.profile.servers);
     let key = cache_key(
         config,
         options,
         (profile_path, &loaded.source.text),
         (&compose_path, compose_now.as_deref()),
-        env_now.as_deref(),
+        (env_now.as_deref(), &host),
     );
     let deploy_after =
         options.deploy.unwrap_or(loaded.profile.docker.auto_deploy) && options.mode == Mode::Write;
@@ -393,12 +394,14 @@ pub fn run(
             compose_now.as_deref()
         };
         let env_written = read_optional(&env_path)?;
+        // `host` is the profile's as read; if the sync changed the profile's
+        // servers and their host state differs, the next key just misses.
         lock.set_note(&cache_key(
             config,
             options,
             (profile_path, &outputs.profile_text),
             (&compose_path, compose_written),
-            env_written.as_deref(),
+            (env_written.as_deref(), &host),
         ));
     }
     drop(locks);
@@ -530,7 +533,8 @@ fn hand_over(
 }
 
 /// A digest of everything a sync's outcome depends on: this build of mcpm,
-/// the catalog, both files, the `.env` and the options. Equal to the key
+/// the catalog, both files, the `.env`, the host directories host-script
+/// servers mount (`host_fingerprint`) and the options. Equal to the key
 /// stored after a sync that left everything in step, it means there is
 /// nothing to do. Only a shortcut: without it, sync reaches the same answer
 /// the long way.
@@ -539,7 +543,7 @@ fn cache_key(
     options: &SyncOptions,
     (profile, profile_text): (&Path, &str),
     (compose, compose_text): (&Path, Option<&str>),
-    env_text: Option<&str>,
+    (env_text, host): (Option<&str>, &str),
 ) -> String {
     let build = std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -565,6 +569,7 @@ fn cache_key(
         material.extend_from_slice(text.unwrap_or_default().as_bytes());
         material.push(0);
     }
+    material.extend_from_slice(host.as_bytes());
     format!("mcpm-sync-cache {}\n", crate::hash::digest(&material))
 }
 

@@ -20,7 +20,7 @@ use crate::source::Segment;
 pub use state::STATE_VOLUME_SUFFIX;
 
 use super::fields::write_rank;
-use super::host::{bind_to_loopback, named_volume};
+use super::host::{bind_to_loopback, named_volume, same_path_read_only};
 use super::secrets::{Redaction, SecretRegistry, profile_hash};
 
 /// The network every networked MCP server joins (the RFC's name).
@@ -117,11 +117,18 @@ impl Builder<'_, '_> {
         }
 
         let mut volumes: Vec<Value> = Vec::new();
+        let host_script = detection.host_script.as_ref();
+        if let Some(script) = host_script {
+            volumes.extend(script.mounts.iter().map(|dir| same_path_read_only(dir)));
+        }
         if let Some(command) = &detection.command {
             let command = self.command(command, &mut volumes)?;
             service.insert("command".into(), strings(&command));
         }
-        if let Some(workdir) = run.and_then(|run| run.workdir.as_ref()) {
+        if let Some(workdir) = run
+            .and_then(|run| run.workdir.as_ref())
+            .or(host_script.and_then(|script| script.working_dir.as_ref()))
+        {
             service.insert("working_dir".into(), workdir.clone().into());
         }
         if let Some(user) = run.and_then(|run| run.user.as_ref()) {
@@ -160,8 +167,11 @@ impl Builder<'_, '_> {
             service.insert("volumes".into(), Value::Sequence(volumes));
         }
 
-        let read_only =
-            template.is_some_and(|t| t.read_only) || run.is_some_and(|run| run.read_only);
+        // A host script only reads its mounted directory; its runtime's
+        // writes are sent to the /tmp tmpfs (HostScript::environment).
+        let read_only = template.is_some_and(|t| t.read_only)
+            || run.is_some_and(|run| run.read_only)
+            || host_script.is_some();
         let mut tmpfs: Vec<String> = Vec::new();
         if read_only {
             tmpfs.push("/tmp".into());

@@ -87,6 +87,9 @@ impl Builder<'_, '_> {
                 environment.insert(key.clone(), value.clone());
             }
         }
+        if let Some(script) = &input.detection.host_script {
+            environment.extend(script.environment.iter().cloned());
+        }
         if let Some(run) = &input.detection.docker_run {
             for env in &run.env {
                 match env {
