@@ -819,5 +819,7 @@ fn parse_grace(text: &str) -> Result<std::time::Duration, String> {
         .ok()
         .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
         .map(std::time::Duration::from_secs_f64)
-        .ok_or_else(|| format!("`{text}` is not a number of seconds between 0 and 3600 (e.g. 2 or 0.5)"))
+        .ok_or_else(|| {
+            format!("`{text}` is not a number of seconds between 0 and 3600 (e.g. 2 or 0.5)")
+        })
 }

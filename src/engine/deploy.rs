@@ -79,7 +79,8 @@ pub fn run(
 /// Refuses a file that would deploy services that cannot work (see
 /// [`super::preflight`]), before the engine is touched; a dry run too.
 fn preflight(config: &ConfigDir, desired: &Desired) -> Result<()> {
-    let bytes = std::fs::read(&desired.file).map_err(|err| Error::io("read", &desired.file, err))?;
+    let bytes =
+        std::fs::read(&desired.file).map_err(|err| Error::io("read", &desired.file, err))?;
     let text = crate::source::decode(&desired.file, bytes)?;
     // A broken user template is the catalog's error to report elsewhere;
     // the built-in entries still say which variables are required.

@@ -54,7 +54,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "service `{}`: {}: {}", self.service, self.what, self.value)?;
+        write!(
+            f,
+            "service `{}`: {}: {}",
+            self.service, self.what, self.value
+        )?;
         if let Some(location) = &self.location {
             write!(f, " (at {location})")?;
         }
@@ -245,7 +249,12 @@ fn variables_read(value: &str) -> Vec<String> {
 /// (`- ./data:/data`), else of the key itself.
 fn locate_item(file: &Path, text: &str, path: &[&str], index: usize) -> Option<Location> {
     let key = locate_key(file, text, path)?;
-    if key.line_text.trim_start().strip_prefix(path.last()?).is_none() {
+    if key
+        .line_text
+        .trim_start()
+        .strip_prefix(path.last()?)
+        .is_none()
+    {
         // The nearest parent was found, not the key: point there.
         return Some(key);
     }
@@ -329,7 +338,10 @@ mod tests {
         let values: Vec<&str> = problems.iter().map(|p| p.value.as_str()).collect();
         let absent = dir.path().join("absent").to_string_lossy().into_owned();
         let notes = dir.path().join("home/notes").to_string_lossy().into_owned();
-        assert_eq!(values, [absent.as_str(), "/definitely/not/here", notes.as_str()]);
+        assert_eq!(
+            values,
+            [absent.as_str(), "/definitely/not/here", notes.as_str()]
+        );
         let lines: Vec<usize> = problems
             .iter()
             .map(|p| p.location.as_ref().unwrap().line)

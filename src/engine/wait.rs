@@ -84,14 +84,20 @@ enum Verdict {
 struct Track {
     /// The restart count the wait counts from.
     baseline: Option<i64>,
-    /// The last run's start time seen, to notice a restart the restart count
-    /// does not show (a `docker restart` by someone else).
+    /// The last run's start time seen: each new one is a restart, which
+    /// also catches restarts the count does not show (`docker restart`).
     started_at: Option<String>,
-    /// The restart count at the last poll.
-    last_count: i64,
-    /// Starts seen change without the count moving.
-    extra_restarts: i64,
+    /// New start times seen since the first poll.
+    new_starts: i64,
+    /// The exit code of the last run seen ended. While a restarted container
+    /// runs, the engine reports 0, so it is remembered from the polls that
+    /// caught the container between runs.
+    last_exit: Option<i64>,
 }
+
+/// Restarts after which a crash loop is declared even if no poll caught the
+/// container between runs to read its exit code.
+const CRASH_LOOP_RESTARTS_BLIND: i64 = 5;
 
 /// Judges `run`, the container's state now. `since` is when the deploy began:
 /// restarts of a container created after it all happened during this deploy.
@@ -118,14 +124,21 @@ fn judge(
         .get_or_insert(if fresh { 0 } else { run.restart_count });
     if let (Some(before), Some(now_started)) = (&track.started_at, &run.started_at)
         && before != now_started
-        && run.restart_count == track.last_count
     {
-        track.extra_restarts += 1;
+        track.new_starts += 1;
     }
     track.started_at.clone_from(&run.started_at);
-    track.last_count = run.restart_count;
-    let restarts = (run.restart_count - baseline).max(0) + track.extra_restarts;
-    let exit = run.exit_code.unwrap_or(0);
+    if matches!(
+        run.state,
+        ContainerState::Restarting | ContainerState::Exited | ContainerState::Dead
+    ) {
+        track.last_exit = run.exit_code.or(track.last_exit);
+    }
+    // The count and the start time are read in one inspect but not updated
+    // together by the engine: either is evidence, adding them would count
+    // one restart twice.
+    let restarts = (run.restart_count - baseline).max(track.new_starts).max(0);
+    let exit = track.last_exit.unwrap_or(0);
     match run.state {
         ContainerState::Exited | ContainerState::Dead => {
             let after = if restarts > 0 {
@@ -138,7 +151,9 @@ fn judge(
                 format!("exited with code {exit}{after}"),
             );
         }
-        _ if restarts >= CRASH_LOOP_RESTARTS => {
+        _ if restarts >= CRASH_LOOP_RESTARTS
+            && (track.last_exit.is_some() || restarts >= CRASH_LOOP_RESTARTS_BLIND) =>
+        {
             return Verdict::Failed(
                 "restarting",
                 format!(
@@ -148,9 +163,13 @@ fn judge(
             );
         }
         ContainerState::Restarting => {
+            return Verdict::Pending("restarting", format!("restarting (last exit code {exit})"));
+        }
+        // Between restarts it may run a moment: not proof of anything.
+        ContainerState::Running if restarts >= CRASH_LOOP_RESTARTS => {
             return Verdict::Pending(
                 "restarting",
-                format!("restarting (last exit code {exit})"),
+                format!("restarted {}", times(restarts, "time")),
             );
         }
         ContainerState::Created => {
@@ -158,7 +177,10 @@ fn judge(
         }
         ContainerState::Running => {}
         other => {
-            return Verdict::Failed(other.as_str(), format!("the container is {}", other.as_str()));
+            return Verdict::Failed(
+                other.as_str(),
+                format!("the container is {}", other.as_str()),
+            );
         }
     }
     if run.health == Some(Health::Unhealthy) {
@@ -204,7 +226,18 @@ fn times(n: i64, word: &str) -> String {
     }
 }
 
-/// Waits for `services` of `project`. `since` is when the deploy began.
+/// One service's judgement with what it was judged on.
+struct Judged {
+    service: String,
+    id: Option<String>,
+    run: Option<ContainerRun>,
+    verdict: Verdict,
+    last_exit: Option<i64>,
+}
+
+/// Waits for `services` of `project`. `since` is when the deploy began. A
+/// service that fails is settled at once; the wait goes on for the others
+/// (so each is reported as it is) until none is pending or time is up.
 pub async fn wait_ready(
     engine: &Engine,
     project: &str,
@@ -214,10 +247,12 @@ pub async fn wait_ready(
 ) -> Result<WaitOutcome> {
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut tracks: BTreeMap<String, Track> = BTreeMap::new();
+    let mut settled: Vec<Judged> = Vec::new();
     loop {
         let containers = observe::containers(engine, project).await?;
-        let ids: Vec<(String, Option<String>)> = services
+        let open: Vec<(String, Option<String>)> = services
             .iter()
+            .filter(|s| !settled.iter().any(|j| &j.service == *s))
             .map(|s| {
                 let id = containers
                     .get(s)
@@ -226,7 +261,7 @@ pub async fn wait_ready(
                 (s.clone(), id)
             })
             .collect();
-        let runs = futures_util::future::try_join_all(ids.iter().map(|(_, id)| async move {
+        let runs = futures_util::future::try_join_all(open.iter().map(|(_, id)| async move {
             match id {
                 Some(id) => observe::inspect_run(engine, id).await,
                 None => Ok(None),
@@ -234,76 +269,82 @@ pub async fn wait_ready(
         }))
         .await?;
         let now = SystemTime::now();
-        let mut verdicts = Vec::new();
-        for ((service, id), run) in ids.iter().zip(&runs) {
-            let verdict = match run {
+        let mut round = Vec::new();
+        for ((service, id), run) in open.into_iter().zip(runs) {
+            let track = tracks.entry(service.clone()).or_default();
+            let verdict = match &run {
                 None => Verdict::Failed("missing", "its container is missing".into()),
-                Some(run) => {
-                    let track = tracks.entry(service.clone()).or_default();
-                    judge(run, track, now, since, options.grace)
-                }
+                Some(run) => judge(run, track, now, since, options.grace),
             };
-            verdicts.push((service, id, run, verdict));
+            let judged = Judged {
+                service,
+                id,
+                run,
+                verdict,
+                last_exit: track.last_exit,
+            };
+            if matches!(judged.verdict, Verdict::Failed(..)) {
+                settled.push(judged);
+            } else {
+                round.push(judged);
+            }
         }
-        let failed = verdicts
+        let pending = round
             .iter()
-            .any(|v| matches!(v.3, Verdict::Failed(..)));
-        let pending = verdicts
-            .iter()
-            .any(|v| matches!(v.3, Verdict::Pending(..)));
-        if failed || !pending || tokio::time::Instant::now() >= deadline {
-            return Ok(finish(engine, verdicts, options).await);
+            .any(|j| matches!(j.verdict, Verdict::Pending(..)));
+        if !pending || tokio::time::Instant::now() >= deadline {
+            settled.extend(round);
+            return Ok(finish(engine, settled, options).await);
         }
         tokio::time::sleep(POLL).await;
     }
 }
 
-/// The outcome of the last poll, with the logs of the services not ready.
-async fn finish(
-    engine: &Engine,
-    verdicts: Vec<(&String, &Option<String>, &Option<ContainerRun>, Verdict)>,
-    options: WaitOptions,
-) -> WaitOutcome {
+/// The outcome, with the logs of the services not ready; failed services
+/// come first in `not_ready` (they are why the wait failed early).
+async fn finish(engine: &Engine, judged: Vec<Judged>, options: WaitOptions) -> WaitOutcome {
     let mut outcome = WaitOutcome {
         services: BTreeMap::new(),
         not_ready: Vec::new(),
         grace_seconds: options.grace.as_secs_f64(),
         problems: BTreeMap::new(),
     };
-    // Failed services first: they are why the wait ended.
     let mut waiting = Vec::new();
-    for (service, id, run, verdict) in verdicts {
-        let (word, reason, failed) = match verdict {
+    for judged in judged {
+        let (word, reason, failed) = match judged.verdict {
             Verdict::Ready(word) => {
-                outcome.services.insert(service.clone(), word.into());
+                outcome.services.insert(judged.service, word.into());
                 continue;
             }
             Verdict::Pending(word, reason) => (word, reason, false),
             Verdict::Failed(word, reason) => (word, reason, true),
         };
+        let service = judged.service;
         outcome.services.insert(service.clone(), word.into());
-        let logs = match id {
+        let logs = match &judged.id {
             // The logs are evidence, not the verdict: unreadable logs leave them out.
             Some(id) => tail_lines(engine, id, LOG_LINES).await.unwrap_or_default(),
             None => Vec::new(),
         };
-        let ended = run
-            .as_ref()
-            .is_some_and(|r| r.state != ContainerState::Running || r.restart_count > 0);
+        let run = judged.run.as_ref();
+        let ended =
+            run.is_some_and(|r| matches!(r.state, ContainerState::Exited | ContainerState::Dead));
         outcome.problems.insert(
             service.clone(),
             NotReady {
                 reason,
                 state: word.into(),
-                exit_code: run.as_ref().and_then(|r| r.exit_code).filter(|_| ended),
-                restart_count: run.as_ref().map_or(0, |r| r.restart_count),
+                exit_code: judged
+                    .last_exit
+                    .or(run.and_then(|r| r.exit_code).filter(|_| ended)),
+                restart_count: run.map_or(0, |r| r.restart_count),
                 logs,
             },
         );
         if failed {
-            outcome.not_ready.push(service.clone());
+            outcome.not_ready.push(service);
         } else {
-            waiting.push(service.clone());
+            waiting.push(service);
         }
     }
     outcome.not_ready.extend(waiting);
@@ -322,7 +363,7 @@ mod tests {
 
     /// The engine's spelling of `at(seconds)`.
     fn stamp(seconds: f64) -> String {
-        let whole = T0 + seconds.floor() as u64;
+        let whole = (T0 as i64 + seconds.floor() as i64) as u64;
         let nanos = ((seconds - seconds.floor()) * 1e9).round() as u64;
         let days = whole / 86_400;
         let rest = whole % 86_400;
@@ -392,8 +433,9 @@ mod tests {
             judge(&once, &mut track, at(1.2), at(0.0), GRACE),
             Verdict::Pending("restarting", _)
         ));
-        // Briefly running again does not make it ready.
-        let running = run(ContainerState::Running, 1.5, 2, 127);
+        // Briefly running again does not make it ready; the engine reports
+        // exit code 0 while it runs, the 127 seen before is kept.
+        let running = run(ContainerState::Running, 1.5, 2, 0);
         assert_eq!(
             judge(&running, &mut track, at(1.6), at(0.0), GRACE),
             Verdict::Failed(
@@ -429,11 +471,44 @@ mod tests {
     #[test]
     fn a_restart_the_count_misses_is_seen_by_its_start_time() {
         let mut track = Track::default();
-        let first = run(ContainerState::Running, 0.6, 0, 0);
-        judge(&first, &mut track, at(1.0), at(0.0), GRACE);
-        judge(&run(ContainerState::Running, 1.1, 0, 0), &mut track, at(1.2), at(0.0), GRACE);
-        let verdict = judge(&run(ContainerState::Running, 1.3, 0, 0), &mut track, at(1.4), at(0.0), GRACE);
-        assert!(matches!(verdict, Verdict::Failed("restarting", _)), "{verdict:?}");
+        for started in [0.6, 1.1] {
+            let r = run(ContainerState::Running, started, 0, 0);
+            judge(&r, &mut track, at(started + 0.1), at(0.0), GRACE);
+        }
+        // Restarted twice, no exit code seen yet: not ready, not failed yet.
+        let r = run(ContainerState::Running, 1.3, 0, 0);
+        assert_eq!(
+            judge(&r, &mut track, at(1.4), at(0.0), GRACE),
+            Verdict::Pending("restarting", "restarted 2 times".into())
+        );
+        // Caught between runs: the loop is evident, with its exit code.
+        let r = run(ContainerState::Restarting, 1.3, 0, 1);
+        assert_eq!(
+            judge(&r, &mut track, at(1.6), at(0.0), GRACE),
+            Verdict::Failed(
+                "restarting",
+                "crash loop: restarted 2 times, last exit code 1".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_loop_never_caught_between_runs_fails_after_five_restarts() {
+        let mut track = Track::default();
+        let mut verdict = None;
+        for restarts in 0..=5 {
+            let r = run(
+                ContainerState::Running,
+                1.0 + f64::from(restarts) * 0.1,
+                i64::from(restarts),
+                0,
+            );
+            verdict = Some(judge(&r, &mut track, at(1.7), at(0.0), GRACE));
+        }
+        assert!(
+            matches!(verdict, Some(Verdict::Failed("restarting", _))),
+            "{verdict:?}"
+        );
     }
 
     #[test]
