@@ -142,7 +142,8 @@ fn preflight_refuses_a_missing_bind_source_with_nothing_created() {
     let Some(env) = engine() else { return };
     let p = Project::new("bindsrc");
     p.write(&format!(
-        "services:\n  notes:\n{}    volumes:\n      - ./present:/ok\n      - ./Documents:/docs:ro\n",
+        "services:\n  notes:\n{}    volumes:\n      - ./present:/ok\n      - ./Documents:/docs:ro\n  other:\n{}",
+        sleeper(&env.image, ""),
         sleeper(&env.image, "")
     ));
     std::fs::create_dir(p.dir.path().join("present")).unwrap();
@@ -163,6 +164,10 @@ fn preflight_refuses_a_missing_bind_source_with_nothing_created() {
     }
     assert!(p.containers().is_empty() && p.networks().is_empty());
     assert!(!p.dir.path().join("Documents").exists());
+
+    // A deploy of another service alone is not held up by it.
+    p.mcpm(&["deploy", "other"]).assert().success();
+    assert_eq!(p.containers().len(), 1);
 
     std::fs::create_dir(p.dir.path().join("Documents")).unwrap();
     p.mcpm(&["deploy"]).assert().success();

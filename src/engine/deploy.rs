@@ -57,7 +57,7 @@ pub fn run(
         config,
     )?;
     let desired = desired::load(&target.file, &target.options)?;
-    preflight(config, &desired)?;
+    preflight(config, &desired, &options.plan.services)?;
     let unsynced = match (&target.profile, &request.profile) {
         (Some(loaded), Some(name)) => unsynced(config, loaded, &target.file)
             .filter(|servers| !servers.is_empty())
@@ -77,15 +77,21 @@ pub fn run(
 }
 
 /// Refuses a file that would deploy services that cannot work (see
-/// [`super::preflight`]), before the engine is touched; a dry run too.
-fn preflight(config: &ConfigDir, desired: &Desired) -> Result<()> {
+/// [`super::preflight`]), before the engine is touched; a dry run too. Only
+/// the services this deploy would create count (`named` and what they need,
+/// or every active service).
+fn preflight(config: &ConfigDir, desired: &Desired, named: &[String]) -> Result<()> {
+    let scope = plan::scope(desired, named)?;
     let bytes =
         std::fs::read(&desired.file).map_err(|err| Error::io("read", &desired.file, err))?;
     let text = crate::source::decode(&desired.file, bytes)?;
     // A broken user template is the catalog's error to report elsewhere;
     // the built-in entries still say which variables are required.
     let catalog = Catalog::load(Some(&config.templates())).or_else(|_| Catalog::load(None))?;
-    let problems = super::preflight::check(desired, &text, &catalog);
+    let problems: Vec<_> = super::preflight::check(desired, &text, &catalog)
+        .into_iter()
+        .filter(|p| scope.contains_key(&p.service))
+        .collect();
     match super::preflight::refusal(&problems, &desired.dir.join(".env")) {
         Some(error) => Err(error),
         None => Ok(()),
