@@ -527,8 +527,8 @@ pub struct UpArgs {
     #[arg(short, long)]
     pub yes: bool,
 
-    /// Wait until the started services are running (and healthy, when they
-    /// have a healthcheck).
+    /// Wait until the started services have run --wait-grace seconds without
+    /// restarting (and are healthy, when they have a healthcheck).
     #[arg(long)]
     pub wait: bool,
 
@@ -566,7 +566,8 @@ pub struct DeployArgs {
     #[arg(long, value_enum, value_name = "WHEN")]
     pub pull: Option<PullPolicyArg>,
 
-    /// Wait until the started servers run (and are healthy, when they have a healthcheck).
+    /// Wait until the started servers have run --wait-grace seconds without restarting (and are
+    /// healthy, when they have a healthcheck); a crash loop fails at once with its last log lines.
     #[arg(long)]
     pub wait: bool,
 

@@ -87,8 +87,17 @@ fn preflight(config: &ConfigDir, desired: &Desired, named: &[String]) -> Result<
     let text = crate::source::decode(&desired.file, bytes)?;
     // A broken user template is the catalog's error to report elsewhere;
     // the built-in entries still say which variables are required.
-    let catalog = Catalog::load(Some(&config.templates())).or_else(|_| Catalog::load(None))?;
-    let problems: Vec<_> = super::preflight::check(desired, &text, &catalog)
+    // Only generated services name a template; a hand-written file needs no catalog.
+    let catalog = if desired
+        .services
+        .values()
+        .any(|s| s.config.labels.contains_key(crate::labels::TEMPLATE))
+    {
+        Some(Catalog::load(Some(&config.templates())).or_else(|_| Catalog::load(None))?)
+    } else {
+        None
+    };
+    let problems: Vec<_> = super::preflight::check(desired, &text, catalog.as_ref())
         .into_iter()
         .filter(|p| scope.contains_key(&p.service))
         .collect();

@@ -67,12 +67,23 @@ impl fmt::Display for Problem {
 }
 
 /// Every problem of `desired`, services in file order, bind mounts before
-/// variables. `text` is the compose file's text (for locations).
-pub fn check(desired: &Desired, text: &str, catalog: &Catalog) -> Vec<Problem> {
+/// variables. `text` is the compose file's text (for locations); without a
+/// `catalog` required variables are not checked.
+pub fn check(desired: &Desired, text: &str, catalog: Option<&Catalog>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    // Parsed once, and only when a service names a template: the raw values
+    // say which variables a required key reads.
+    let mut raw: Option<Option<serde_yaml_ng::Value>> = None;
     for (name, service) in &desired.services {
         missing_bind_sources(desired, text, name, &service.config.volumes, &mut problems);
-        empty_required_variables(desired, text, catalog, name, &mut problems);
+        if let Some(catalog) = catalog
+            && service.config.labels.contains_key(crate::labels::TEMPLATE)
+        {
+            let raw = raw
+                .get_or_insert_with(|| crate::compose::parse_yaml(&desired.file, text).ok())
+                .as_ref();
+            empty_required_variables(desired, text, raw, catalog, name, &mut problems);
+        }
     }
     problems
 }
@@ -141,6 +152,7 @@ fn missing_bind_sources(
 fn empty_required_variables(
     desired: &Desired,
     text: &str,
+    raw: Option<&serde_yaml_ng::Value>,
     catalog: &Catalog,
     service: &str,
     problems: &mut Vec<Problem>,
@@ -153,7 +165,7 @@ fn empty_required_variables(
     else {
         return;
     };
-    let raw = raw_environment(text, &desired.file, service);
+    let raw = raw.map(|d| raw_environment(d, service)).unwrap_or_default();
     let env_file = desired.dir.join(".env");
     for key in &template.required_env {
         let value = config.environment.get(key).cloned().flatten();
@@ -195,10 +207,7 @@ fn empty_required_variables(
 }
 
 /// The service's `environment:` as written, before interpolation.
-fn raw_environment(text: &str, file: &Path, service: &str) -> Vec<(String, String)> {
-    let Ok(document) = crate::compose::parse_yaml(file, text) else {
-        return Vec::new();
-    };
+fn raw_environment(document: &serde_yaml_ng::Value, service: &str) -> Vec<(String, String)> {
     let Some(environment) = document
         .get("services")
         .and_then(|s| s.get(service))
@@ -334,7 +343,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("present")).unwrap();
         let text = "name: p\nservices:\n  a:\n    image: x\n    volumes:\n      - ./present:/ok\n      - ./absent:/data\n      - type: bind\n        source: /definitely/not/here\n        target: /long\n      - ~/notes:/notes:ro\n";
         let desired = load(dir.path(), text, &[]);
-        let problems = check(&desired, text, &catalog());
+        let problems = check(&desired, text, Some(&catalog()));
         let values: Vec<&str> = problems.iter().map(|p| p.value.as_str()).collect();
         let absent = dir.path().join("absent").to_string_lossy().into_owned();
         let notes = dir.path().join("home/notes").to_string_lossy().into_owned();
@@ -362,7 +371,7 @@ mod tests {
         // Unset, then set but empty: both refused, naming MY_SECRET.
         for env in [&[][..], &[("MY_SECRET", "")][..]] {
             let desired = load(dir.path(), &text, env);
-            let problems = check(&desired, &text, &catalog());
+            let problems = check(&desired, &text, Some(&catalog()));
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert_eq!(problems[0].value, "MY_SECRET");
             assert_eq!(problems[0].location.as_ref().unwrap().line, 8);
@@ -371,7 +380,7 @@ mod tests {
             assert_eq!(error.status, crate::error::ExitStatus::Invalid);
         }
         let desired = load(dir.path(), &text, &[("MY_SECRET", "s3cret")]);
-        assert!(check(&desired, &text, &catalog()).is_empty());
+        assert!(check(&desired, &text, Some(&catalog())).is_empty());
     }
 
     #[test]
@@ -382,13 +391,13 @@ mod tests {
             "name: p\nservices:\n  s:\n    image: x\n    labels:\n      io.mcpm.template: {template}\n    environment:\n      - {key}=\n"
         );
         let desired = load(dir.path(), &text, &[]);
-        let problems = check(&desired, &text, &catalog());
+        let problems = check(&desired, &text, Some(&catalog()));
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].value, key);
         // Services without a template are not judged on secrets.
         let text = "name: p\nservices:\n  s:\n    image: x\n    environment:\n      TOKEN: ''\n";
         let desired = load(dir.path(), text, &[]);
-        assert!(check(&desired, text, &catalog()).is_empty());
+        assert!(check(&desired, text, Some(&catalog())).is_empty());
         assert!(refusal(&[], Path::new(".env")).is_none());
     }
 
