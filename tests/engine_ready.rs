@@ -300,3 +300,28 @@ fn pin_refuses_an_image_that_was_never_pushed_or_pulled() {
         err.message
     );
 }
+
+#[test]
+fn wait_grace_takes_seconds_on_deploy_and_up() {
+    // No engine needed: clap refuses the value before anything runs.
+    for (command, value) in [("deploy", "abc"), ("deploy", "7200"), ("up", "two")] {
+        let mut args = vec!["docker", command];
+        if command == "up" {
+            args.push("team");
+        }
+        args.extend(["--wait", "--wait-grace", value]);
+        let out = assert_cmd::Command::cargo_bin("mcpm")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains(&format!(
+                "`{value}` is not a number of seconds between 0 and 3600"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -233,6 +233,8 @@ struct Judged {
     run: Option<ContainerRun>,
     verdict: Verdict,
     last_exit: Option<i64>,
+    /// New start times seen during the wait.
+    new_starts: i64,
 }
 
 /// Waits for `services` of `project`. `since` is when the deploy began. A
@@ -282,6 +284,7 @@ pub async fn wait_ready(
                 run,
                 verdict,
                 last_exit: track.last_exit,
+                new_starts: track.new_starts,
             };
             if matches!(judged.verdict, Verdict::Failed(..)) {
                 settled.push(judged);
@@ -337,7 +340,8 @@ async fn finish(engine: &Engine, judged: Vec<Judged>, options: WaitOptions) -> W
                 exit_code: judged
                     .last_exit
                     .or(run.and_then(|r| r.exit_code).filter(|_| ended)),
-                restart_count: run.map_or(0, |r| r.restart_count),
+                // The engine's count can lag the runs the polls saw start.
+                restart_count: run.map_or(0, |r| r.restart_count).max(judged.new_starts),
                 logs,
             },
         );
