@@ -108,7 +108,7 @@ pub fn refusal(problems: &[Problem], env_file: &Path) -> Option<Error> {
     };
     Some(
         Error::invalid(format!(
-            "the compose file would deploy {} that cannot work:\n{}",
+            "deploy refused: {} would keep services from working:\n{}",
             crate::output::count(errors.len(), "problem", "problems"),
             list.join("\n")
         ))
