@@ -527,14 +527,18 @@ pub struct UpArgs {
     #[arg(short, long)]
     pub yes: bool,
 
-    /// Wait until the started services are running (and healthy, when they
-    /// have a healthcheck).
+    /// Wait until the started services have run --wait-grace seconds without
+    /// restarting (and are healthy, when they have a healthcheck).
     #[arg(long)]
     pub wait: bool,
 
     /// Seconds --wait (and a dependency's service_healthy condition) may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
+
+    /// With --wait: how long a container must run without restarting to count as ready.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_grace)]
+    pub wait_grace: std::time::Duration,
 
     /// Print the sync's diffs; write, deploy and restart nothing.
     #[arg(long)]
@@ -562,13 +566,18 @@ pub struct DeployArgs {
     #[arg(long, value_enum, value_name = "WHEN")]
     pub pull: Option<PullPolicyArg>,
 
-    /// Wait until the started servers run (and are healthy, when they have a healthcheck).
+    /// Wait until the started servers have run --wait-grace seconds without restarting (and are
+    /// healthy, when they have a healthcheck); a crash loop fails at once with its last log lines.
     #[arg(long)]
     pub wait: bool,
 
     /// Seconds --wait (and a dependency's service_healthy condition) may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
+
+    /// With --wait: how long a container must run without restarting to count as ready.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_grace)]
+    pub wait_grace: std::time::Duration,
 
     /// Remove containers of services that are no longer in the compose file.
     #[arg(long)]
@@ -803,4 +812,15 @@ pub struct ClientListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--wait-grace`: whole or fractional seconds, at most an hour.
+fn parse_grace(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!("`{text}` is not a number of seconds between 0 and 3600 (e.g. 2 or 0.5)")
+        })
 }

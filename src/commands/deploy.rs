@@ -8,6 +8,7 @@ use crate::engine::deploy::{self, DeployOptions, DeployReport, DeployTarget};
 use crate::engine::execute::StepStatus;
 use crate::engine::plan::{Action, Plan, PlanOptions, PullMode};
 use crate::engine::progress::Progress;
+use crate::engine::wait::{WaitOptions, WaitOutcome};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
 
@@ -32,7 +33,10 @@ pub fn exec(context: &Context, args: DeployArgs) -> Result<ExitStatus> {
             remove_orphans: args.remove_orphans,
         },
         dry_run: args.dry_run,
-        wait: args.wait.then_some(timeout),
+        wait: args.wait.then_some(WaitOptions {
+            timeout,
+            grace: args.wait_grace,
+        }),
         dependency_timeout: timeout,
     };
     let progress = if args.json {
@@ -133,18 +137,19 @@ pub fn failure(report: &DeployReport) -> Error {
         .map(|w| {
             w.not_ready
                 .iter()
-                .map(|s| {
-                    format!(
+                .map(|s| match w.problems.get(s) {
+                    Some(problem) => format!("{s} ({})", problem.reason),
+                    None => format!(
                         "{s} ({})",
                         w.services.get(s).map(String::as_str).unwrap_or("?")
-                    )
+                    ),
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
         })
         .unwrap_or_default();
     Error::runtime(format!("deployed, but not ready: {not_ready}"))
-        .hint("look at `mcpm docker logs SERVER`, or wait longer with --timeout")
+        .hint("the last log lines are above (all of them: `mcpm docker logs SERVER`); fix the server's command, image or variables and deploy again, or wait longer with --timeout / --wait-grace")
 }
 
 /// The plan, one line per operation.
@@ -227,28 +232,62 @@ fn render_report(report: &DeployReport) -> String {
         .filter(|r| r.status == StepStatus::Unchanged)
         .count();
     let failed = report.failures().count();
-    if changed == 0 && failed == 0 {
-        return format!(
+    let mut out = if changed == 0 && failed == 0 {
+        format!(
             "Project {} is up to date ({} unchanged).\n",
             report.project,
             output::count(unchanged, "container", "containers")
+        )
+    } else {
+        let mut out = format!(
+            "Deployed project {} ({}):\n",
+            report.project, report.compose_file
         );
-    }
-    let mut out = format!(
-        "Deployed project {} ({}):\n",
-        report.project, report.compose_file
-    );
-    out.push_str(&render_results(&report.results));
-    out.push_str(&format!(
-        "{changed} changed, {unchanged} unchanged, {failed} failed\n"
-    ));
+        out.push_str(&render_results(&report.results));
+        out.push_str(&format!(
+            "{changed} changed, {unchanged} unchanged, {failed} failed\n"
+        ));
+        out
+    };
     if let Some(wait) = &report.wait {
-        let states: Vec<String> = wait
-            .services
-            .iter()
-            .map(|(s, state)| format!("{s}: {state}"))
-            .collect();
-        out.push_str(&format!("Ready check: {}\n", states.join(", ")));
+        out.push_str(&render_wait(wait));
+    }
+    out
+}
+
+/// `--wait`'s verdict: one line per service, and for each one not ready why,
+/// with its exit code, restart count and last log lines.
+fn render_wait(wait: &WaitOutcome) -> String {
+    let states: Vec<String> = wait
+        .services
+        .iter()
+        .map(|(s, state)| format!("{s}: {state}"))
+        .collect();
+    let mut out = format!(
+        "Ready check (running {} s without a restart): {}\n",
+        wait.grace_seconds,
+        states.join(", ")
+    );
+    for service in &wait.not_ready {
+        let Some(problem) = wait.problems.get(service) else {
+            continue;
+        };
+        let exit = problem
+            .exit_code
+            .map(|code| format!("exit code {code}, "))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {service} is not ready: {} ({exit}restart count {})\n",
+            problem.reason, problem.restart_count
+        ));
+        if problem.logs.is_empty() {
+            out.push_str("    (no log output)\n");
+        } else {
+            out.push_str(&format!("    last {} log lines:\n", problem.logs.len()));
+            for line in &problem.logs {
+                out.push_str(&format!("    | {line}\n"));
+            }
+        }
     }
     out
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::UpArgs;
+use crate::engine::wait::WaitOptions;
 use crate::error::{ExitStatus, Result};
 use crate::output;
 use crate::profile::resolve_profile_path;
@@ -25,7 +26,10 @@ pub fn exec(context: &Context, args: UpArgs) -> Result<ExitStatus> {
         ..SyncOptions::new(resolve_profile_path(&args.profile, &context.config)?)
     };
     let timeout = Duration::from_secs(args.timeout);
-    options.deploy_options.wait = args.wait.then_some(timeout);
+    options.deploy_options.wait = args.wait.then_some(WaitOptions {
+        timeout,
+        grace: args.wait_grace,
+    });
     options.deploy_options.dependency_timeout = timeout;
     let mut terminal = Terminal::new(context, args.json, args.yes);
     // `--json` prints one document at the end, not the sync's on its own.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::config::ConfigDir;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profile::LoadedProfile;
 
 use super::connect::{Engine, block_on, connect};
@@ -16,7 +16,7 @@ use super::execute::{Executor, StepResult, StepStatus};
 use super::observe;
 use super::plan::{self, Action, Plan, PlanOptions};
 use super::progress::Progress;
-use super::wait::{WaitOutcome, wait_ready};
+use super::wait::{WaitOptions, WaitOutcome, wait_ready};
 
 /// What the user asked deploy to do.
 #[derive(Debug, Clone, Default)]
@@ -24,8 +24,8 @@ pub struct DeployOptions {
     pub plan: PlanOptions,
     /// Stop after planning.
     pub dry_run: bool,
-    /// `--wait`: wait for the started services, at most this long.
-    pub wait: Option<Duration>,
+    /// `--wait`: wait for the started services to be ready.
+    pub wait: Option<WaitOptions>,
     /// How long a service waits for a dependency's condition.
     pub dependency_timeout: Duration,
 }
@@ -57,6 +57,7 @@ pub fn run(
         config,
     )?;
     let desired = desired::load(&target.file, &target.options)?;
+    preflight(config, &desired, &options.plan.services)?;
     let unsynced = match (&target.profile, &request.profile) {
         (Some(loaded), Some(name)) => unsynced(config, loaded, &target.file)
             .filter(|servers| !servers.is_empty())
@@ -73,6 +74,37 @@ pub fn run(
     })?;
     report.unsynced = unsynced;
     Ok(report)
+}
+
+/// Refuses a file that would deploy services that cannot work (see
+/// [`super::preflight`]), before the engine is touched; a dry run too. Only
+/// the services this deploy would create count (`named` and what they need,
+/// or every active service).
+fn preflight(config: &ConfigDir, desired: &Desired, named: &[String]) -> Result<()> {
+    let scope = plan::scope(desired, named)?;
+    let bytes =
+        std::fs::read(&desired.file).map_err(|err| Error::io("read", &desired.file, err))?;
+    let text = crate::source::decode(&desired.file, bytes)?;
+    // A broken user template is the catalog's error to report elsewhere;
+    // the built-in entries still say which variables are required.
+    // Only generated services name a template; a hand-written file needs no catalog.
+    let catalog = if desired
+        .services
+        .values()
+        .any(|s| s.config.labels.contains_key(crate::labels::TEMPLATE))
+    {
+        Some(Catalog::load(Some(&config.templates())).or_else(|_| Catalog::load(None))?)
+    } else {
+        None
+    };
+    let problems: Vec<_> = super::preflight::check(desired, &text, catalog.as_ref())
+        .into_iter()
+        .filter(|p| scope.contains_key(&p.service))
+        .collect();
+    match super::preflight::refusal(&problems, &desired.dir.join(".env")) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// A profile whose changes the compose file does not have yet: deploying the
@@ -137,6 +169,8 @@ pub async fn deploy(
     progress: &Progress,
     on_plan: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<DeployReport> {
+    // Restarts of containers created from here on happened in this deploy.
+    let since = std::time::SystemTime::now();
     let images: Vec<String> = desired
         .services
         .values()
@@ -212,7 +246,7 @@ pub async fn deploy(
             .collect();
     }
 
-    if let Some(timeout) = options.wait {
+    if let Some(wait) = options.wait {
         let started: Vec<String> = levels
             .iter()
             .flatten()
@@ -224,7 +258,7 @@ pub async fn deploy(
                     .any(|r| r.service.as_deref() == Some(s.as_str()))
             })
             .collect();
-        report.wait = Some(wait_ready(engine, &desired.project, &started, timeout).await?);
+        report.wait = Some(wait_ready(engine, &desired.project, &started, wait, since).await?);
     }
     report.ok = report.failures().next().is_none()
         && report.wait.as_ref().is_none_or(|w| w.not_ready.is_empty());

@@ -62,6 +62,73 @@ pub async fn stream(engine: &Engine, container: &str, request: &LogsRequest) -> 
     Ok(())
 }
 
+/// The last `lines` lines `container` wrote (stdout and stderr interleaved
+/// as the engine stored them), for reports such as a crash loop's. The engine
+/// is asked for that many lines, so a chatty container costs nothing more.
+pub async fn tail_lines(engine: &Engine, container: &str, lines: usize) -> Result<Vec<String>> {
+    let options = LogsOptions {
+        follow: false,
+        stdout: true,
+        stderr: true,
+        since: 0,
+        until: 0,
+        timestamps: false,
+        tail: lines.to_string(),
+    };
+    let mut logs = engine.docker.logs(container, Some(options));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = logs.next().await {
+        match chunk {
+            Ok(
+                LogOutput::StdErr { message }
+                | LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message },
+            ) => bytes.extend_from_slice(&message),
+            Err(err) => {
+                return Err(Error::runtime(format!(
+                    "cannot read the logs of {container}: {}",
+                    describe(&err)
+                )));
+            }
+        }
+    }
+    Ok(last_lines(&String::from_utf8_lossy(&bytes), lines))
+}
+
+/// The last `n` lines of `text`, without line ends (a TTY's `\r\n` too).
+fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let all: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    all[all.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// A timestamp as the engine writes it (`2026-01-02T15:04:05.123456789Z`,
+/// RFC 3339 in UTC) → nanoseconds since the Unix epoch. `None` for the
+/// engine's "never" (`0001-01-01T00:00:00Z`) and for anything unreadable.
+pub fn engine_time_nanos(text: &str) -> Option<i128> {
+    let seconds = rfc3339_utc(text)?;
+    if seconds <= 0 {
+        return None;
+    }
+    let fraction = text
+        .split_once('.')
+        .map(|(_, rest)| rest.trim_end_matches(['Z', 'z']))
+        .unwrap_or_default();
+    let digits: String = fraction.chars().take(9).collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let nanos = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}").parse::<i128>().ok()?
+    };
+    Some(i128::from(seconds) * 1_000_000_000 + nanos)
+}
+
 /// Writes bytes; a closed pipe (`mcpm docker logs x | head`) ends quietly.
 fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -124,5 +191,26 @@ mod tests {
             1_709_294_400
         );
         assert!(parse_since("yesterday", 0).is_err());
+    }
+
+    #[test]
+    fn last_lines_keeps_the_end() {
+        assert_eq!(last_lines("a\nb\r\nc\n", 2), vec!["b", "c"]);
+        assert_eq!(last_lines("only", 5), vec!["only"]);
+        assert!(last_lines("", 5).is_empty());
+    }
+
+    #[test]
+    fn engine_times() {
+        assert_eq!(
+            engine_time_nanos("1970-01-02T00:00:00.5Z"),
+            Some(86_400_500_000_000)
+        );
+        assert_eq!(
+            engine_time_nanos("1970-01-02T00:00:01.123456789Z"),
+            Some(86_401_123_456_789)
+        );
+        assert_eq!(engine_time_nanos("0001-01-01T00:00:00Z"), None);
+        assert_eq!(engine_time_nanos("garbage"), None);
     }
 }

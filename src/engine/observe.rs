@@ -322,6 +322,62 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
     })
 }
 
+/// How one container is running, from inspecting it: what `--wait` compares
+/// across polls to tell a steady server from a crash loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRun {
+    pub state: ContainerState,
+    pub health: Option<Health>,
+    /// The exit code of its last run (0 while the first run lasts).
+    pub exit_code: Option<i64>,
+    /// Restarts the engine made under the restart policy.
+    pub restart_count: i64,
+    /// When the current (or last) run started, as the engine wrote it.
+    pub started_at: Option<String>,
+    /// When the container was created, as the engine wrote it.
+    pub created: Option<String>,
+}
+
+/// Inspects container `id`; `None` when it is gone.
+pub async fn inspect_run(engine: &Engine, id: &str) -> Result<Option<ContainerRun>> {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let inspect = match engine.docker.inspect_container(id, None).await {
+        Ok(inspect) => inspect,
+        Err(err) if is_not_found(&err) => return Ok(None),
+        Err(err) => {
+            return Err(Error::runtime(format!(
+                "cannot inspect container {id}: {}",
+                describe(&err)
+            )));
+        }
+    };
+    let engine_state = inspect.state.unwrap_or_default();
+    let state = match engine_state.status {
+        Some(S::CREATED) => ContainerState::Created,
+        Some(S::RUNNING) => ContainerState::Running,
+        Some(S::PAUSED) => ContainerState::Paused,
+        Some(S::RESTARTING) => ContainerState::Restarting,
+        Some(S::EXITED) => ContainerState::Exited,
+        Some(S::DEAD) => ContainerState::Dead,
+        Some(S::REMOVING) => ContainerState::Removing,
+        _ => ContainerState::Other,
+    };
+    let health = match engine_state.health.and_then(|h| h.status) {
+        Some(H::STARTING) => Some(Health::Starting),
+        Some(H::HEALTHY) => Some(Health::Healthy),
+        Some(H::UNHEALTHY) => Some(Health::Unhealthy),
+        _ => None,
+    };
+    Ok(Some(ContainerRun {
+        state,
+        health,
+        exit_code: engine_state.exit_code,
+        restart_count: inspect.restart_count.unwrap_or(0),
+        started_at: engine_state.started_at,
+        created: inspect.created,
+    }))
+}
+
 /// `Up 3 minutes (healthy)` → healthy.
 pub fn health_from_status(status: &str) -> Option<Health> {
     if status.contains("(healthy)") {

@@ -423,7 +423,7 @@ pub fn network_divergence(desired: &DesiredNetwork, observed: &ObservedNetwork) 
 /// The services to deploy, each with whether it should be started: all
 /// active ones, or the named ones and what they depend on (started, since
 /// something needs them).
-fn scope(desired: &Desired, named: &[String]) -> Result<BTreeMap<String, bool>> {
+pub(super) fn scope(desired: &Desired, named: &[String]) -> Result<BTreeMap<String, bool>> {
     for name in named {
         if !desired.services.contains_key(name) {
             let known: Vec<&str> = desired.services.keys().map(String::as_str).collect();
