@@ -70,12 +70,8 @@ pub fn check(input: &Input<'_>) -> Vec<Finding> {
                 .as_deref()
                 .and_then(|t| input.catalog.by_name(t)),
         };
-        let others: Vec<&Neighbour> = neighbours
-            .iter()
-            .filter(|n| n.name != report.name)
-            .collect();
         let before = findings.len();
-        localhost(&server, &others, &mut findings);
+        localhost(&server, &neighbours, &mut findings);
         let reaches_out = findings.len() > before;
         host_paths(&server, input, &mut findings);
         variables(&server, input, &mut findings);
@@ -216,7 +212,7 @@ fn shown(target: &Target, value: &str) -> String {
 /// `localhost`, `127.0.0.1`, `[::1]` (and `0.0.0.0` in a URL) name the
 /// container itself: the host is `host.docker.internal`, a service in the
 /// same compose file is its name.
-fn localhost(server: &Server<'_>, neighbours: &[&Neighbour], findings: &mut Vec<Finding>) {
+fn localhost(server: &Server<'_>, neighbours: &[Neighbour], findings: &mut Vec<Finding>) {
     let mut wants_gateway = false;
     let mut networks: Vec<String> = Vec::new();
     let mut found: Vec<Finding> = Vec::new();
@@ -228,9 +224,11 @@ fn localhost(server: &Server<'_>, neighbours: &[&Neighbour], findings: &mut Vec<
         let mut unreachable: Option<&str> = None;
         let mut names: Vec<String> = Vec::new();
         let new = scan::replace_hosts(&value, &hits, |hit| {
-            let neighbour = hit
-                .port
-                .and_then(|port| neighbours.iter().find(|n| n.ports.contains(&port)));
+            let neighbour = hit.port.and_then(|port| {
+                neighbours
+                    .iter()
+                    .find(|n| n.name != server.name && n.ports.contains(&port))
+            });
             let name = match neighbour {
                 Some(n) if n.networks.is_some() => {
                     let theirs = n.networks.clone().unwrap_or_default();
@@ -399,7 +397,10 @@ fn host_paths(server: &Server<'_>, input: &Input<'_>, findings: &mut Vec<Finding
 /// The host path a value names, and the same path as the profile writes
 /// it: `${VAR}/rest` counts when VAR holds an absolute path (compose
 /// substitutes it before the container starts).
-fn resolved_path(value: &str, variable: &dyn Fn(&str) -> Option<String>) -> Option<(String, String)> {
+fn resolved_path(
+    value: &str,
+    variable: &dyn Fn(&str) -> Option<String>,
+) -> Option<(String, String)> {
     if let Some(path) = scan::host_path(value) {
         return Some((path.to_string(), path.to_string()));
     }
@@ -609,7 +610,12 @@ fn collect_strings(value: &Mapping, key: Option<&str>, out: &mut Vec<(Option<Str
     }
 }
 
-fn collect_value(value: &Value, parent: Option<&str>, key: &str, out: &mut Vec<(Option<String>, String)>) {
+fn collect_value(
+    value: &Value,
+    parent: Option<&str>,
+    key: &str,
+    out: &mut Vec<(Option<String>, String)>,
+) {
     match value {
         Value::String(text) => {
             // Under `environment`, the variable's own name is the key.
@@ -732,9 +738,12 @@ fn network(server: &Server<'_>, reaches_out: bool, findings: &mut Vec<Finding>) 
     };
     let path = if server.spec.network.is_some() {
         server.path(&["network"])
-    } else if server.spec.docker.as_ref().is_some_and(|d| {
-        d.contains_key("network_mode") || d.contains_key("networks")
-    }) {
+    } else if server
+        .spec
+        .docker
+        .as_ref()
+        .is_some_and(|d| d.contains_key("network_mode") || d.contains_key("networks"))
+    {
         server.path(&["docker"])
     } else {
         server.path(&[])
@@ -863,7 +872,10 @@ mod tests {
         assert!(!is_pinned("mcp/fetch"));
         assert!(!is_pinned("mcp/fetch:latest"));
         assert!(!is_pinned("mcp/fetch:${TAG}"));
-        assert_eq!(repository("registry:5000/team/img:1.0"), "registry:5000/team/img");
+        assert_eq!(
+            repository("registry:5000/team/img:1.0"),
+            "registry:5000/team/img"
+        );
         assert_eq!(repository("mcp/fetch"), "mcp/fetch");
     }
 
@@ -875,19 +887,29 @@ mod tests {
         .unwrap();
         let mounts = Mounts::of(&service);
         assert!(mounts.covers("/home/dev/.mcp/memory.json"));
-        assert!(mounts.covers("/Users/x/Documents"), "auto-mounted and rewritten");
+        assert!(
+            mounts.covers("/Users/x/Documents"),
+            "auto-mounted and rewritten"
+        );
         assert!(mounts.covers("/a/b"));
         assert!(mounts.covers("/anon/x"));
         assert!(mounts.covers("/run/cache/x"));
         assert!(!mounts.covers("/home/dev/.mcpx"));
-        assert!(!mounts.covers("/srv/a/b"), "only the target is inside the container");
+        assert!(
+            !mounts.covers("/srv/a/b"),
+            "only the target is inside the container"
+        );
         assert_eq!(mounts.named.iter().collect::<Vec<_>>(), ["memory-data"]);
     }
 
     #[test]
     fn a_file_is_mounted_by_its_directory() {
         assert_eq!(
-            mount_dir("/home/dev/.mcp/memory.json", "/home/dev/.mcp/memory.json", false),
+            mount_dir(
+                "/home/dev/.mcp/memory.json",
+                "/home/dev/.mcp/memory.json",
+                false
+            ),
             ("/home/dev/.mcp".into(), "/home/dev/.mcp".into())
         );
         assert_eq!(

@@ -181,9 +181,16 @@ mod tests {
             db.docker.as_ref().unwrap()["extra_hosts"],
             toml::Value::Array(vec!["host.docker.internal:host-gateway".into()])
         );
-        assert_eq!(again.profile.servers["memory"].volumes, ["memory-data:/home/dev/.mcp"]);
+        assert_eq!(
+            again.profile.servers["memory"].volumes,
+            ["memory-data:/home/dev/.mcp"]
+        );
         // The same findings against the fixed text change nothing.
-        assert!(apply(path, &text, &again.profile, &findings).unwrap().is_none());
+        assert!(
+            apply(path, &text, &again.profile, &findings)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -198,6 +205,10 @@ mod tests {
                 new: "x".into(),
             }],
         );
-        assert!(apply(path, TEXT, &loaded.profile, &[stale]).unwrap().is_none());
+        assert!(
+            apply(path, TEXT, &loaded.profile, &[stale])
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -23,7 +23,7 @@ use crate::profile::{LoadedProfile, NetworkChoice};
 use crate::source::Segment;
 
 pub use checks::{HOST_GATEWAY, check, is_pinned};
-pub use run::{Options, Report, quick_check, run, warning_lines};
+pub use run::{Options, Report, blocking_under_strict, quick_check, run, warning_lines};
 
 /// How bad a finding is: errors stop `--strict` runs and make doctor exit 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -238,7 +238,13 @@ pub fn neighbours(document: &serde_yaml_ng::Value, own: &[&str]) -> Vec<Neighbou
                 .and_then(|p| p.as_sequence())
                 .into_iter()
                 .flatten()
-                .chain(service.get("expose").and_then(|p| p.as_sequence()).into_iter().flatten())
+                .chain(
+                    service
+                        .get("expose")
+                        .and_then(|p| p.as_sequence())
+                        .into_iter()
+                        .flatten(),
+                )
             {
                 ports.extend(container_port(entry));
             }
@@ -303,7 +309,9 @@ pub fn lookup_with(
 
 /// The `.env` beside `compose`, parsed as deploy will read it; none when it
 /// does not exist.
-pub fn read_env_file(compose: &Path) -> crate::error::Result<Vec<crate::engine::env_file::Assignment>> {
+pub fn read_env_file(
+    compose: &Path,
+) -> crate::error::Result<Vec<crate::engine::env_file::Assignment>> {
     let path: PathBuf = crate::compose::env_file::env_path(compose);
     if !path.is_file() {
         return Ok(Vec::new());
@@ -326,9 +334,15 @@ mod tests {
         assert_eq!(found.len(), 3);
         assert_eq!(found[0].name, "postgres");
         assert_eq!(found[0].ports, [5432, 9187]);
-        assert_eq!(found[0].networks.as_deref(), Some(&["default".to_string()][..]));
+        assert_eq!(
+            found[0].networks.as_deref(),
+            Some(&["default".to_string()][..])
+        );
         assert_eq!(found[1].ports, [6379]);
-        assert_eq!(found[1].networks.as_deref(), Some(&["mcp-network".to_string()][..]));
+        assert_eq!(
+            found[1].networks.as_deref(),
+            Some(&["mcp-network".to_string()][..])
+        );
         assert_eq!(found[2].networks, None);
     }
 }

@@ -112,8 +112,7 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
     if options.fix {
         let mut text = original.clone();
         for _ in 0..FIX_ROUNDS {
-            let Some((new, applied)) =
-                super::fix::apply(&path, &text, &loaded.profile, &findings)?
+            let Some((new, applied)) = super::fix::apply(&path, &text, &loaded.profile, &findings)?
             else {
                 break;
             };
@@ -234,4 +233,19 @@ pub fn warning_lines(loaded: &LoadedProfile, findings: &[Finding]) -> Vec<String
         ));
     }
     lines
+}
+
+/// How many findings make `generate --strict` fail: all but unpinned images
+/// (nearly every catalog image is one) and skipped servers (`--strict`
+/// already refuses those, with their own error).
+pub fn blocking_under_strict(findings: &[Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.check,
+                super::Check::UnpinnedImage | super::Check::NotContainerized
+            )
+        })
+        .count()
 }

@@ -257,8 +257,14 @@ mod tests {
             host_path("--db-path=/home/dev/app.db"),
             Some("/home/dev/app.db")
         );
-        assert_eq!(host_path("\"/home/dev/My Files\""), Some("/home/dev/My Files"));
-        assert_eq!(host_path("'/Users/j\u{f6}rg/x'"), Some("/Users/j\u{f6}rg/x"));
+        assert_eq!(
+            host_path("\"/home/dev/My Files\""),
+            Some("/home/dev/My Files")
+        );
+        assert_eq!(
+            host_path("'/Users/j\u{f6}rg/x'"),
+            Some("/Users/j\u{f6}rg/x")
+        );
         for not in [
             "relative/x",
             "http://x/y",
