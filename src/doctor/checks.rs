@@ -344,9 +344,10 @@ fn host_paths(server: &Server<'_>, input: &Input<'_>, findings: &mut Vec<Finding
         if mounts.covers(&path) {
             continue;
         }
-        let exists = (input.exists)(Path::new(&path));
-        let dir = mount_dir(&path, &raw, exists);
-        let (volume, what) = if (input.exists)(Path::new(&dir.0)) {
+        let kind = (input.host)(Path::new(&path));
+        let exists = kind.is_some();
+        let dir = mount_dir(&path, &raw, kind);
+        let (volume, what) = if (input.host)(Path::new(&dir.0)).is_some() {
             (
                 format!("{}:{}", dir.1, dir.1),
                 format!("bind-mount {} (it exists on this machine)", dir.1),
@@ -419,9 +420,11 @@ fn resolved_path(
 }
 
 /// What to mount for `path` (as resolved, and as the profile writes it):
-/// the directory itself, or a file's directory.
-fn mount_dir(path: &str, raw: &str, exists: bool) -> (String, String) {
-    let is_dir = exists && Path::new(path).is_dir();
+/// the directory itself, or a file's directory. `kind` is what the host
+/// has there: `Some(true)` a directory, `Some(false)` a file.
+fn mount_dir(path: &str, raw: &str, kind: Option<bool>) -> (String, String) {
+    let exists = kind.is_some();
+    let is_dir = kind == Some(true);
     let looks_like_file = Path::new(path)
         .file_name()
         .and_then(|n| n.to_str())
@@ -908,16 +911,21 @@ mod tests {
             mount_dir(
                 "/home/dev/.mcp/memory.json",
                 "/home/dev/.mcp/memory.json",
-                false
+                None
             ),
             ("/home/dev/.mcp".into(), "/home/dev/.mcp".into())
         );
         assert_eq!(
-            mount_dir("/w/data/app.db", "${W}/data/app.db", false),
+            mount_dir("/w/data/app.db", "${W}/data/app.db", None),
             ("/w/data".into(), "${W}/data".into())
         );
         assert_eq!(
-            mount_dir("/home/dev/.mcp", "/home/dev/.mcp/", false),
+            mount_dir("/home/dev/Makefile", "/home/dev/Makefile", Some(false)),
+            ("/home/dev".into(), "/home/dev".into()),
+            "an existing file, whatever its name"
+        );
+        assert_eq!(
+            mount_dir("/home/dev/.mcp", "/home/dev/.mcp/", Some(true)),
             ("/home/dev/.mcp".into(), "/home/dev/.mcp".into())
         );
     }

@@ -205,8 +205,14 @@ pub struct Input<'a> {
     pub env_file: Option<&'a Path>,
     /// Other services in the compose file.
     pub neighbours: &'a [Neighbour],
-    /// Whether a host path exists (the file system, or a test's stand-in).
-    pub exists: &'a dyn Fn(&Path) -> bool,
+    /// What the host has at a path: `None` nothing, `Some(true)` a
+    /// directory, `Some(false)` a file (the file system, or a test's stand-in).
+    pub host: &'a dyn Fn(&Path) -> Option<bool>,
+}
+
+/// [`Input::host`] on the real file system.
+pub fn host_path_kind(path: &Path) -> Option<bool> {
+    std::fs::metadata(path).ok().map(|m| m.is_dir())
 }
 
 /// Sorts findings for output: errors first, then by server and check.
@@ -346,3 +352,6 @@ mod tests {
         assert_eq!(found[2].networks, None);
     }
 }
+
+#[cfg(test)]
+mod check_tests;

@@ -82,7 +82,6 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
     let variable = super::lookup_with(env);
     let env_path = compose::env_file::env_path(&compose_file);
     let catalog = Catalog::load(Some(&config.templates()))?;
-    let exists = |p: &Path| p.exists();
     let findings_of = |loaded: &LoadedProfile| -> Result<Vec<Finding>> {
         let rendered = match compose::render(loaded, &catalog, RenderOptions::default()) {
             Ok(rendered) => rendered,
@@ -103,7 +102,7 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
             variable: &variable,
             env_file: Some(&env_path),
             neighbours: &others,
-            exists: &exists,
+            host: &super::host_path_kind,
         }))
     };
 
@@ -196,7 +195,6 @@ pub fn quick_check(
         })
         .unwrap_or_default();
     let variable = super::lookup_with(assignments);
-    let exists = |p: &Path| p.exists();
     check(&Input {
         loaded,
         rendered,
@@ -204,7 +202,7 @@ pub fn quick_check(
         variable: &variable,
         env_file: env.map(|(path, _)| path),
         neighbours: &[],
-        exists: &exists,
+        host: &super::host_path_kind,
     })
 }
 

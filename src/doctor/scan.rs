@@ -28,7 +28,7 @@ pub fn loopback_hosts(value: &str) -> Vec<LoopbackHit> {
         let found = LOOPBACK
             .iter()
             .chain(std::iter::once(&ANY_ADDRESS))
-            .find(|name| lower[at..].starts_with(**name));
+            .find(|name| bytes[at..].starts_with(name.as_bytes()));
         let Some(name) = found else {
             at += 1;
             continue;
