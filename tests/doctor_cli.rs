@@ -357,3 +357,36 @@ fn generate_warns_and_strict_refuses_before_writing() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(!out.exists(), "nothing is written");
 }
+
+#[test]
+fn sync_warns_with_the_doctors_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("app.toml");
+    fs::write(
+        &profile,
+        "name = \"app\"\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\", \"--proxy-url=http://127.0.0.1:3128\"]\n",
+    )
+    .unwrap();
+    let output = mcpm(dir.path())
+        .args(["docker", "sync", "--yes"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("[localhost] server `fetch`"), "{err}");
+    assert!(err.contains("app.toml:4:"), "{err}");
+    assert!(err.contains("1 image is not pinned"), "{err}");
+    // A sync with nothing to do stays quiet, as before.
+    let output = mcpm(dir.path())
+        .args(["docker", "sync", "--yes"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        !stderr(&output).contains("[localhost]"),
+        "{}",
+        stderr(&output)
+    );
+}
