@@ -239,7 +239,7 @@ fn editor_variables_and_inputs_are_named() {
         "name = \"p\"\n[servers.ask]\ncommand = \"npx\"\nargs = [\"-y\", \"server-perplexity-ask\"]\nenv = { PERPLEXITY_API_KEY = \"${input:perplexity-key}\" }\n".into(),
     )
     .unwrap();
-    let found = checks::editor_inputs(&loaded);
+    let found = variables::editor_inputs(&loaded);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].check, Check::VscodeInput);
     assert_eq!(

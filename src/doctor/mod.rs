@@ -9,8 +9,10 @@
 //! `sync` run them for free. [`fix`] edits the profile.
 mod checks;
 pub mod fix;
+mod mounts;
 mod run;
 pub mod scan;
+mod variables;
 
 use std::path::{Path, PathBuf};
 

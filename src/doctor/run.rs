@@ -88,7 +88,7 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
             // What stops rendering may be what doctor fixes (a VS Code
             // input compose cannot read): those findings come first.
             Err(err) => {
-                let inputs = super::checks::editor_inputs(loaded);
+                let inputs = super::variables::editor_inputs(loaded);
                 if inputs.iter().any(Finding::fixable) {
                     return Ok(inputs);
                 }
