@@ -129,6 +129,14 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
             text = new;
         }
         if text != original {
+            // The last round may have stopped on a profile that still does
+            // not render (fixes left for a next run): never written.
+            compose::render(&loaded, &catalog, RenderOptions::default()).map_err(|err| {
+                Error::runtime(format!(
+                    "the fixed profile does not render ({}); nothing was written",
+                    err.message
+                ))
+            })?;
             files::write_atomic(
                 &path,
                 text.as_bytes(),

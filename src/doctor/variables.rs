@@ -64,9 +64,13 @@ pub(super) fn variables(server: &Server<'_>, input: &Input<'_>, findings: &mut V
                 value: format!("${{{}}}", reference.name),
                 place,
                 message: format!(
-                    "`{}` is {} in the environment and in .env{}",
+                    "`{}` is {}{}",
                     reference.name,
-                    if set { "empty" } else { "not set" },
+                    if set {
+                        "empty"
+                    } else {
+                        "set neither in the environment nor in .env"
+                    },
                     if is_required {
                         format!(
                             ": {} requires it, and the server fails without it",
