@@ -296,3 +296,51 @@ fn skipped_servers_are_reported() {
     );
     assert_eq!(of(&found, Check::NotContainerized).len(), 1);
 }
+
+/// Findings other modules make (the engine's pre-flight) are reported with
+/// the doctor's own, errors first, located in the profile.
+#[test]
+fn extra_findings_are_merged_into_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::config::ConfigDir::resolve(Some(dir.path().join("config")));
+    let profile = dir.path().join("p\u{e9}.toml");
+    std::fs::write(
+        &profile,
+        "name = \"p\"\n[servers.files]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-filesystem\", \"/home/nobody/Documents\"]\n",
+    )
+    .unwrap();
+    let extra = Finding {
+        check: Check::Other("bind-source-missing"),
+        severity: Severity::Error,
+        server: "files".into(),
+        value: "/home/nobody/Documents".into(),
+        place: Place::Profile(vec![
+            crate::source::Segment::Key("servers".into()),
+            crate::source::Segment::Key("files".into()),
+            crate::source::Segment::Key("args".into()),
+            crate::source::Segment::Index(2),
+        ]),
+        message: "does not exist".into(),
+        fix: "create it".into(),
+        edits: Vec::new(),
+    };
+    let report = run(
+        &config,
+        &Options {
+            profile: profile.display().to_string(),
+            compose_file: None,
+            fix: true,
+            lock_timeout: std::time::Duration::from_secs(1),
+        },
+        vec![extra],
+    )
+    .unwrap();
+    assert_eq!(report.findings[0].check, "bind-source-missing");
+    assert_eq!(report.findings[0].line, Some(4));
+    assert_eq!(report.count(Severity::Error), 1);
+    assert!(report.fixed.is_empty());
+    assert!(
+        !dir.path().join("p\u{e9}.toml.bak").exists(),
+        "nothing to fix, nothing written"
+    );
+}
