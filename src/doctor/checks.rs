@@ -17,17 +17,9 @@ pub const HOST_GATEWAY: &str = "host.docker.internal";
 const HOST_GATEWAY_ENTRY: &str = "host.docker.internal:host-gateway";
 const MCP_NETWORK: &str = crate::compose::service::MCP_NETWORK;
 
-/// VS Code's variables with no value outside the editor: the importer
-/// keeps them as `${NAME}` and says so; deploy would substitute nothing.
-pub(super) const EDITOR_VARIABLES: &[&str] = &[
-    "workspaceFolder",
-    "workspaceFolderBasename",
-    "workspaceRoot",
-    "cwd",
-    "file",
-    "fileDirname",
-    "pathSeparator",
-];
+/// VS Code's variables with no value outside the editor (the importer's
+/// list): it keeps them as `${NAME}`; deploy would substitute nothing.
+pub(super) use crate::import::EDITOR_VARIABLES;
 
 /// Runs every check on every server. Remote (`url`) and disabled servers
 /// run no container, so nothing here applies to them.

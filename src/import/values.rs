@@ -14,7 +14,7 @@ pub struct Translated {
 }
 
 /// VS Code's predefined variables that have no value outside the editor.
-const EDITOR_VARIABLES: &[&str] = &[
+pub(crate) const EDITOR_VARIABLES: &[&str] = &[
     "workspaceFolder",
     "workspaceFolderBasename",
     "workspaceRoot",
