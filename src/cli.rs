@@ -114,6 +114,45 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker connect time --profile dev\n  mcpm docker connect fetch -f docker-compose.yml\n\nSpeaks MCP on stdin/stdout and forwards to the project's gateway over its unix socket,\nstarting the gateway in the background when none runs. If the gateway goes away, the\nrequests in flight get a JSON-RPC error and the next request reconnects.\nExit codes: 0 when stdin closes, 1 when the gateway cannot be started, 2 for an unknown\nor remote server."
     )]
     Connect(ConnectArgs),
+    /// Check that the profile's services can work in a container, and fix what is safe to.
+    #[command(
+        after_help = "Examples:\n  mcpm docker doctor work                 # list what would keep services from working\n  mcpm docker doctor work --fix           # apply the safe fixes to the profile (a .bak is kept)\n  mcpm docker doctor work --json          # one JSON document, for scripts\n  mcpm docker doctor work --strict        # warnings count as errors (CI)\n  mcpm docker doctor dev.toml -f docker-compose.yml\n\nChecks: localhost in a containerized server's values (the container itself), host paths\nno volume covers, variables and VS Code inputs with no value, a network the server needs\nbut lacks (or gets without needing it), images not pinned. `generate` and `sync` print\nthe same findings as warnings.\nExit codes: 0 nothing found, or warnings only; 2 errors remain (with --strict: any\nfinding), or invalid input; 1 runtime failure."
+    )]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
+    #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
+    pub profile: String,
+
+    /// The compose file whose `.env` and other services count [default: the profile's].
+    #[arg(
+        short = 'f',
+        long = "compose-file",
+        visible_alias = "file",
+        value_name = "FILE"
+    )]
+    pub compose_file: Option<PathBuf>,
+
+    /// Print one JSON document (findings, and what --fix fixed).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Apply every fix that is safe to the profile (lossless, atomic, FILE.bak kept),
+    /// then check again and report what is left.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Warnings count as errors for the exit code.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Wait at most this long for another mcpm run on the profile; then
+    /// exit 1 naming the lock file and the pid holding it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod completion;
 pub mod compose;
 pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod files;

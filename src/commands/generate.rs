@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::catalog::Catalog;
 use crate::cli::GenerateArgs;
 use crate::compose::{self, RenderOptions, Rendered, ServerStatus};
+use crate::doctor;
 use crate::error::{Error, ExitStatus, Result};
 use crate::files::{LockMode, WriteOptions, WriteOutcome, lock_files, read_optional, write_atomic};
 use crate::labels;
@@ -65,6 +66,14 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
     for warning in &rendered.warnings {
         context.warn(warning);
     }
+    preflight(
+        context,
+        &loaded,
+        &rendered,
+        &catalog,
+        target.as_deref(),
+        args.strict,
+    )?;
     let written = match &args.output {
         Some(target) => Some(write(context, &loaded, target, &rendered, args.force)?),
         None => None,
@@ -88,6 +97,46 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         output::stdout(&rendered.yaml())?;
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The doctor's profile-side checks on what was just rendered, as warnings;
+/// with `--strict` any finding but an unpinned image stops the run before
+/// anything is written (exit 2).
+fn preflight(
+    context: &Context,
+    loaded: &LoadedProfile,
+    rendered: &Rendered,
+    catalog: &Catalog,
+    target: Option<&Path>,
+    strict: bool,
+) -> Result<()> {
+    let env_path = target.map(env_file::env_path);
+    let env_text = match &env_path {
+        Some(path) => read_optional(path)?,
+        None => None,
+    };
+    let env = env_path.as_deref().zip(env_text.as_deref());
+    let findings = doctor::quick_check(loaded, rendered, catalog, env);
+    for line in doctor::warning_lines(loaded, &findings) {
+        context.warn(&line);
+    }
+    let blocking = doctor::blocking_under_strict(&findings);
+    if strict && blocking > 0 {
+        return Err(Error::invalid(format!(
+            "--strict: {} in profile `{}`; nothing was written",
+            crate::output::count(
+                blocking,
+                "problem would keep a service from working",
+                "problems would keep services from working"
+            ),
+            loaded.profile.name
+        ))
+        .hint(format!(
+            "see the warnings above; `mcpm docker doctor {} --fix` fixes what it can",
+            loaded.path().display()
+        )));
+    }
+    Ok(())
 }
 
 /// `--check`: exit 4 with a diff on stdout when `target` is stale.

@@ -4,6 +4,7 @@ pub mod client;
 pub mod completions;
 pub mod connect;
 pub mod deploy;
+pub mod doctor;
 pub mod down;
 pub mod gateway;
 pub mod generate;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Client(command) => client::exec(&context, command),
         Command::Docker(DockerCommand::Gateway(args)) => gateway::exec(&context, args),
         Command::Docker(DockerCommand::Connect(args)) => connect::exec(&context, args),
+        Command::Docker(DockerCommand::Doctor(args)) => doctor::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

@@ -15,6 +15,7 @@ mod mcpm;
 mod names;
 mod render;
 mod values;
+pub(crate) use values::EDITOR_VARIABLES;
 
 use std::path::{Path, PathBuf};
 

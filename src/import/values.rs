@@ -100,7 +100,7 @@ pub struct Translated {
 
 /// VS Code's predefined variables that have no value outside the editor
 /// (the workspace ones have, when [`Places`] knows the folder).
-const EDITOR_VARIABLES: &[&str] = &[
+pub(crate) const EDITOR_VARIABLES: &[&str] = &[
     "workspaceFolder",
     "workspaceFolderBasename",
     "workspaceRoot",

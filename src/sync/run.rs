@@ -361,6 +361,15 @@ pub fn run(
         for warning in &outputs.rendered.warnings {
             ui.warn(warning);
         }
+        // The doctor's checks need the profile the rendering came from:
+        // when sync changed it, they wait for the next run (or `doctor`).
+        if !profile_changes {
+            let env = Some((env_path.as_path(), texts.env));
+            let findings = crate::doctor::quick_check(&loaded, &outputs.rendered, &catalog, env);
+            for line in crate::doctor::warning_lines(&loaded, &findings) {
+                ui.warn(&line);
+            }
+        }
     }
     // `.env` first (extra variables harm nobody), then the profile and the
     // compose file as a pair: a kill between the two is finished by the next

@@ -1,0 +1,257 @@
+//! `mcpm docker doctor` as an operation: load the profile, render it, run
+//! the checks, and with `fix` apply the fixable findings to the profile as
+//! one lossless, atomic write (under the profile's lock), then check again.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::compose::{self, RenderOptions, Rendered};
+use crate::config::ConfigDir;
+use crate::error::{Error, Result};
+use crate::files::{self, LockMode, WriteOptions};
+use crate::profile::{LoadedProfile, load_profile_text, resolve_profile_path};
+
+use super::{Finding, FindingJson, Input, Severity, check, neighbours};
+
+/// What `doctor` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The PROFILE argument (a path or a name).
+    pub profile: String,
+    /// `-f`: the compose file whose `.env` and other services count
+    /// [default: the profile's].
+    pub compose_file: Option<PathBuf>,
+    pub fix: bool,
+    pub lock_timeout: Duration,
+}
+
+/// What doctor found (and fixed).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub profile: String,
+    pub compose_file: String,
+    pub findings: Vec<FindingJson>,
+    pub fixed: Vec<FindingJson>,
+    /// Each finding as a line for the terminal, in the order of `findings`.
+    #[serde(skip)]
+    pub lines: Vec<String>,
+    /// Notes for stderr (a compose file that could not be read, say).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+}
+
+/// Rounds of fix-then-check: a fix may reveal a fixable finding behind it
+/// (an input turned into a variable renders, then its host shows).
+const FIX_ROUNDS: usize = 3;
+
+/// Runs the checks (and fixes) for one profile. `extra` are findings other
+/// modules made for the same profile (the engine's pre-flight): they are
+/// reported with the rest.
+pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result<Report> {
+    let path = resolve_profile_path(&options.profile, config)?;
+    let _lock = if options.fix {
+        Some(files::lock_files(
+            &[&path],
+            LockMode::Exclusive,
+            options.lock_timeout,
+        )?)
+    } else {
+        None
+    };
+    let bytes = std::fs::read(&path).map_err(|err| Error::io("read profile", &path, err))?;
+    let original = crate::source::decode(&path, bytes)?;
+    let mut loaded = load_profile_text(&path, original.clone())?;
+    let compose_file = options
+        .compose_file
+        .clone()
+        .unwrap_or_else(|| loaded.compose_file(config));
+    let mut notes = Vec::new();
+    let others = read_neighbours(&compose_file, &loaded, &mut notes);
+    let env = super::read_env_file(&compose_file)?;
+    let variable = super::lookup_with(env);
+    let env_path = compose::env_file::env_path(&compose_file);
+    let catalog = Catalog::load(Some(&config.templates()))?;
+    let findings_of = |loaded: &LoadedProfile| -> Result<Vec<Finding>> {
+        let rendered = match compose::render(loaded, &catalog, RenderOptions::default()) {
+            Ok(rendered) => rendered,
+            // What stops rendering may be what doctor fixes (a VS Code
+            // input compose cannot read): those findings come first.
+            Err(err) => {
+                let inputs = super::variables::editor_inputs(loaded);
+                if inputs.iter().any(Finding::fixable) {
+                    return Ok(inputs);
+                }
+                return Err(err);
+            }
+        };
+        Ok(check(&Input {
+            loaded,
+            rendered: &rendered,
+            catalog: &catalog,
+            variable: &variable,
+            env_file: Some(&env_path),
+            neighbours: &others,
+            host: &super::host_path_kind,
+        }))
+    };
+
+    let mut findings = findings_of(&loaded)?;
+    let mut fixed: Vec<FindingJson> = Vec::new();
+    if options.fix {
+        let mut text = original.clone();
+        for _ in 0..FIX_ROUNDS {
+            let Some((new, applied)) = super::fix::apply(&path, &text, &loaded.profile, &findings)?
+            else {
+                break;
+            };
+            // Nothing is written unless the fixed profile loads and renders.
+            let next = load_profile_text(&path, new.clone()).map_err(|err| {
+                Error::runtime(format!(
+                    "the fixes would make {} invalid ({}); nothing was written",
+                    path.display(),
+                    err.message
+                ))
+            })?;
+            fixed.extend(applied.iter().map(|f| f.json(&loaded)));
+            findings = findings_of(&next)?;
+            loaded = next;
+            text = new;
+        }
+        if text != original {
+            // The last round may have stopped on a profile that still does
+            // not render (fixes left for a next run): never written.
+            compose::render(&loaded, &catalog, RenderOptions::default()).map_err(|err| {
+                Error::runtime(format!(
+                    "the fixed profile does not render ({}); nothing was written",
+                    err.message
+                ))
+            })?;
+            files::write_atomic(
+                &path,
+                text.as_bytes(),
+                WriteOptions {
+                    backup: true,
+                    mode: None,
+                },
+            )?;
+        }
+    }
+    findings.extend(extra);
+    super::sort(&mut findings);
+    Ok(Report {
+        profile: path.display().to_string(),
+        compose_file: compose_file.display().to_string(),
+        lines: findings.iter().map(|f| f.line(&loaded)).collect(),
+        findings: findings.iter().map(|f| f.json(&loaded)).collect(),
+        fixed,
+        notes,
+    })
+}
+
+/// The other services of the compose file, when it exists and parses;
+/// a file that does not is noted, not fatal: the checks need it only to
+/// name a neighbour instead of the host.
+fn read_neighbours(
+    compose_file: &Path,
+    loaded: &LoadedProfile,
+    notes: &mut Vec<String>,
+) -> Vec<super::Neighbour> {
+    let text = match files::read_optional(compose_file) {
+        Ok(Some(text)) => text,
+        Ok(None) => return Vec::new(),
+        Err(err) => {
+            notes.push(format!("{}; its services were not looked at", err.message));
+            return Vec::new();
+        }
+    };
+    match compose::parse_document(compose_file, &text) {
+        Ok(document) => {
+            let own: Vec<&str> = loaded.profile.servers.keys().map(String::as_str).collect();
+            neighbours(&document, &own)
+        }
+        Err(err) => {
+            notes.push(format!("{}; its services were not looked at", err.message));
+            Vec::new()
+        }
+    }
+}
+
+/// The profile-side checks `generate` and `sync` run on what they already
+/// rendered: no file is read. Variables are looked up in the environment
+/// and in `env` (the `.env` text the caller already holds, if any).
+pub fn quick_check(
+    loaded: &LoadedProfile,
+    rendered: &Rendered,
+    catalog: &Catalog,
+    env: Option<(&Path, &str)>,
+) -> Vec<Finding> {
+    let assignments = env
+        .and_then(|(path, text)| {
+            let outer = |name: &str| std::env::var(name).ok();
+            crate::engine::env_file::parse(path, text, &outer).ok()
+        })
+        .unwrap_or_default();
+    let variable = super::lookup_with(assignments);
+    check(&Input {
+        loaded,
+        rendered,
+        catalog,
+        variable: &variable,
+        env_file: env.map(|(path, _)| path),
+        neighbours: &[],
+        host: &super::host_path_kind,
+    })
+}
+
+/// The warning lines `generate`/`sync` print for `findings`: each finding,
+/// except unpinned images, which are summed up in one line (nearly every
+/// catalog image is unpinned; one line per server would bury the rest).
+pub fn warning_lines(loaded: &LoadedProfile, findings: &[Finding]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut unpinned = Vec::new();
+    for finding in findings {
+        // Rendering already warns about the servers it skips.
+        if finding.check == super::Check::NotContainerized {
+            continue;
+        }
+        if finding.check == super::Check::UnpinnedImage {
+            unpinned.push(finding.server.as_str());
+        } else {
+            lines.push(finding.line(loaded));
+        }
+    }
+    if !unpinned.is_empty() {
+        lines.push(format!(
+            "{} not pinned to a digest or version ({}); `mcpm docker doctor` says how",
+            crate::output::count(unpinned.len(), "image is", "images are"),
+            unpinned.join(", ")
+        ));
+    }
+    lines
+}
+
+/// How many findings make `generate --strict` fail: all but unpinned images
+/// (nearly every catalog image is one) and skipped servers (`--strict`
+/// already refuses those, with their own error).
+pub fn blocking_under_strict(findings: &[Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.check,
+                super::Check::UnpinnedImage | super::Check::NotContainerized
+            )
+        })
+        .count()
+}
