@@ -147,6 +147,18 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
             )?;
         }
     }
+    if let Ok(rendered) = compose::render(&loaded, &catalog, RenderOptions::default()) {
+        let mut seen = preflight(&compose_file, &rendered, &catalog, &mut notes);
+        // An unset required variable is already the profile's finding.
+        seen.retain(|new| {
+            !findings.iter().any(|f| {
+                f.check == super::Check::UnsetVariable
+                    && f.server == new.server
+                    && f.value == new.value
+            })
+        });
+        findings.extend(seen);
+    }
     findings.extend(extra);
     super::sort(&mut findings);
     Ok(Report {
@@ -254,4 +266,55 @@ pub fn blocking_under_strict(findings: &[Finding]) -> usize {
             )
         })
         .count()
+}
+
+/// The engine's pre-flight (`engine::preflight`: bind-mount sources missing on
+/// this host, required secrets empty), as deploy would run it: on the compose
+/// file when it exists, else on what generate would write, then without
+/// lines (that text is on no disk). A file that does not load is noted; deploy
+/// reports it in full.
+fn preflight(
+    compose_file: &Path,
+    rendered: &Rendered,
+    catalog: &Catalog,
+    notes: &mut Vec<String>,
+) -> Vec<Finding> {
+    use crate::engine::{desired, preflight};
+    let on_disk = match files::read_optional(compose_file) {
+        Ok(text) => text,
+        Err(err) => {
+            notes.push(format!("{}; the deploy pre-flight was skipped", err.message));
+            return Vec::new();
+        }
+    };
+    let located = on_disk.is_some();
+    let text = on_disk.unwrap_or_else(|| rendered.yaml());
+    let file = std::path::absolute(compose_file).unwrap_or_else(|_| compose_file.to_path_buf());
+    let env = |name: &str| std::env::var(name).ok();
+    let loaded = match desired::load_text(&file, &text, &desired::LoadOptions::default(), &env) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            notes.push(format!(
+                "the deploy pre-flight was skipped: {}",
+                err.message
+            ));
+            return Vec::new();
+        }
+    };
+    preflight::check(&loaded, &text, Some(catalog))
+        .into_iter()
+        .map(|problem| Finding {
+            check: super::Check::Other(problem.id),
+            severity: match problem.severity {
+                preflight::Severity::Error => Severity::Error,
+                preflight::Severity::Warning => Severity::Warning,
+            },
+            server: problem.service,
+            value: problem.value,
+            place: super::Place::Compose(problem.location.filter(|_| located)),
+            message: problem.what,
+            fix: problem.fix,
+            edits: Vec::new(),
+        })
+        .collect()
 }

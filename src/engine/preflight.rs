@@ -40,6 +40,8 @@ impl Severity {
 /// One thing that would keep a service from working.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// A stable id for the kind of problem (`doctor --json`'s `check`).
+    pub id: &'static str,
     pub service: String,
     /// What is wrong, without the value: `bind-mount source does not exist`.
     pub what: String,
@@ -135,6 +137,7 @@ fn missing_bind_sources(
             continue;
         }
         problems.push(Problem {
+            id: "bind-source-missing",
             service: service.to_string(),
             what: format!("bind-mount source for `{target}` does not exist on this host"),
             value: source.clone(),
@@ -189,6 +192,7 @@ fn empty_required_variables(
         }
         for name in names {
             problems.push(Problem {
+                id: "required-secret-empty",
                 service: service.to_string(),
                 what: format!(
                     "required variable for {key} (needed by the `{}` server) is empty or unset",
