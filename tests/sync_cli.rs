@@ -803,3 +803,21 @@ fn a_host_script_service_round_trips_through_sync() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_crlf_profile_keeps_its_line_endings_when_sync_writes_into_it() {
+    let dir = Dir::new(&PROFILE.replace('\n', "\r\n"));
+    dir.sync(&[]).success();
+    dir.edit("compose.yaml", "mem_limit: \"512m\"", "mem_limit: 1g");
+    dir.sync(&[])
+        .success()
+        .stderr(predicate::str::contains("compose → profile"));
+    let text = dir.read("team.toml");
+    assert!(text.contains("1g"), "{text}");
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "every line still ends in CRLF: {text:?}"
+    );
+    assert!(text.starts_with("# The team's servers\r\n"), "{text:?}");
+    dir.sync(&["--check"]).success();
+}

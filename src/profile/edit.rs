@@ -57,6 +57,24 @@ impl ProfileEdit {
     }
 }
 
+/// `toml_edit` writes every line break as `\n`; a file written with `\r\n`
+/// gets them back, so an edit does not rewrite every line of it.
+pub fn with_line_endings_of(original: &str, edited: String) -> String {
+    if !original.contains("\r\n") {
+        return edited;
+    }
+    let mut out = String::with_capacity(edited.len() + edited.len() / 16);
+    let mut previous = '\0';
+    for c in edited.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
+}
+
 /// A profile's text with server edits spliced in, and where: each piece is
 /// a range of the new text holding exactly the servers named with it; every
 /// byte outside the pieces is the old text's.

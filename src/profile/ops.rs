@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files::{self, LockMode, WriteOptions, WriteOutcome};
 use crate::source::Segment;
 
-use super::edit::ProfileEdit;
+use super::edit::{ProfileEdit, with_line_endings_of};
 use super::load::{LoadedProfile, load_profile_text, resolve_profile_path};
 use super::model::{EnvValue, Profile, ServerSpec};
 use super::validate::{check_server, is_project_like_name, is_server_name, suggest_server_name};
@@ -485,24 +485,6 @@ fn replace_in_place(text: &str, name: &str, old: &ServerSpec, new: &ServerSpec) 
     edit.set_server(name, Some(old), new)
         .map_err(|err| internal(Path::new(""), &err))?;
     Ok(with_line_endings_of(text, edit.text()))
-}
-
-/// `toml_edit` writes every line break as `\n`; a file written with
-/// `\r\n` gets them back, so an edit does not rewrite every line of it.
-fn with_line_endings_of(original: &str, edited: String) -> String {
-    if !original.contains("\r\n") {
-        return edited;
-    }
-    let mut out = String::with_capacity(edited.len() + edited.len() / 16);
-    let mut previous = '\0';
-    for c in edited.chars() {
-        if c == '\n' && previous != '\r' {
-            out.push('\r');
-        }
-        out.push(c);
-        previous = c;
-    }
-    out
 }
 
 /// Loads `text` as a profile and proves it is `intended`: the edit must not

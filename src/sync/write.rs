@@ -11,7 +11,7 @@ use crate::compose::base::{BASE_KEY, BaseEntry, SyncBase};
 use crate::compose::splice::Edits;
 use crate::compose::{RenderOptions, Rendered, rerender};
 use crate::error::Error;
-use crate::profile::edit::{ProfileEdit, Spliced, splice_servers};
+use crate::profile::edit::{ProfileEdit, Spliced, splice_servers, with_line_endings_of};
 use crate::profile::{Profile, ServerSpec, load_profile_text};
 
 use super::fit::{FitContext, Unwritable, check_owned, fit, skeleton};
@@ -102,12 +102,18 @@ pub fn profile_text(
     if updates.is_empty() {
         return Ok(text.to_string());
     }
-    if let Some(spliced) = splice_servers(text, &profile.servers, updates)?
-        && spliced_as_intended(&spliced, profile, updates)
-    {
-        return Ok(spliced.text);
+    let new_text = match splice_servers(text, &profile.servers, updates)? {
+        Some(spliced) if spliced_as_intended(&spliced, profile, updates) => spliced.text,
+        _ => full_profile_text(path, text, profile, updates)?,
+    };
+    if !text.contains("\r\n") {
+        return Ok(new_text);
     }
-    full_profile_text(path, text, profile, updates)
+    // A profile written with `\r\n` keeps them (toml_edit writes `\n`), and
+    // the text with them back is proven like any other edit.
+    let new_text = with_line_endings_of(text, new_text);
+    says_what_was_intended(path, &new_text, profile, updates)?;
+    Ok(new_text)
 }
 
 /// The whole-document edit, proven by loading the whole new profile and
@@ -123,7 +129,19 @@ pub fn full_profile_text(
         edit.set_server(name, profile.servers.get(name), spec)?;
     }
     let new_text = edit.text();
-    let reloaded = load_profile_text(path, new_text.clone())
+    says_what_was_intended(path, &new_text, profile, updates)?;
+    Ok(new_text)
+}
+
+/// Loads the whole edited profile and compares every server with `profile`
+/// after `updates`.
+fn says_what_was_intended(
+    path: &Path,
+    new_text: &str,
+    profile: &Profile,
+    updates: &BTreeMap<String, ServerSpec>,
+) -> Result<(), String> {
+    let reloaded = load_profile_text(path, new_text.to_string())
         .map_err(|err| format!("the edited profile does not load: {err}"))?;
     let mut intended = profile.servers.clone();
     intended.extend(
@@ -136,7 +154,7 @@ pub fn full_profile_text(
     if as_json(&reloaded.profile.servers) != as_json(&intended) {
         return Err("the edited profile does not say what was intended".into());
     }
-    Ok(new_text)
+    Ok(())
 }
 
 /// Whether a spliced profile says what was intended, proven from the pieces
@@ -571,9 +589,13 @@ mod tests {
                     .is_none(),
                 "{text:?}"
             );
+            // The same text, a CRLF profile's line endings given back.
             assert_eq!(
                 profile_text(path, text, &loaded, &updates).unwrap(),
-                full_profile_text(path, text, &loaded, &updates).unwrap()
+                with_line_endings_of(
+                    text,
+                    full_profile_text(path, text, &loaded, &updates).unwrap()
+                )
             );
         }
     }
