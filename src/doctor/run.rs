@@ -149,14 +149,10 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
     }
     if let Ok(rendered) = compose::render(&loaded, &catalog, RenderOptions::default()) {
         let mut seen = preflight(&compose_file, &rendered, &catalog, &mut notes);
-        // An unset required variable is already the profile's finding.
-        seen.retain(|new| {
-            !findings.iter().any(|f| {
-                f.check == super::Check::UnsetVariable
-                    && f.server == new.server
-                    && f.value == new.value
-            })
-        });
+        for finding in &mut seen {
+            locate_in_profile(finding, &loaded);
+        }
+        seen.retain(|new| !already_reported(&findings, new));
         findings.extend(seen);
     }
     findings.extend(extra);
@@ -283,7 +279,10 @@ fn preflight(
     let on_disk = match files::read_optional(compose_file) {
         Ok(text) => text,
         Err(err) => {
-            notes.push(format!("{}; the deploy pre-flight was skipped", err.message));
+            notes.push(format!(
+                "{}; the deploy pre-flight was skipped",
+                err.message
+            ));
             return Vec::new();
         }
     };
@@ -317,4 +316,113 @@ fn preflight(
             edits: Vec::new(),
         })
         .collect()
+}
+
+/// A missing bind-mount source found in the text generate would write
+/// (no compose file on disk, so no line) is pointed at the profile's value
+/// it was mounted for: the argument, env value or volume naming a path in
+/// it, which is what a person corrects.
+fn locate_in_profile(finding: &mut Finding, loaded: &LoadedProfile) {
+    use crate::source::Segment;
+    if finding.check != super::Check::Other("bind-source-missing")
+        || !matches!(finding.place, super::Place::Compose(None))
+    {
+        return;
+    }
+    let Some(spec) = loaded.profile.servers.get(&finding.server) else {
+        return;
+    };
+    let names = |value: &str| {
+        let path = super::scan::host_path(value)
+            .or_else(|| value.split(':').next().filter(|p| p.starts_with('/')));
+        path.is_some_and(|p| super::scan::is_within(p, &finding.value))
+    };
+    let key = |keys: &[Segment]| {
+        let mut path = Segment::path(["servers", finding.server.as_str()]);
+        path.extend(keys.iter().cloned());
+        path
+    };
+    let at = spec
+        .args
+        .iter()
+        .position(|a| names(a))
+        .map(|i| key(&[Segment::Key("args".into()), Segment::Index(i)]))
+        .or_else(|| {
+            spec.env
+                .iter()
+                .find(|(_, v)| names(&v.to_text()))
+                .map(|(k, _)| key(&[Segment::Key("env".into()), Segment::Key(k.clone())]))
+        })
+        .or_else(|| {
+            spec.volumes
+                .iter()
+                .position(|v| names(v))
+                .map(|i| key(&[Segment::Key("volumes".into()), Segment::Index(i)]))
+        });
+    if let Some(path) = at {
+        finding.place = super::Place::Profile(path);
+    }
+}
+
+/// Whether a pre-flight finding repeats one of the profile's: an empty
+/// required secret is the `unset-variable` finding for the same server whose
+/// value refers to that variable (the pre-flight names the variable,
+/// `GITHUB_TOKEN`; the profile's finding shows the value, `${GITHUB_TOKEN}`),
+/// and that one says where in the profile it is.
+fn already_reported(findings: &[Finding], new: &Finding) -> bool {
+    new.check == super::Check::Other("required-secret-empty")
+        && findings.iter().any(|f| {
+            f.check == super::Check::UnsetVariable
+                && f.server == new.server
+                && super::scan::references(&f.value)
+                    .iter()
+                    .any(|r| r.name == new.value)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::{Check, Place};
+
+    fn finding(check: Check, server: &str, value: &str) -> Finding {
+        Finding {
+            check,
+            severity: Severity::Error,
+            server: server.into(),
+            value: value.into(),
+            place: Place::Compose(None),
+            message: String::new(),
+            fix: String::new(),
+            edits: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_empty_required_secret_is_reported_once() {
+        let profile = [
+            finding(Check::UnsetVariable, "github", "${GITHUB_TOKEN}"),
+            finding(Check::UnsetVariable, "slack", "Bearer ${SLACK_TOKEN:?}"),
+        ];
+        let secret = |server, name| finding(Check::Other("required-secret-empty"), server, name);
+        assert!(already_reported(
+            &profile,
+            &secret("github", "GITHUB_TOKEN")
+        ));
+        assert!(already_reported(&profile, &secret("slack", "SLACK_TOKEN")));
+        assert!(
+            !already_reported(&profile, &secret("gitlab", "GITHUB_TOKEN")),
+            "another server's variable"
+        );
+        assert!(
+            !already_reported(&profile, &secret("github", "GITHUB")),
+            "a name is matched whole"
+        );
+        let bind = finding(
+            Check::Other("bind-source-missing"),
+            "github",
+            "GITHUB_TOKEN",
+        );
+        assert!(!already_reported(&profile, &bind), "only secrets repeat");
+    }
 }
