@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::checks::Server;
+use super::checks::{Server, Target};
 use super::scan;
 use super::{Check, Edit, Finding, Input, Place, Severity};
 
@@ -26,8 +26,17 @@ pub(super) fn host_paths(server: &Server<'_>, input: &Input<'_>, findings: &mut 
         let Some((path, raw)) = resolved_path(&value, input.variable) else {
             continue;
         };
-        if mounts.covers(&path) {
+        if mounts.covers(&path)
+            || (matches!(target, Target::Arg(_)) && mounts.rewritten(&path, &raw, server.service))
+        {
             continue;
+        }
+        // The state's own value, which generate could not place (behind a
+        // variable): the fix moves the state volume to it, under its name
+        // (with the value covered, generate no longer mounts it elsewhere).
+        let own = state_volume(server.name);
+        if is_state_value(server, &target) && mounts.named.contains(&own) {
+            taken.remove(&own);
         }
         let kind = (input.host)(Path::new(&path));
         let exists = kind.is_some();
@@ -124,8 +133,34 @@ fn mount_dir(path: &str, raw: &str, kind: Option<bool>) -> (String, String) {
     (parent(path), parent(raw))
 }
 
+fn state_volume(server: &str) -> String {
+    format!("{server}{}", crate::compose::service::STATE_VOLUME_SUFFIX)
+}
+
+/// Whether `target` is where the catalog's `[state]` says the server keeps
+/// its state: the state's variable, or the argument of one of its flags.
+fn is_state_value(server: &Server<'_>, target: &Target) -> bool {
+    let Some(state) = server.template.and_then(|t| t.state.as_ref()) else {
+        return false;
+    };
+    let args = &server.spec.args;
+    match target {
+        Target::Env(key) => state.env.as_deref() == Some(key.as_str()),
+        Target::Arg(index) => {
+            let arg = &args[*index];
+            let after_flag = index
+                .checked_sub(1)
+                .is_some_and(|before| state.args.contains(&args[before]));
+            after_flag
+                || arg
+                    .split_once('=')
+                    .is_some_and(|(flag, _)| state.args.iter().any(|f| f == flag))
+        }
+    }
+}
+
 fn volume_name(server: &str, taken: &mut BTreeSet<String>) -> String {
-    let mut name = format!("{server}-data");
+    let mut name = state_volume(server);
     let mut n = 2;
     while taken.contains(&name) {
         name = format!("{server}-data-{n}");
@@ -210,6 +245,22 @@ impl Mounts {
         self.targets.iter().any(|t| scan::is_within(path, t))
             || self.binds.iter().any(|b| b == path)
     }
+
+    /// Whether an argument's path was mounted and rewritten by the catalog:
+    /// a bind mount holds it (a state flag's file, `--db-path /w/data/app.db`,
+    /// is mounted by its directory so its journal lands beside it) and the
+    /// command no longer names it on the host. A person's own bind mount
+    /// leaves the argument as written, so it is not covered by this.
+    fn rewritten(&self, path: &str, raw: &str, service: &Mapping) -> bool {
+        let named = service
+            .get("command")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|arg| arg.contains(path) || arg.contains(raw));
+        !named && self.binds.iter().any(|b| scan::is_within(path, b))
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +288,35 @@ mod tests {
             "only the target is inside the container"
         );
         assert_eq!(mounts.named.iter().collect::<Vec<_>>(), ["memory-data"]);
+    }
+
+    #[test]
+    fn a_state_file_mounted_by_its_directory_and_rewritten_is_covered() {
+        let service: Mapping = serde_yaml_ng::from_str(
+            "command: ['--db-path', /projects/data/app.db]\nvolumes: ['/w/data:/projects/data']\n",
+        )
+        .unwrap();
+        let mounts = Mounts::of(&service);
+        assert!(!mounts.covers("/w/data/app.db"), "not by name");
+        assert!(mounts.rewritten("/w/data/app.db", "/w/data/app.db", &service));
+        assert!(
+            !mounts.rewritten("/elsewhere/app.db", "/elsewhere/app.db", &service),
+            "no mount holds it"
+        );
+        // A person's own mount: the argument still names the host path.
+        let own: Mapping = serde_yaml_ng::from_str(
+            "command: ['--db-path', /w/data/app.db]\nvolumes: ['/w/data:/projects/data']\n",
+        )
+        .unwrap();
+        assert!(!Mounts::of(&own).rewritten("/w/data/app.db", "/w/data/app.db", &own));
+        let variable: Mapping = serde_yaml_ng::from_str(
+            "command: ['--db-path', '${W}/data/app.db']\nvolumes: ['/w/data:/projects/data']\n",
+        )
+        .unwrap();
+        assert!(
+            !Mounts::of(&variable).rewritten("/w/data/app.db", "${W}/data/app.db", &variable),
+            "left to compose to substitute, not rewritten"
+        );
     }
 
     #[test]
