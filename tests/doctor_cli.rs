@@ -20,10 +20,14 @@ fn doctor(config: &Path) -> assert_cmd::Command {
     command
 }
 
-/// Imports the fixture into `dir/app.toml`.
+/// Imports the fixture into `dir/app.toml`, run in `dir` as a person runs
+/// it in their project: a Claude Desktop config's `${workspaceFolder}` is
+/// that directory. Its `data` folder (sqlite's database) exists.
 fn imported(dir: &Path) -> PathBuf {
     let profile = dir.join("app.toml");
+    fs::create_dir_all(dir.join("data")).unwrap();
     let output = mcpm(dir)
+        .current_dir(dir)
         .args(["profile", "import"])
         .arg(root().join("tests/fixtures/doctor/claude_desktop_config.json"))
         .args(["--name", "app", "-o"])
@@ -31,6 +35,11 @@ fn imported(dir: &Path) -> PathBuf {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`${workspaceFolder}` became"),
+        "{}",
+        stderr(&output)
+    );
     profile
 }
 
@@ -110,26 +119,73 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
     let found = pairs(&report, "findings");
     for (check, server) in [
         ("localhost", "postgres"),
-        ("host-path", "memory"),
-        ("vscode-input", "sqlite"),
+        // `${input:perplexity-key}` became `${PERPLEXITY_KEY}` at import.
         ("unset-variable", "perplexity"),
         ("unset-variable", "github"),
+        ("bind-source-missing", "filesystem"),
         ("not-containerized", "tools"),
         ("unpinned-image", "fetch"),
     ] {
         assert!(has(&found, check, server), "{check} {server} in {found:#?}");
     }
-    assert!(
-        !has(&found, "host-path", "filesystem"),
-        "the catalog mounts filesystem's directory"
-    );
+    // What generate now takes care of is not reported: memory's file gets
+    // the `memory-data` volume, sqlite's `${workspaceFolder}` was resolved
+    // at import and its folder is bind-mounted, filesystem's directory is
+    // mounted (and missing, said once, above).
+    for (check, server) in [
+        ("host-path", "memory"),
+        ("vscode-input", "sqlite"),
+        ("host-path", "sqlite"),
+        ("bind-source-missing", "sqlite"),
+        ("host-path", "filesystem"),
+        ("required-secret-empty", "github"),
+    ] {
+        assert!(
+            !has(&found, check, server),
+            "{check} {server} in {found:#?}"
+        );
+    }
+    let sqlite_arg = format!("{}/data/app.db", dir.path().display());
+    assert!(text.contains(&sqlite_arg), "{text}");
     assert!(report["fixed"].as_array().unwrap().is_empty());
-    let localhost = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "localhost")
-        .unwrap();
+    let finding = |check: &str, server: &str| -> Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check && f["server"] == server)
+            .unwrap()
+            .clone()
+    };
+    let line_of = |f: &Value| {
+        text.lines()
+            .nth(f["line"].as_u64().unwrap() as usize - 1)
+            .unwrap()
+    };
+    let missing = finding("bind-source-missing", "filesystem");
+    assert_eq!(missing["severity"], "error");
+    assert_eq!(missing["value"], "/home/dev/Documents");
+    assert_eq!(missing["file"], profile.display().to_string());
+    assert!(
+        line_of(&missing).contains("/home/dev/Documents"),
+        "{missing:#}"
+    );
+    assert!(
+        missing["fix"]
+            .as_str()
+            .unwrap()
+            .contains("mkdir -p /home/dev/Documents"),
+        "{missing:#}"
+    );
+    let tools = finding("not-containerized", "tools");
+    assert!(
+        tools["message"]
+            .as_str()
+            .unwrap()
+            .contains("`/home/dev/tools/server.js` does not exist on this host"),
+        "{tools:#}"
+    );
+    let localhost = finding("localhost", "postgres");
     assert_eq!(localhost["value"], "postgresql://localhost:5432/app");
     assert_eq!(localhost["file"], profile.display().to_string());
     let line = localhost["line"].as_u64().unwrap() as usize;
@@ -163,14 +219,16 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
     assert_eq!(output.status.code(), Some(2), "GITHUB_TOKEN is still unset");
     let report = json(&output);
     let fixed = pairs(&report, "fixed");
-    assert!(has(&fixed, "localhost", "postgres"), "{fixed:?}");
-    assert!(has(&fixed, "host-path", "memory"), "{fixed:?}");
+    assert_eq!(fixed, [("localhost".into(), "postgres".into())]);
     let left = pairs(&report, "findings");
     assert!(!has(&left, "localhost", "postgres"), "{left:?}");
-    assert!(!has(&left, "host-path", "memory"), "{left:?}");
     assert!(
         has(&left, "unset-variable", "github"),
         "a person must set it"
+    );
+    assert!(
+        has(&left, "bind-source-missing", "filesystem"),
+        "a person must create it or correct the path"
     );
 
     let fixed_text = fs::read_to_string(&profile).unwrap();
@@ -188,9 +246,9 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
             .args
             .contains(&"postgresql://host.docker.internal:5432/app".to_string())
     );
-    assert_eq!(
-        loaded.profile.servers["memory"].volumes,
-        ["memory-data:/home/dev/.mcp"]
+    assert!(
+        loaded.profile.servers["memory"].volumes.is_empty(),
+        "generate mounts the state volume; the profile needs none"
     );
 
     let yaml = generate_validates(dir.path(), &profile);
@@ -203,7 +261,20 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
         services["memory"]["volumes"],
         serde_json::json!(["memory-data:/home/dev/.mcp"])
     );
+    assert_eq!(
+        services["memory"]["environment"]["MEMORY_FILE_PATH"],
+        "/home/dev/.mcp/memory.json"
+    );
     assert!(yaml["volumes"]["memory-data"].is_object(), "{yaml:#}");
+    assert_eq!(
+        services["sqlite"]["volumes"],
+        serde_json::json!([format!("{}/data:/projects/data", dir.path().display())])
+    );
+    assert_eq!(
+        services["sqlite"]["command"],
+        serde_json::json!(["--db-path", "/projects/data/app.db"])
+    );
+    assert!(services["tools"].is_null(), "skipped, and said so above");
 
     // A second --fix finds nothing to fix and writes nothing.
     let before = fs::metadata(&profile).unwrap().modified().unwrap();
@@ -221,6 +292,15 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
 fn variables_in_the_env_file_count_and_strict_counts_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let profile = imported(dir.path());
+    // The documents folder is one this machine has: no error is left.
+    let documents = dir.path().join("Documents");
+    fs::create_dir(&documents).unwrap();
+    let text = fs::read_to_string(&profile).unwrap();
+    fs::write(
+        &profile,
+        text.replace("/home/dev/Documents", documents.to_str().unwrap()),
+    )
+    .unwrap();
     fs::write(dir.path().join(".env"), "GITHUB_TOKEN=ghp_from_env_file\n").unwrap();
     let output = doctor(dir.path())
         .arg(&profile)
@@ -329,31 +409,45 @@ fn a_vscode_input_is_fixed_into_a_variable() {
 fn generate_warns_and_strict_refuses_before_writing() {
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("app.toml");
-    fs::write(
-        &profile,
-        "name = \"app\"\n[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/home/dev/.mcp/memory.json\" }\n",
-    )
-    .unwrap();
+    let memory = "name = \"app\"\n[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/home/dev/.mcp/memory.json\" }\n";
+    fs::write(&profile, memory).unwrap();
     let out = dir.path().join("compose.yaml");
-    let output = mcpm(dir.path())
-        .args(["docker", "generate"])
-        .arg(&profile)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let generate = |strict: bool| {
+        let mut command = mcpm(dir.path());
+        command.args(["docker", "generate"]);
+        if strict {
+            command.arg("--strict");
+        }
+        command.arg(&profile).arg("-o").arg(&out).output().unwrap()
+    };
+    // Memory's file outside any volume is no longer a finding: generate
+    // puts the `memory-data` volume on its folder and says so, and
+    // --strict has nothing to refuse.
+    let output = generate(true);
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
-    assert!(err.contains("[host-path] server `memory`"), "{err}");
-    assert!(err.contains("app.toml:5:"), "{err}");
+    assert!(!err.contains("[host-path]"), "{err}");
+    assert!(
+        err.contains("the named volume `memory-data` is mounted at /home/dev/.mcp"),
+        "{err}"
+    );
+    let yaml = fs::read_to_string(&out).unwrap();
+    assert!(yaml.contains("memory-data:/home/dev/.mcp"), "{yaml}");
     fs::remove_file(&out).unwrap();
-    let output = mcpm(dir.path())
-        .args(["docker", "generate", "--strict"])
-        .arg(&profile)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+
+    // A server that reaches the host by `localhost` is a finding.
+    fs::write(
+        &profile,
+        format!("{memory}\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\", \"--proxy-url=http://127.0.0.1:3128\"]\n"),
+    )
+    .unwrap();
+    let output = generate(false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("[localhost] server `fetch`"), "{err}");
+    assert!(err.contains("app.toml:9:"), "{err}");
+    fs::remove_file(&out).unwrap();
+    let output = generate(true);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(!out.exists(), "nothing is written");
 }

@@ -138,7 +138,7 @@ fn a_server_without_a_network_gets_one_with_its_host_fix() {
 
 #[test]
 fn host_paths_no_volume_covers_are_found() {
-    let text = "name = \"p\"\n[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/home/dev/.mcp/memory.json\", CACHE = \"/tmp/cache\", NOTE = \"'/home/j\u{f6}rg/n\u{f6}tes'\" }\n\n[servers.files]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-filesystem\", \"/home/dev/Documents\"]\n\n[servers.kept]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/data/memory.json\" }\nvolumes = [\"kept-data:/data\"]\n";
+    let text = "name = \"p\"\n[servers.memory]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/home/dev/.mcp/memory.json\", CACHE = \"/tmp/cache\", NOTE = \"'/home/j\u{f6}rg/n\u{f6}tes'\" }\n\n[servers.files]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-filesystem\", \"/home/dev/Documents\"]\n\n[servers.kept]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-memory\"]\nenv = { MEMORY_FILE_PATH = \"/data/memory.json\" }\nvolumes = [\"kept-data:/data\"]\n\n[servers.notes]\ncommand = \"npx\"\nargs = [\"-y\", \"some-notes-server\"]\nenv = { NOTES_DB = \"/home/dev/.notes/notes.db\" }\n";
     let found = findings_with(text, &[], &["/home/j\u{f6}rg/n\u{f6}tes"], &[]);
     let paths = of(&found, Check::HostPath);
     assert_eq!(
@@ -148,12 +148,9 @@ fn host_paths_no_volume_covers_are_found() {
                 "memory".to_string(),
                 "'/home/j\u{f6}rg/n\u{f6}tes'".to_string()
             ),
-            (
-                "memory".to_string(),
-                "/home/dev/.mcp/memory.json".to_string()
-            ),
+            ("notes".to_string(), "/home/dev/.notes/notes.db".to_string()),
         ],
-        "filesystem's directory is mounted by the catalog, /tmp is the image's, kept has its volume"
+        "memory's state gets its volume from generate, filesystem's directory is mounted by the catalog, /tmp is the image's, kept has its volume"
     );
     let existing = found
         .iter()
@@ -167,14 +164,16 @@ fn host_paths_no_volume_covers_are_found() {
     assert!(existing.edits.contains(&Edit::Volume(
         "/home/j\u{f6}rg/n\u{f6}tes:/home/j\u{f6}rg/n\u{f6}tes".into()
     )));
+    // A server the catalog knows no state for: what it writes to a path
+    // that does not exist here goes to a named volume on its directory.
     let state = found
         .iter()
-        .find(|f| f.check == Check::HostPath && f.value.ends_with(".json"))
+        .find(|f| f.check == Check::HostPath && f.server == "notes")
         .unwrap();
     assert_eq!(state.severity, Severity::Warning);
     assert_eq!(
         state.edits,
-        [Edit::Volume("memory-data:/home/dev/.mcp".into())]
+        [Edit::Volume("notes-data:/home/dev/.notes".into())]
     );
 }
 
@@ -297,10 +296,12 @@ fn skipped_servers_are_reported() {
     assert_eq!(of(&found, Check::NotContainerized).len(), 1);
 }
 
-/// Findings other modules make (the engine's pre-flight) are reported with
-/// the doctor's own, errors first, located in the profile.
+/// The engine's pre-flight runs with the doctor's checks: a bind-mount
+/// source missing on this host is an error, pointed at the profile's value
+/// (no compose file is on disk to point into). Findings other modules hand
+/// over are merged in, after errors.
 #[test]
-fn extra_findings_are_merged_into_the_report() {
+fn preflight_and_extra_findings_are_merged_into_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let config = crate::config::ConfigDir::resolve(Some(dir.path().join("config")));
     let profile = dir.path().join("p\u{e9}.toml");
@@ -310,18 +311,13 @@ fn extra_findings_are_merged_into_the_report() {
     )
     .unwrap();
     let extra = Finding {
-        check: Check::Other("bind-source-missing"),
-        severity: Severity::Error,
+        check: Check::Other("engine-note"),
+        severity: Severity::Warning,
         server: "files".into(),
-        value: "/home/nobody/Documents".into(),
-        place: Place::Profile(vec![
-            crate::source::Segment::Key("servers".into()),
-            crate::source::Segment::Key("files".into()),
-            crate::source::Segment::Key("args".into()),
-            crate::source::Segment::Index(2),
-        ]),
-        message: "does not exist".into(),
-        fix: "create it".into(),
+        value: "x".into(),
+        place: Place::Compose(None),
+        message: "noted".into(),
+        fix: "none".into(),
         edits: Vec::new(),
     };
     let report = run(
@@ -336,8 +332,10 @@ fn extra_findings_are_merged_into_the_report() {
     )
     .unwrap();
     assert_eq!(report.findings[0].check, "bind-source-missing");
+    assert_eq!(report.findings[0].value, "/home/nobody/Documents");
     assert_eq!(report.findings[0].line, Some(4));
-    assert_eq!(report.count(Severity::Error), 1);
+    assert_eq!(report.count(Severity::Error), 1, "reported once");
+    assert!(report.findings.iter().any(|f| f.check == "engine-note"));
     assert!(report.fixed.is_empty());
     assert!(
         !dir.path().join("p\u{e9}.toml.bak").exists(),
