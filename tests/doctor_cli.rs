@@ -20,6 +20,13 @@ fn doctor(config: &Path) -> assert_cmd::Command {
     command
 }
 
+/// A project folder outside /tmp: the checks take paths under /tmp for the
+/// image's own scratch space, so a workspace there would hide its paths from
+/// the host-path check this fixture exercises.
+fn workspace() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
 /// Imports the fixture into `dir/app.toml`, run in `dir` as a person runs
 /// it in their project: a Claude Desktop config's `${workspaceFolder}` is
 /// that directory. Its `data` folder (sqlite's database) exists.
@@ -97,7 +104,7 @@ fn generate_validates(config: &Path, profile: &Path) -> Value {
 
 #[test]
 fn a_realistic_claude_config_is_checked_fixed_and_generates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace();
     let profile = imported(dir.path());
     // A person's note in the profile survives the fix.
     let text = fs::read_to_string(&profile).unwrap();
@@ -290,7 +297,7 @@ fn a_realistic_claude_config_is_checked_fixed_and_generates() {
 
 #[test]
 fn variables_in_the_env_file_count_and_strict_counts_warnings() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = workspace();
     let profile = imported(dir.path());
     // The documents folder is one this machine has: no error is left.
     let documents = dir.path().join("Documents");
