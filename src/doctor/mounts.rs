@@ -23,6 +23,11 @@ pub(super) fn host_paths(server: &Server<'_>, input: &Input<'_>, findings: &mut 
         && !mounts.binds.is_empty();
     let mut taken: BTreeSet<String> = mounts.named.clone();
     for (target, value) in server.values() {
+        // A literal secret goes to `.env`, never into a finding: one that
+        // looks like a path (a base64 key starting with `/`) is no mount.
+        if super::checks::shown(&target, &value) != value {
+            continue;
+        }
         let Some((path, raw)) = resolved_path(&value, input.variable) else {
             continue;
         };
