@@ -330,6 +330,7 @@ fn extra_findings_are_merged_into_the_report() {
             profile: profile.display().to_string(),
             compose_file: None,
             fix: true,
+            pin: false,
             lock_timeout: std::time::Duration::from_secs(1),
         },
         vec![extra],
