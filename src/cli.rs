@@ -116,7 +116,7 @@ pub enum DockerCommand {
     Connect(ConnectArgs),
     /// Check that the profile's services can work in a container, and fix what is safe to.
     #[command(
-        after_help = "Examples:\n  mcpm docker doctor work                 # list what would keep services from working\n  mcpm docker doctor work --fix           # apply the safe fixes to the profile (a .bak is kept)\n  mcpm docker doctor work --json          # one JSON document, for scripts\n  mcpm docker doctor work --strict        # warnings count as errors (CI)\n  mcpm docker doctor dev.toml -f docker-compose.yml\n\nChecks: localhost in a containerized server's values (the container itself), host paths\nno volume covers, variables and VS Code inputs with no value, a network the server needs\nbut lacks (or gets without needing it), images not pinned. `generate` and `sync` print\nthe same findings as warnings.\nExit codes: 0 nothing found, or warnings only; 2 errors remain (with --strict: any\nfinding), or invalid input; 1 runtime failure."
+        after_help = "Examples:\n  mcpm docker doctor work                 # list what would keep services from working\n  mcpm docker doctor work --fix           # apply the safe fixes to the profile (a .bak is kept)\n  mcpm docker doctor work --pin           # pin images to their digest (needs the engine)\n  mcpm docker doctor work --json          # one JSON document, for scripts\n  mcpm docker doctor work --strict        # warnings count as errors (CI)\n  mcpm docker doctor dev.toml -f docker-compose.yml\n\nChecks: localhost in a containerized server's values (the container itself), host paths\nno volume covers, variables and VS Code inputs with no value, a network the server needs\nbut lacks (or gets without needing it), images not pinned. `generate` and `sync` print\nthe same findings as warnings.\nExit codes: 0 nothing found, or warnings only; 2 errors remain (with --strict: any\nfinding), or invalid input; 1 runtime failure (with --pin: no engine reachable; nothing\nis written)."
     )]
     Doctor(DoctorArgs),
 }
@@ -144,6 +144,13 @@ pub struct DoctorArgs {
     /// then check again and report what is left.
     #[arg(long)]
     pub fix: bool,
+
+    /// Pin every unpinned image: resolve its digest (the engine's local image,
+    /// else the registry) and write `[servers.X.docker] image = "repo:tag@sha256:…"`
+    /// (lossless, atomic, FILE.bak kept). Alone it applies only the pins; with
+    /// --fix, every fix. Needs the Docker Engine.
+    #[arg(long)]
+    pub pin: bool,
 
     /// Warnings count as errors for the exit code.
     #[arg(long)]

@@ -15,6 +15,7 @@ pub fn exec(context: &Context, args: DoctorArgs) -> Result<ExitStatus> {
             profile: args.profile,
             compose_file: args.compose_file,
             fix: args.fix,
+            pin: args.pin,
             lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
         },
         Vec::new(),

@@ -326,6 +326,7 @@ fn preflight_and_extra_findings_are_merged_into_the_report() {
             profile: profile.display().to_string(),
             compose_file: None,
             fix: true,
+            pin: false,
             lock_timeout: std::time::Duration::from_secs(1),
         },
         vec![extra],
@@ -341,4 +342,33 @@ fn preflight_and_extra_findings_are_merged_into_the_report() {
         !dir.path().join("p\u{e9}.toml.bak").exists(),
         "nothing to fix, nothing written"
     );
+}
+
+/// `--pin` alone applies pins only: another fixable finding stays for
+/// `--fix`, and nothing is written.
+#[test]
+fn pin_alone_leaves_other_fixes_for_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::config::ConfigDir::resolve(Some(dir.path().join("config")));
+    let profile = dir.path().join("p.toml");
+    let text = "name = \"p\"\n[servers.db]\ncommand = \"sleep\"\nargs = [\"postgresql://localhost:5432/app\"]\n[servers.db.docker]\nimage = \"r/db:1.2\"\n";
+    std::fs::write(&profile, text).unwrap();
+    let options = Options {
+        profile: profile.display().to_string(),
+        compose_file: None,
+        fix: false,
+        pin: true,
+        lock_timeout: std::time::Duration::from_secs(1),
+    };
+    let report = run(&config, &options, Vec::new()).unwrap();
+    assert!(report.fixed.is_empty());
+    let localhost: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "localhost")
+        .collect();
+    assert_eq!(localhost.len(), 1);
+    assert!(localhost[0].fixable);
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), text);
+    assert!(!dir.path().join("p.toml.bak").exists());
 }

@@ -115,6 +115,18 @@ fn apply_edit(spec: &mut ServerSpec, edit: &Edit) -> bool {
             spec.network = Some(*choice);
             true
         }
+        Edit::DockerImage { old, new } => {
+            // Compared as TOML values: a non-string `image` someone wrote is
+            // never what a pin expects, so it is left alone.
+            let current = spec.docker.as_ref().and_then(|d| d.get("image")).cloned();
+            if current != old.clone().map(toml::Value::String) || old.as_ref() == Some(new) {
+                return false;
+            }
+            spec.docker
+                .get_or_insert_with(toml::Table::new)
+                .insert("image".into(), toml::Value::String(new.clone()));
+            true
+        }
     }
 }
 
@@ -210,5 +222,67 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_pin_writes_the_docker_image_once_and_keeps_comments() {
+        let path = Path::new("p.toml");
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let text = "# pins\nname = \"p\"\n\n[servers.own]  # own image\ncommand = \"sleep\"\n[servers.own.docker]\nimage = \"r/own:v1\" # moving\nread_only = false\n\n[servers.db]\ncommand = \"npx\"\nargs = [\"-y\", \"x\"] # keep\n";
+        let loaded = crate::profile::load_profile_text(path, text.into()).unwrap();
+        let findings = vec![
+            finding(
+                "own",
+                vec![Edit::DockerImage {
+                    old: Some("r/own:v1".into()),
+                    new: format!("r/own:v1@{digest}"),
+                }],
+            ),
+            finding(
+                "db",
+                vec![Edit::DockerImage {
+                    old: None,
+                    new: format!("mcp/db@{digest}"),
+                }],
+            ),
+        ];
+        let (new, fixed) = apply(path, text, &loaded.profile, &findings)
+            .unwrap()
+            .unwrap();
+        assert_eq!(fixed.len(), 2);
+        for kept in [
+            "# pins",
+            "# own image",
+            "# moving",
+            "# keep",
+            "read_only = false",
+        ] {
+            assert!(new.contains(kept), "{kept} in:\n{new}");
+        }
+        let again = crate::profile::load_profile_text(path, new.clone()).unwrap();
+        let docker = |name: &str| again.profile.servers[name].docker.clone().unwrap();
+        assert_eq!(
+            docker("own")["image"].as_str(),
+            Some(format!("r/own:v1@{digest}").as_str())
+        );
+        assert_eq!(docker("own")["read_only"].as_bool(), Some(false));
+        assert_eq!(
+            docker("db")["image"].as_str(),
+            Some(format!("mcp/db@{digest}").as_str())
+        );
+        // A second run changes nothing: the images are no longer the old ones.
+        assert!(
+            apply(path, &new, &again.profile, &findings)
+                .unwrap()
+                .is_none()
+        );
+        // An image changed by hand since the digest was resolved is left alone.
+        let edited = text.replace("r/own:v1\"", "r/own:v2\"");
+        let loaded = crate::profile::load_profile_text(path, edited.clone()).unwrap();
+        let (new, fixed) = apply(path, &edited, &loaded.profile, &findings)
+            .unwrap()
+            .unwrap();
+        assert_eq!(fixed.len(), 1);
+        assert!(new.contains("image = \"r/own:v2\""), "{new}");
     }
 }

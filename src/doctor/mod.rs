@@ -10,6 +10,7 @@
 mod checks;
 pub mod fix;
 mod mounts;
+mod pin;
 mod run;
 pub mod scan;
 mod variables;
@@ -101,6 +102,10 @@ pub enum Edit {
     },
     /// `network = "bridge"` / `"none"`.
     Network(NetworkChoice),
+    /// `[servers.X.docker] image` becomes `new` (a `repo:tag@sha256:…` from
+    /// `--pin`) when it still is `old` (`None`: the table has no `image`, the
+    /// service's image comes from the catalog or the command).
+    DockerImage { old: Option<String>, new: String },
 }
 
 /// A problem found in one server.

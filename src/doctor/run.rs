@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::files::{self, LockMode, WriteOptions};
 use crate::profile::{LoadedProfile, load_profile_text, resolve_profile_path};
 
+use super::pin::Pins;
 use super::{Finding, FindingJson, Input, Severity, check, neighbours};
 
 /// What `doctor` was asked to do.
@@ -24,6 +25,10 @@ pub struct Options {
     /// [default: the profile's].
     pub compose_file: Option<PathBuf>,
     pub fix: bool,
+    /// `--pin`: resolve each unpinned image's digest on the engine and write
+    /// it to the profile. Alone it applies only those edits; with `fix`,
+    /// every fix.
+    pub pin: bool,
     pub lock_timeout: Duration,
 }
 
@@ -60,7 +65,8 @@ const FIX_ROUNDS: usize = 3;
 /// reported with the rest.
 pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result<Report> {
     let path = resolve_profile_path(&options.profile, config)?;
-    let _lock = if options.fix {
+    let writes = options.fix || options.pin;
+    let _lock = if writes {
         Some(files::lock_files(
             &[&path],
             LockMode::Exclusive,
@@ -106,12 +112,30 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
         }))
     };
 
-    let mut findings = findings_of(&loaded)?;
+    let mut pins = options.pin.then(Pins::default);
+    // The digests are resolved as unpinned images show up (a fix round may
+    // reveal one), each once, on one engine connection.
+    let mut findings_with_pins = |loaded: &LoadedProfile| -> Result<Vec<Finding>> {
+        let mut findings = findings_of(loaded)?;
+        if let Some(pins) = pins.as_mut() {
+            pins.resolve(&findings)?;
+            pins.attach(&mut findings, loaded);
+        }
+        Ok(findings)
+    };
+    let mut findings = findings_with_pins(&loaded)?;
     let mut fixed: Vec<FindingJson> = Vec::new();
-    if options.fix {
+    if writes {
         let mut text = original.clone();
         for _ in 0..FIX_ROUNDS {
-            let Some((new, applied)) = super::fix::apply(&path, &text, &loaded.profile, &findings)?
+            // `--pin` without `--fix` applies the pins and nothing else.
+            let applicable: Vec<Finding> = findings
+                .iter()
+                .filter(|f| options.fix || f.check == super::Check::UnpinnedImage)
+                .cloned()
+                .collect();
+            let Some((new, applied)) =
+                super::fix::apply(&path, &text, &loaded.profile, &applicable)?
             else {
                 break;
             };
@@ -124,7 +148,7 @@ pub fn run(config: &ConfigDir, options: &Options, extra: Vec<Finding>) -> Result
                 ))
             })?;
             fixed.extend(applied.iter().map(|f| f.json(&loaded)));
-            findings = findings_of(&next)?;
+            findings = findings_with_pins(&next)?;
             loaded = next;
             text = new;
         }
