@@ -6,14 +6,13 @@ use clap::{CommandFactory, Parser};
 // A sync of a large profile builds and drops hundreds of thousands of small
 // values (YAML nodes, map entries, strings): mimalloc's per-thread free lists
 // make that markedly cheaper than the system allocator (`scripts/bench.sh`).
-// Without transparent huge pages (`no_thp`, and `disable_huge_pages` below):
-// a run touches a few MB, and the kernel zeroing whole 2 MB pages for it cost
-// a sync of 20 servers about a third of its CPU time and added 16 MB of RSS.
+// Its heaps keep transparent huge pages: without them a 1000-server sync
+// takes ten thousand 4 KB page faults, which cost more than twice its own
+// work on a virtual machine (`scripts/bench.sh`), though RSS is 16 MB lower.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    disable_huge_pages();
     // A bug must still read as one line a user can report, never a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
@@ -33,13 +32,3 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opts this process out of transparent huge pages where the system enables
-/// them for every mapping (`always`); `no_thp` covers the `madvise` setting.
-fn disable_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag on
-    // this process's memory map; a failure (an old kernel) changes nothing.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
