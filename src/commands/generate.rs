@@ -110,6 +110,11 @@ fn preflight(
     target: Option<&Path>,
     strict: bool,
 ) -> Result<()> {
+    // Nothing to print (`-q`) and nothing to refuse: the checks (and
+    // locating each finding in the profile) would be time for no one.
+    if context.quiet && !strict {
+        return Ok(());
+    }
     let env_path = target.map(env_file::env_path);
     let env_text = match &env_path {
         Some(path) => read_optional(path)?,
