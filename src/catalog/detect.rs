@@ -742,6 +742,50 @@ mod tests {
     }
 
     #[test]
+    fn host_scripts_run_in_their_runtime_with_the_directory_mounted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tools");
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("server.js");
+        std::fs::write(&script, "").unwrap();
+        let (dir, script) = (dir.to_str().unwrap(), script.to_str().unwrap());
+        let catalog = catalog();
+        let detection = detected("tools", &server("node", &[script]), &catalog);
+        assert_eq!(detection.rule, MatchRule::Command);
+        assert_eq!(detection.template.map(|t| t.name.as_str()), Some("node"));
+        assert_eq!(detection.image, "node:22-slim");
+        assert_eq!(
+            detection.reason,
+            format!("script: node {script} → node:22-slim, {dir} mounted read-only")
+        );
+        assert_eq!(
+            detection.host_script.map(|h| h.mounts),
+            Some(vec![dir.to_string()])
+        );
+        let python = detected("py", &server("python3", &["-u", script]), &catalog);
+        assert_eq!(python.image, "python:3.12-slim");
+        // An explicit image still wins: the user's image has the script.
+        let mut spec = server("node", &[script]);
+        let mut docker = toml::Table::new();
+        docker.insert("image".into(), "ghcr.io/me/tools:1".into());
+        spec.docker = Some(docker);
+        let explicit = detected("tools", &spec, &catalog);
+        assert_eq!(
+            (explicit.rule, explicit.host_script),
+            (MatchRule::Explicit, None)
+        );
+        // A missing script is reported with the path and a way out.
+        match detect("tools", &server("node", &["/no/such/server.js"]), &catalog) {
+            Outcome::NotContainerizable { reason, arg_index } => {
+                assert!(reason.contains("/no/such/server.js"), "{reason}");
+                assert!(reason.contains("[servers.tools.docker] image"), "{reason}");
+                assert_eq!(arg_index, Some(0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn what_cannot_be_containerized_says_why() {
         let catalog = catalog();
         for (command, args) in [
