@@ -491,3 +491,34 @@ fn sync_warns_with_the_doctors_findings() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_compose_file_that_does_not_parse_is_noted_once_and_the_checks_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("t.toml");
+    fs::write(
+        &profile,
+        "name = \"t\"\n[docker]\ncompose_file = \"compose.yaml\"\n[servers.fs]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-filesystem\", \"/nowhere/docs\"]\n",
+    )
+    .unwrap();
+    let compose = dir.path().join("compose.yaml");
+    fs::write(&compose, "services:\n  a: [unclosed\n").unwrap();
+    let output = doctor(dir.path())
+        .arg(&profile)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let found = pairs(&json(&output), "findings");
+    assert!(
+        has(&found, "bind-source-missing", "fs"),
+        "the pre-flight runs on what generate would write: {found:?}"
+    );
+    let err = stderr(&output);
+    assert_eq!(err.matches("is not valid YAML").count(), 1, "{err}");
+    assert_eq!(
+        fs::read_to_string(&compose).unwrap(),
+        "services:\n  a: [unclosed\n",
+        "doctor never writes the compose file"
+    );
+}

@@ -300,28 +300,34 @@ fn preflight(
     notes: &mut Vec<String>,
 ) -> Vec<Finding> {
     use crate::engine::{desired, preflight};
-    let on_disk = match files::read_optional(compose_file) {
-        Ok(text) => text,
-        Err(err) => {
-            notes.push(format!(
-                "{}; the deploy pre-flight was skipped",
-                err.message
-            ));
-            return Vec::new();
-        }
-    };
-    let located = on_disk.is_some();
-    let text = on_disk.unwrap_or_else(|| rendered.yaml());
     let file = std::path::absolute(compose_file).unwrap_or_else(|_| compose_file.to_path_buf());
     let env = |name: &str| std::env::var(name).ok();
-    let loaded = match desired::load_text(&file, &text, &desired::LoadOptions::default(), &env) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            notes.push(format!(
-                "the deploy pre-flight was skipped: {}",
-                err.message
-            ));
-            return Vec::new();
+    let load = |text: &str| desired::load_text(&file, text, &desired::LoadOptions::default(), &env);
+    // The file on disk, where it exists and holds services (its lines are
+    // then real); else, or when it does not load (already noted by the
+    // neighbour scan), what generate would write.
+    let on_disk = files::read_optional(compose_file)
+        .ok()
+        .flatten()
+        .and_then(|text| match load(&text) {
+            Ok(loaded) if !loaded.services.is_empty() => Some((loaded, text)),
+            _ => None,
+        });
+    let located = on_disk.is_some();
+    let (loaded, text) = match on_disk {
+        Some(found) => found,
+        None => {
+            let text = rendered.yaml();
+            match load(&text) {
+                Ok(loaded) => (loaded, text),
+                Err(err) => {
+                    notes.push(format!(
+                        "the deploy pre-flight was skipped: {}",
+                        err.message
+                    ));
+                    return Vec::new();
+                }
+            }
         }
     };
     preflight::check(&loaded, &text, Some(catalog))
