@@ -297,3 +297,24 @@ fn sweeping_removes_only_the_temp_files_of_that_file() {
     let left: Vec<bool> = names.iter().map(|n| dir.path().join(n).exists()).collect();
     assert_eq!(left, [false, false, true, true, true]);
 }
+
+#[test]
+fn a_shorter_note_replaces_a_longer_one_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.yml");
+    let mut held = lock_files(&[&path], LockMode::Exclusive, Duration::ZERO).unwrap();
+    held[0].set_note("a long cache key\nwith a second line\n");
+    held[0].set_note("short");
+    assert_eq!(held[0].note(), "short");
+    drop(held);
+    // The next holder keeps the note and names itself; the pid is read back.
+    let mut again = lock_files(&[&path], LockMode::Exclusive, Duration::ZERO).unwrap();
+    assert_eq!(again[0].note(), "short");
+    let text = fs::read_to_string(dir.path().join(".c.yml.mcpm-lock")).unwrap();
+    let pid = std::process::id().to_string();
+    assert_eq!(
+        text.lines().next().map(|l| l.trim_end()),
+        Some(format!("mcpm-lock pid={pid}").as_str()),
+        "{text:?}"
+    );
+}
