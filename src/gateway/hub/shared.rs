@@ -265,10 +265,13 @@ impl SharedTask {
                 log(&self.def.name, &format!("cannot attach: {err}"));
                 let waiting = std::mem::take(&mut self.waiting);
                 for (session, ready) in waiting {
+                    // Released before the opener hears of the failure, so
+                    // that what it sees next (`view`, a retry) no longer
+                    // counts the session.
+                    self.end(session);
                     let mut error = Error::new(err.status, err.message.clone());
                     error.hint = err.hint.clone();
                     let _ = ready.send(Err(error));
-                    self.end(session);
                 }
                 let actions = self
                     .mux
