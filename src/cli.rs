@@ -76,7 +76,7 @@ pub enum DockerCommand {
     Up(UpArgs),
     /// Show each server's profile, compose and container state side by side.
     #[command(
-        after_help = "Examples:\n  mcpm docker status dev\n  mcpm docker status -f docker-compose.yml --json\n\nWorks without a Docker Engine: the container column then says `unreachable`."
+        after_help = "Examples:\n  mcpm docker status dev\n  mcpm docker status -f docker-compose.yml --json\n  mcpm docker status dev --probe                  # is each server answering MCP?\n  mcpm docker status dev --probe --probe-timeout 10 --json\n\nWorks without a Docker Engine: the container column then says `unreachable`."
     )]
     Status(StatusArgs),
     /// Print the logs of a deployed server.
@@ -653,6 +653,16 @@ pub struct StatusArgs {
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
 
+    /// Speak MCP to each running stdio server (initialize, tools/list) and show its tool
+    /// count and round-trip time, or why it does not answer. Goes through the project's
+    /// gateway when one runs; never starts a stopped server.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// With --probe: seconds one server's probe may take.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_probe_timeout)]
+    pub probe_timeout: std::time::Duration,
+
     /// Print JSON (a stable schema) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -868,5 +878,16 @@ fn parse_grace(text: &str) -> Result<std::time::Duration, String> {
         .map(std::time::Duration::from_secs_f64)
         .ok_or_else(|| {
             format!("`{text}` is not a number of seconds between 0 and 3600 (e.g. 2 or 0.5)")
+        })
+}
+
+/// `--probe-timeout`: seconds, more than 0 (a probe needs some time), at most an hour.
+fn parse_probe_timeout(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!("`{text}` is not a number of seconds above 0 and at most 3600 (e.g. 5 or 0.5)")
         })
 }

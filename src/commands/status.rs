@@ -16,6 +16,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             profile: args.profile,
             compose_file: args.compose_file,
             project: args.project_name,
+            probe: args.probe.then_some(args.probe_timeout),
         },
     )?;
     for warning in &report.warnings {
@@ -45,6 +46,10 @@ fn render(report: &StatusReport) -> String {
     let with_gateway = report.gateway.is_some();
     if with_gateway {
         header.extend(["SESSIONS", "ATTACHED", "IDLE"]);
+    }
+    let with_probe = report.servers.iter().any(|s| s.probe.is_some());
+    if with_probe {
+        header.extend(["TOOLS", "RTT"]);
     }
     let mut table = output::table(header);
     for server in &report.servers {
@@ -76,6 +81,9 @@ fn render(report: &StatusReport) -> String {
                 None => row.extend(["-".to_string(), "-".to_string(), "-".to_string()]),
             }
         }
+        if with_probe {
+            row.extend(probe_cells(server.probe.as_ref()));
+        }
         table.add_row(row);
     }
     let mut title = match &report.profile {
@@ -90,4 +98,20 @@ fn render(report: &StatusReport) -> String {
         None => "no compose file: the engine's containers".to_string(),
     };
     format!("{title} ({file})\n{table}\n")
+}
+
+/// TOOLS and RTT: the tool count and the `tools/list` round trip, or (in
+/// TOOLS) why the probe failed; `-` for a service that runs no stdio server.
+fn probe_cells(probe: Option<&crate::gateway::probe::Probe>) -> [String; 2] {
+    match probe {
+        None => ["-".into(), "-".into()],
+        Some(probe) if probe.ok => [
+            probe.tools.map(|n| n.to_string()).unwrap_or_default(),
+            probe
+                .rtt_ms
+                .map(|ms| format!("{ms:.1} ms"))
+                .unwrap_or_else(|| "-".into()),
+        ],
+        Some(probe) => [probe.summary(), "-".into()],
+    }
 }

@@ -87,6 +87,10 @@ pub struct ServerStatus {
     /// The gateway's view of the server, when a gateway runs and serves it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<GatewayColumns>,
+    /// `--probe`: the MCP health probe of its stdio server (absent without
+    /// `--probe`, and for services that run no stdio server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::gateway::probe::Probe>,
 }
 
 /// The inputs of a status report.
@@ -196,6 +200,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         image,
         ports,
         gateway: None,
+        probe: None,
     }
 }
 

@@ -284,7 +284,7 @@ fn log(scope: &str, text: &str) {
 }
 
 /// `<dir>/<server>.json`, the server name made safe for a file name.
-fn cache_path(dir: &Path, server: &str) -> PathBuf {
+pub(super) fn cache_path(dir: &Path, server: &str) -> PathBuf {
     let safe: String = server
         .chars()
         .map(|c| {
@@ -298,7 +298,7 @@ fn cache_path(dir: &Path, server: &str) -> PathBuf {
     dir.join(format!("{safe}.json"))
 }
 
-fn load_cache(path: &Path, server: &str) -> Option<InitCache> {
+pub(super) fn load_cache(path: &Path, server: &str) -> Option<InitCache> {
     let bytes = std::fs::read(path).ok()?;
     match serde_json::from_slice(&bytes) {
         Ok(cache) => Some(cache),
@@ -309,7 +309,7 @@ fn load_cache(path: &Path, server: &str) -> Option<InitCache> {
     }
 }
 
-fn save_cache(path: &Path, server: &str, cache: &InitCache) {
+pub(super) fn save_cache(path: &Path, server: &str, cache: &InitCache) {
     let write = || -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))?;

@@ -29,6 +29,7 @@ pub mod hub;
 pub mod message;
 pub mod mux;
 pub mod port_owner;
+pub mod probe;
 pub mod process;
 pub mod run;
 pub mod servers;

@@ -24,6 +24,9 @@ pub struct StatusOptions {
     /// `-p`: the project; enough alone, without a compose file (the rows
     /// then come from the engine's labels).
     pub project: Option<String>,
+    /// `--probe`: speak MCP to each running stdio server, with this timeout
+    /// per probe.
+    pub probe: Option<std::time::Duration>,
 }
 
 /// Builds the status report. Problems that cost a column (engine
@@ -116,6 +119,15 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
         warnings,
     };
     add_gateway_view(config, &mut report, raw.as_ref());
+    if let Some(timeout) = options.probe {
+        add_probes(
+            config,
+            &mut report,
+            resolved.as_ref(),
+            containers.as_ref(),
+            timeout,
+        )?;
+    }
     Ok(report)
 }
 
@@ -198,4 +210,67 @@ fn add_gateway_view(
             .warnings
             .push(format!("the gateway columns are empty: {}", err.message)),
     }
+}
+
+/// `--probe`: the MCP health of each stdio server (see
+/// [`crate::gateway::probe`]), concurrently. What keeps probes from being
+/// made (no resolved compose file, no engine) is a warning, not an error.
+fn add_probes(
+    config: &ConfigDir,
+    report: &mut StatusReport,
+    desired: Option<&desired::Desired>,
+    containers: Option<&BTreeMap<String, Vec<observe::ObservedContainer>>>,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    use crate::gateway::probe::{Probe, Prober};
+    for server in &mut report.servers {
+        if server.profile_state.as_deref() == Some("remote") {
+            server.probe = Some(Probe::failed("not-probed", "not probed (remote)"));
+        }
+    }
+    let Some(desired) = desired else {
+        report.warnings.push(
+            "--probe needs the compose file (resolved) to know the stdio servers: pass -f FILE or a profile"
+                .into(),
+        );
+        return Ok(());
+    };
+    let Some(containers) = containers else {
+        report
+            .warnings
+            .push("--probe made no probes: the engine is unreachable".into());
+        return Ok(());
+    };
+    let services: Vec<(String, bool)> = report
+        .servers
+        .iter()
+        .map(|s| {
+            let running = containers.get(&s.name).is_some_and(|list| {
+                list.iter()
+                    .any(|c| c.state == observe::ContainerState::Running)
+            });
+            (s.name.clone(), running)
+        })
+        .collect();
+    let probed = block_on(async {
+        let engine = connect().await?;
+        let prober = match Prober::new(config, engine, desired, timeout) {
+            Ok(prober) => prober,
+            Err(err) => return Ok(Err(err)),
+        };
+        Ok(Ok(prober.probe_services(&services).await))
+    })?;
+    match probed {
+        Ok(mut probes) => {
+            for server in &mut report.servers {
+                if let Some(probe) = probes.remove(&server.name) {
+                    server.probe = Some(probe);
+                }
+            }
+        }
+        Err(err) => report
+            .warnings
+            .push(format!("--probe made no probes: {}", err.message)),
+    }
+    Ok(())
 }
