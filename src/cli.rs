@@ -66,12 +66,12 @@ pub enum DockerCommand {
     Sync(SyncArgs),
     /// Converge the Docker Engine to the compose file (create, recreate, start).
     #[command(
-        after_help = "Examples:\n  mcpm docker deploy --profile dev                  # the profile's compose file\n  mcpm docker deploy -f docker-compose.yml --dry-run  # print the plan only\n  mcpm docker deploy fetch                          # one server (and what it depends on)\n  mcpm docker deploy --wait --timeout 120 --json    # scripted: wait until healthy\n\nOnly what changed is recreated: a container whose config hash and image are current\nis left alone, so a second deploy touches nothing. On-demand servers are created but\nnot started unless named. Exit code 1 when any step fails; a rerun converges."
+        after_help = "Examples:\n  mcpm docker deploy --profile dev                  # the profile's compose file\n  mcpm docker deploy -f docker-compose.yml --dry-run  # print the plan only\n  mcpm docker deploy fetch                          # one server (and what it depends on)\n  mcpm docker deploy --wait --timeout 120 --json    # scripted: wait until healthy\n  mcpm docker deploy --wait --probe                 # ...and until each stdio server answers MCP\n\nOnly what changed is recreated: a container whose config hash and image are current\nis left alone, so a second deploy touches nothing. On-demand servers are created but\nnot started unless named. Exit code 1 when any step fails; a rerun converges."
     )]
     Deploy(DeployArgs),
     /// Bring a profile to the engine: sync, deploy, and point a running gateway at the result.
     #[command(
-        after_help = "Examples:\n  mcpm docker up dev                    # sync both ways, deploy, restart a gateway on an older file\n  mcpm docker up dev --wait --json      # scripted: wait until healthy, one JSON document\n  mcpm docker up dev --dry-run          # the sync's diff; nothing written or deployed\n  mcpm docker up dev --strategy merge   # settle conflicts field by field\n\nThe same as `mcpm docker sync PROFILE --deploy`, then: a gateway running for the project\nreads its compose file once at start, so one started before the file was written is\nrestarted on the same address (its clients reconnect on their next request).\nExit codes: 0 ok; 1 a deploy step failed or the engine is unreachable; 2 invalid input;\n3 conflicts left unresolved (nothing deployed)."
+        after_help = "Examples:\n  mcpm docker up dev                    # sync both ways, deploy, restart a gateway on an older file\n  mcpm docker up dev --wait --json      # scripted: wait until healthy, one JSON document\n  mcpm docker up dev --wait --probe     # ...and until each stdio server answers MCP\n  mcpm docker up dev --dry-run          # the sync's diff; nothing written or deployed\n  mcpm docker up dev --strategy merge   # settle conflicts field by field\n\nThe same as `mcpm docker sync PROFILE --deploy`, then: a gateway running for the project\nreads its compose file once at start, so one started before the file was written is\nrestarted on the same address (its clients reconnect on their next request).\nExit codes: 0 ok; 1 a deploy step failed or the engine is unreachable; 2 invalid input;\n3 conflicts left unresolved (nothing deployed)."
     )]
     Up(UpArgs),
     /// Show each server's profile, compose and container state side by side.
@@ -586,6 +586,15 @@ pub struct UpArgs {
     #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_grace)]
     pub wait_grace: std::time::Duration,
 
+    /// With --wait: a stdio server is ready only once it answers MCP (initialize and
+    /// tools/list); one that does not by the timeout fails the wait with the reason.
+    #[arg(long, requires = "wait")]
+    pub probe: bool,
+
+    /// With --probe: seconds one probe may take (it is retried until --timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_probe_timeout)]
+    pub probe_timeout: std::time::Duration,
+
     /// Print the sync's diffs; write, deploy and restart nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -624,6 +633,15 @@ pub struct DeployArgs {
     /// With --wait: how long a container must run without restarting to count as ready.
     #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_grace)]
     pub wait_grace: std::time::Duration,
+
+    /// With --wait: a stdio server is ready only once it answers MCP (initialize and
+    /// tools/list); one that does not by the timeout fails the wait with the reason.
+    #[arg(long, requires = "wait")]
+    pub probe: bool,
+
+    /// With --probe: seconds one probe may take (it is retried until --timeout).
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_probe_timeout)]
+    pub probe_timeout: std::time::Duration,
 
     /// Remove containers of services that are no longer in the compose file.
     #[arg(long)]

@@ -36,6 +36,7 @@ pub fn exec(context: &Context, args: DeployArgs) -> Result<ExitStatus> {
         wait: args.wait.then_some(WaitOptions {
             timeout,
             grace: args.wait_grace,
+            probe: args.probe.then_some(args.probe_timeout),
         }),
         dependency_timeout: timeout,
     };
@@ -261,7 +262,15 @@ fn render_wait(wait: &WaitOutcome) -> String {
     let states: Vec<String> = wait
         .services
         .iter()
-        .map(|(s, state)| format!("{s}: {state}"))
+        .map(|(s, state)| match wait.probes.get(s) {
+            // `--probe`: what the server answered.
+            Some(probe) if probe.ok => format!(
+                "{s}: {state}, answers MCP ({} tools, {:.1} ms)",
+                probe.tools.unwrap_or_default(),
+                probe.rtt_ms.unwrap_or_default()
+            ),
+            _ => format!("{s}: {state}"),
+        })
         .collect();
     let mut out = format!(
         "Ready check (running {} s without a restart): {}\n",

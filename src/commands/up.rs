@@ -29,6 +29,7 @@ pub fn exec(context: &Context, args: UpArgs) -> Result<ExitStatus> {
     options.deploy_options.wait = args.wait.then_some(WaitOptions {
         timeout,
         grace: args.wait_grace,
+        probe: args.probe.then_some(args.probe_timeout),
     });
     options.deploy_options.dependency_timeout = timeout;
     let mut terminal = Terminal::new(context, args.json, args.yes);

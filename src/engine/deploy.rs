@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::config::ConfigDir;
 use crate::error::{Error, Result};
+use crate::gateway::probe::Prober;
 use crate::profile::LoadedProfile;
 
 use super::connect::{Engine, block_on, connect};
@@ -70,7 +71,19 @@ pub fn run(
     let show_plan = |plan: &Plan| on_plan(plan, &desired.file);
     let mut report = block_on(async {
         let engine = connect().await?;
-        deploy(&engine, &desired, options, progress, &show_plan).await
+        let prober = match options.wait.and_then(|w| w.probe) {
+            Some(timeout) => Some(Prober::new(config, engine.clone(), &desired, timeout)?),
+            None => None,
+        };
+        deploy(
+            &engine,
+            &desired,
+            options,
+            prober.as_ref(),
+            progress,
+            &show_plan,
+        )
+        .await
     })?;
     report.unsynced = unsynced;
     Ok(report)
@@ -166,6 +179,7 @@ pub async fn deploy(
     engine: &Engine,
     desired: &Desired,
     options: &DeployOptions,
+    prober: Option<&Prober>,
     progress: &Progress,
     on_plan: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<DeployReport> {
@@ -258,7 +272,8 @@ pub async fn deploy(
                     .any(|r| r.service.as_deref() == Some(s.as_str()))
             })
             .collect();
-        report.wait = Some(wait_ready(engine, &desired.project, &started, wait, since).await?);
+        report.wait =
+            Some(wait_ready(engine, &desired.project, &started, wait, since, prober).await?);
     }
     report.ok = report.failures().next().is_none()
         && report.wait.as_ref().is_none_or(|w| w.not_ready.is_empty());

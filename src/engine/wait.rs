@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::gateway::probe::{Probe, Prober};
 
 use super::connect::Engine;
 use super::logs::{engine_time_nanos, tail_lines};
@@ -32,6 +33,9 @@ pub struct WaitOptions {
     pub timeout: Duration,
     /// How long a container must have run, unrestarted, to count as ready.
     pub grace: Duration,
+    /// `--probe`: a stdio server is ready only once it answers MCP (see
+    /// [`crate::gateway::probe`]); the timeout of one probe.
+    pub probe: Option<Duration>,
 }
 
 impl WaitOptions {
@@ -51,6 +55,10 @@ pub struct WaitOutcome {
     pub grace_seconds: f64,
     /// Why each not-ready service is not ready.
     pub problems: BTreeMap<String, NotReady>,
+    /// `--probe`: the last MCP probe of each stdio server (absent without
+    /// `--probe`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<String, Probe>,
 }
 
 /// Why one service is not ready, with what a user needs to find out why.
@@ -211,8 +219,8 @@ fn judge(
             Verdict::Pending("starting", "its healthcheck has not passed yet".into())
         }
         Some(Health::Healthy) => Verdict::Ready("healthy"),
-        // Issue 11: an MCP server's readiness will also need the MCP probe
-        // (`initialize` answered) here, once the engine side has one.
+        // With `--probe`, a stdio server's Ready is checked once more by
+        // `wait_ready` (the MCP probe needs I/O; this judgement stays pure).
         _ => Verdict::Ready("running"),
     }
 }
@@ -237,19 +245,38 @@ struct Judged {
     new_starts: i64,
 }
 
+/// With `--probe`: a service the engine side judged ready whose stdio
+/// server does not answer MCP (yet) is pending, with the probe's reason; one
+/// that answered once is not probed again.
+fn after_probe(verdict: Verdict, probe: Option<&Probe>) -> Verdict {
+    match (verdict, probe) {
+        (Verdict::Ready(word), Some(probe)) if !probe.ok => Verdict::Pending(
+            "probing",
+            format!(
+                "{word}, but its MCP probe failed: {}",
+                probe.reason.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+        (verdict, _) => verdict,
+    }
+}
+
 /// Waits for `services` of `project`. `since` is when the deploy began. A
 /// service that fails is settled at once; the wait goes on for the others
 /// (so each is reported as it is) until none is pending or time is up.
+/// `prober` (with `--probe`) probes the stdio servers judged ready.
 pub async fn wait_ready(
     engine: &Engine,
     project: &str,
     services: &[String],
     options: WaitOptions,
     since: SystemTime,
+    prober: Option<&Prober>,
 ) -> Result<WaitOutcome> {
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut tracks: BTreeMap<String, Track> = BTreeMap::new();
     let mut settled: Vec<Judged> = Vec::new();
+    let mut probes: BTreeMap<String, Probe> = BTreeMap::new();
     loop {
         let containers = observe::containers(engine, project).await?;
         let open: Vec<(String, Option<String>)> = services
@@ -292,12 +319,28 @@ pub async fn wait_ready(
                 round.push(judged);
             }
         }
+        if let Some(prober) = prober {
+            // Probed concurrently; a server that answered once stays answered.
+            let due: Vec<(String, bool)> = round
+                .iter()
+                .filter(|j| matches!(j.verdict, Verdict::Ready(_)))
+                .filter(|j| !probes.get(&j.service).is_some_and(|p| p.ok))
+                .map(|j| (j.service.clone(), true))
+                .collect();
+            probes.extend(prober.probe_services(&due).await);
+            for judged in &mut round {
+                let verdict = std::mem::replace(&mut judged.verdict, Verdict::Ready("running"));
+                judged.verdict = after_probe(verdict, probes.get(&judged.service));
+            }
+        }
         let pending = round
             .iter()
             .any(|j| matches!(j.verdict, Verdict::Pending(..)));
         if !pending || tokio::time::Instant::now() >= deadline {
             settled.extend(round);
-            return Ok(finish(engine, settled, options).await);
+            let mut outcome = finish(engine, settled, options).await;
+            outcome.probes = probes;
+            return Ok(outcome);
         }
         tokio::time::sleep(POLL).await;
     }
@@ -311,6 +354,7 @@ async fn finish(engine: &Engine, judged: Vec<Judged>, options: WaitOptions) -> W
         not_ready: Vec::new(),
         grace_seconds: options.grace.as_secs_f64(),
         problems: BTreeMap::new(),
+        probes: BTreeMap::new(),
     };
     let mut waiting = Vec::new();
     for judged in judged {
