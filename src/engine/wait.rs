@@ -581,6 +581,31 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_probe_keeps_a_ready_server_pending_with_its_reason() {
+        let failed = Probe::failed("timeout", "no answer to `initialize` within 2.0 s");
+        assert_eq!(
+            after_probe(Verdict::Ready("running"), Some(&failed)),
+            Verdict::Pending(
+                "probing",
+                "running, but its MCP probe failed: no answer to `initialize` within 2.0 s".into()
+            )
+        );
+        let mut answered = Probe::failed("timeout", "x");
+        answered.ok = true;
+        assert_eq!(
+            after_probe(Verdict::Ready("healthy"), Some(&answered)),
+            Verdict::Ready("healthy")
+        );
+        // Not a stdio server (no probe), or not ready anyway: unchanged.
+        assert_eq!(
+            after_probe(Verdict::Ready("running"), None),
+            Verdict::Ready("running")
+        );
+        let exited = Verdict::Failed("exited", "exited with code 1".into());
+        assert_eq!(after_probe(exited.clone(), Some(&failed)), exited);
+    }
+
+    #[test]
     fn no_start_time_is_not_ready() {
         let mut track = Track::default();
         let mut r = run(ContainerState::Running, 0.0, 0, 0);

@@ -621,3 +621,33 @@ fn ms(duration: Duration) -> f64 {
 fn secs(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_is_the_tool_count_or_the_reason() {
+        let mut probe = Probe::failed("timeout", "no answer to `initialize` within 5.0 s");
+        assert_eq!(probe.summary(), "no answer to `initialize` within 5.0 s");
+        probe.ok = true;
+        probe.tools = Some(2);
+        assert_eq!(probe.summary(), "2");
+    }
+
+    #[test]
+    fn failures_serialize_with_stable_words_and_nulls() {
+        let probe = Probe::failed("not-running", "not running");
+        let json = serde_json::to_value(&probe).unwrap();
+        assert_eq!(json["failure"], "not-running");
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["tools"], Value::Null);
+        assert_eq!(json["via"], Value::Null);
+    }
+
+    #[test]
+    fn times_are_milliseconds_to_a_tenth() {
+        assert_eq!(ms(Duration::from_micros(2_345)), 2.3);
+        assert_eq!(secs(Duration::from_millis(2_500)), "2.5 s");
+    }
+}
