@@ -203,7 +203,7 @@ impl Prober {
         };
         let outcome = exchange(&mut transport, deadline, self.timeout).await;
         let total = start.elapsed();
-        transport.close(&*self.launcher).await;
+        transport.close(&self.launcher).await;
         let mut probe = match outcome {
             Ok(found) => Probe {
                 ok: true,
