@@ -121,16 +121,14 @@ impl Probe {
 pub struct Prober {
     project: String,
     launcher: Arc<EngineLauncher>,
+    config: ConfigDir,
     cache_dir: PathBuf,
-    /// The running gateway's socket, when one runs.
-    gateway: Option<PathBuf>,
     servers: Vec<GatewayServer>,
     timeout: Duration,
 }
 
 impl Prober {
-    /// A prober for `desired`'s project on `engine`. Finds the project's
-    /// gateway now (one started later is not used by this prober).
+    /// A prober for `desired`'s project on `engine`.
     pub fn new(
         config: &ConfigDir,
         engine: Engine,
@@ -139,20 +137,20 @@ impl Prober {
     ) -> Result<Self> {
         let servers = servers::servers(desired)?;
         let project = desired.project.clone();
-        let gateway = state::running(config, &project).map(|s| s.socket);
         Ok(Prober {
+            config: config.clone(),
             cache_dir: state::init_dir(config, &project),
             launcher: Arc::new(EngineLauncher::new(engine, desired.clone())),
             project,
-            gateway,
             servers,
             timeout,
         })
     }
 
-    /// Whether probes go through the project's gateway.
-    pub fn via_gateway(&self) -> bool {
-        self.gateway.is_some()
+    /// The socket of the project's gateway, when one runs now (looked up
+    /// for each round of probes: one started meanwhile is used).
+    fn gateway(&self) -> Option<PathBuf> {
+        state::running(&self.config, &self.project).map(|s| s.socket)
     }
 
     /// The stdio server a compose service runs, if it runs one.
@@ -163,9 +161,14 @@ impl Prober {
     /// Probes the servers of `services` (service name, whether its container
     /// runs) concurrently; services that run no stdio server are left out.
     pub async fn probe_services(&self, services: &[(String, bool)]) -> BTreeMap<String, Probe> {
+        let gateway = self.gateway();
+        let gateway = gateway.as_deref();
         let probes = services.iter().filter_map(|(service, running)| {
             let server = self.server_of(service)?;
-            Some(async move { (service.clone(), self.probe(server, *running).await) })
+            Some(async move {
+                let probe = self.probe_on(server, *running, gateway).await;
+                (service.clone(), probe)
+            })
         });
         futures_util::future::join_all(probes)
             .await
@@ -176,12 +179,23 @@ impl Prober {
     /// Probes one server. `running`: whether its service's container runs
     /// (a shared server that does not is not started for a probe).
     pub async fn probe(&self, server: &GatewayServer, running: bool) -> Probe {
+        let gateway = self.gateway();
+        self.probe_on(server, running, gateway.as_deref()).await
+    }
+
+    /// [`Self::probe`], through the gateway at `gateway` when one runs.
+    async fn probe_on(
+        &self,
+        server: &GatewayServer,
+        running: bool,
+        gateway: Option<&std::path::Path>,
+    ) -> Probe {
         if server.sharing == Sharing::Shared && !running {
             return Probe::failed("not-running", "not running");
         }
         let start = Instant::now();
         let deadline = start + self.timeout;
-        let opened = tokio::time::timeout_at(deadline, self.open(server)).await;
+        let opened = tokio::time::timeout_at(deadline, self.open(server, gateway)).await;
         let (mut transport, via) = match opened {
             Ok(Ok(opened)) => opened,
             Ok(Err(err)) => {
@@ -190,7 +204,7 @@ impl Prober {
                 return probe;
             }
             Err(_) => {
-                let what = if self.gateway.is_some() {
+                let what = if gateway.is_some() {
                     "the gateway did not open a session"
                 } else {
                     "the server could not be attached"
@@ -229,8 +243,12 @@ impl Prober {
     }
 
     /// Opens the probe's session: on the gateway, else on the server itself.
-    async fn open(&self, server: &GatewayServer) -> Result<(Transport, &'static str)> {
-        if let Some(socket) = &self.gateway {
+    async fn open(
+        &self,
+        server: &GatewayServer,
+        gateway: Option<&std::path::Path>,
+    ) -> Result<(Transport, &'static str)> {
+        if let Some(socket) = gateway {
             return Ok((open_gateway(socket, &server.name).await?, "gateway"));
         }
         match server.sharing {
