@@ -264,6 +264,57 @@ fn helpers_creds_store_and_auths_each_pull_from_the_registry_with_a_login() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(image.present(), "auths: not pulled\n{text}");
     assert_eq!(asked(&setup), "", "no helper is asked for auths");
+
+    // `doctor --pin` asks the registry for the digest with the same
+    // credentials, once the image is not on this engine.
+    image.remove();
+    let mcpm_config = tempfile::tempdir().unwrap();
+    let profile = mcpm_config.path().join("creds.toml");
+    let profile_text = format!(
+        "name = \"creds\"\n\n[servers.a]\ncommand = \"sleep\"\nargs = [\"3600\"]\n[servers.a.docker]\nimage = \"{}\"\n",
+        image.0
+    );
+    let pin = |config: serde_json::Value| {
+        setup.config(config);
+        std::fs::write(&profile, &profile_text).unwrap();
+        let out = assert_cmd::Command::cargo_bin("mcpm")
+            .unwrap()
+            .env("MCPM_CONFIG_DIR", mcpm_config.path())
+            .env("DOCKER_CONFIG", setup.config_dir.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    setup.bin_dir.path().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env_remove("CI")
+            .env_remove("DOCKER_HOST")
+            .args(["docker", "doctor", "--pin", "--json"])
+            .arg(&profile)
+            .output()
+            .unwrap();
+        let text = setup.text(&out);
+        (out, text)
+    };
+    let (out, text) = pin(serde_json::json!({"credHelpers": {&registry: "test"}}));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let pinned = std::fs::read_to_string(&profile).unwrap();
+    assert!(
+        pinned.contains(&format!("image = \"{}@sha256:", image.0)),
+        "{pinned}\n{text}"
+    );
+    assert!(!image.present(), "pinning does not pull");
+    // Without credentials the finding says why it cannot pin.
+    let (_, text) = pin(serde_json::json!({}));
+    assert!(
+        text.contains(&format!(
+            "registry {registry} refused the digest lookup: no credentials were sent"
+        )),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), profile_text);
 }
 
 #[test]

@@ -197,8 +197,9 @@ impl Lookup {
         }
     }
 
-    /// The note added to a registry's refusal (401, "unauthorized").
-    pub fn refusal_note(&self) -> String {
+    /// The note added to a registry's refusal (401, "unauthorized") of
+    /// `request` ("the pull").
+    pub fn refusal_note(&self, request: &str) -> String {
         let login = login_command(&self.registry);
         let advice = if self.credentials.is_some() {
             format!("they may be wrong or expired: log in again with `{login}`")
@@ -206,7 +207,7 @@ impl Lookup {
             format!("log in with `{login}` (or set up a credential helper for it)")
         };
         format!(
-            "registry {} refused the pull: {}; {advice}",
+            "registry {} refused {request}: {}; {advice}",
             self.registry,
             self.describe()
         )

@@ -236,7 +236,7 @@ fn secrets_never_show_in_debug_or_descriptions() {
             format!("{lookup:?}"),
             format!("{lookup:#?}"),
             lookup.describe(),
-            lookup.refusal_note(),
+            lookup.refusal_note("the pull"),
         ] {
             assert!(!text.contains(secret), "{text}");
         }
@@ -267,10 +267,10 @@ fn descriptions_say_where_credentials_came_from() {
     );
     assert!(
         lookup
-            .refusal_note()
+            .refusal_note("the pull")
             .contains("docker login 127.0.0.1:5001")
     );
-    assert!(lookup.refusal_note().contains("wrong or expired"));
+    assert!(lookup.refusal_note("the pull").contains("wrong or expired"));
     lookup.credentials = None;
     assert!(lookup.describe().contains("has none for 127.0.0.1:5001"));
     lookup.origin = Origin::Auths { key: None };
@@ -281,9 +281,9 @@ fn descriptions_say_where_credentials_came_from() {
     lookup.registry = "docker.io".into();
     lookup.origin = Origin::NoConfig;
     assert!(
-        lookup.refusal_note().contains("`docker login`"),
+        lookup.refusal_note("the pull").contains("`docker login`"),
         "{}",
-        lookup.refusal_note()
+        lookup.refusal_note("the pull")
     );
 }
 

@@ -110,7 +110,7 @@ pub async fn resolve_digest(engine: &Engine, image: &str) -> Result<PinnedImage>
         Err(err) if auth::is_auth_refusal(&describe(&err)) => Err(Error::runtime(format!(
             "cannot resolve a digest for {image}: {}; {}",
             describe(&err),
-            lookup.refusal_note()
+            lookup.refusal_note("the digest lookup")
         ))
         .hint(format!(
             "`{}`, then pin again",

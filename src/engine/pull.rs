@@ -63,7 +63,7 @@ pub async fn pull(engine: &Engine, image: &str, progress: &Progress) -> Result<(
         };
         if let Some(mut error) = failure {
             if super::auth::is_auth_refusal(&error) {
-                error = format!("{error}; {}", lookup.refusal_note());
+                error = format!("{error}; {}", lookup.refusal_note("the pull"));
             }
             report.finish(Err(&error));
             return Err(error);
