@@ -48,6 +48,17 @@
 #   push      push mcpm-test/busybox as 127.0.0.1:5000/mcpm-test/busybox:latest
 #             (skipped when the registry already holds that very image), then
 #             drop the local tag of that name so that a test's pull is a real pull
+#   authreg   run a second docker-registry on 127.0.0.1:5001 that wants a
+#             login (htpasswd with bcrypt, made with `htpasswd -B` from Debian's
+#             apache2-utils, installed when missing; the password is random,
+#             made once and kept in $MCPM_TEST_STATE_DIR/auth-registry/password),
+#             unless something there already answers /v2/ with 401; storage,
+#             config, log and pid file under $MCPM_TEST_STATE_DIR/auth-registry.
+#             Then push mcpm-test/busybox there as
+#             127.0.0.1:5001/mcpm-test/busybox-auth:latest with a temporary
+#             DOCKER_CONFIG holding an `auths` entry for it (skipped when the
+#             registry already holds that very image) and drop the local tag,
+#             so that a test's pull is a real pull
 #   env       write target/test-engine.env (or $MCPM_TEST_ENV_FILE):
 #               MCPM_TEST_ENGINE=1
 #               MCPM_TEST_REGISTRY=127.0.0.1:5000
@@ -56,6 +67,10 @@
 #               MCPM_TEST_PULL_IMAGE=127.0.0.1:5000/mcpm-test/busybox:latest
 #               MCPM_TEST_TIME_IMAGE=mcpm-test/mcp-time:latest
 #               MCPM_TEST_PYTHON=<repo>/target/mcp-venv/bin/python
+#               MCPM_TEST_AUTH_REGISTRY=127.0.0.1:5001
+#               MCPM_TEST_AUTH_USER=mcpm-test
+#               MCPM_TEST_AUTH_PASSWORD=<the random password>
+#               MCPM_TEST_AUTH_IMAGE=127.0.0.1:5001/mcpm-test/busybox-auth:latest
 #             Tests read that file, or a shell loads it with
 #             `set -a; . target/test-engine.env; set +a`. It is deleted first,
 #             so it only exists after a run that succeeded.
@@ -66,7 +81,7 @@
 #                or labelled io.mcpm.test, the mcpm-test images (mcp-time
 #                among them, and their 127.0.0.1:5000 tags), the env file and
 #                the state dir (with the rootfs and wheel caches), and stop the
-#                registry if this script started it; dockerd and
+#                registries (5000 and 5001) if this script started them; dockerd and
 #                target/mcp-venv are left
 #   --print-env  run the steps, then print the env as `export` lines on stdout,
 #                for `eval "$(scripts/test-engine.sh --print-env)"`
@@ -88,6 +103,11 @@ BUSYBOX_IMAGE=mcpm-test/busybox:latest
 ECHO_IMAGE=mcpm-test/mcp-echo:latest
 PULL_IMAGE=$REGISTRY/mcpm-test/busybox:latest
 TIME_IMAGE=mcpm-test/mcp-time:latest
+AUTH_REGISTRY=127.0.0.1:5001
+AUTH_USER=mcpm-test
+AUTH_DIR=$STATE_DIR/auth-registry
+AUTH_REPO=mcpm-test/busybox-auth
+AUTH_IMAGE=$AUTH_REGISTRY/$AUTH_REPO:latest
 MCP_REQUIREMENTS=$IMAGES_DIR/mcp-time.requirements.txt
 VENV_DIR=$ROOT/target/mcp-venv
 WHEELS_DIR=$STATE_DIR/mcp-wheels
@@ -587,6 +607,118 @@ step_push() {
 	say "$what: $PULL_IMAGE (${id:7:12})"
 }
 
+# ------------------------------------------------------ auth registry ---
+
+# The HTTP status of the auth registry's /v2/ (401 when it wants a login).
+auth_registry_status() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$AUTH_REGISTRY/v2/" 2>/dev/null || true
+}
+
+# Prints the pid of the auth registry this script started, if it still runs.
+our_auth_registry_pid() {
+	local pid
+	pid=$(cat "$AUTH_DIR/registry.pid" 2>/dev/null) || return 0
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "registry.*$AUTH_DIR/registry.yml"; then
+		echo "$pid"
+	fi
+}
+
+auth_password() { cat "$AUTH_DIR/password" 2>/dev/null || true; }
+
+step_authreg() {
+	STEP=authreg
+	mkdir -p "$AUTH_DIR"
+	if ! have htpasswd; then
+		have apt-get || die "htpasswd is missing and there is no apt-get (install apache2-utils)"
+		export DEBIAN_FRONTEND=noninteractive
+		quiet as_root apt-get update -qq
+		quiet as_root apt-get install -y -qq --no-install-recommends apache2-utils
+	fi
+	if [[ ! -s $AUTH_DIR/password ]]; then
+		# 24 random letters and digits: nothing to quote in shell or JSON.
+		local password
+		password=$(tr -dc 'A-Za-z0-9' </dev/urandom 2>/dev/null | head -c 24 || true)
+		[[ ${#password} -eq 24 ]] || die "could not make a random password"
+		(umask 077 && printf '%s' "$password" >"$AUTH_DIR/password")
+		rm -f "$AUTH_DIR/htpasswd"
+	fi
+	local pid how status
+	pid=$(our_auth_registry_pid)
+	status=$(auth_registry_status)
+	if [[ $status == 401 && -n $pid ]]; then
+		how="answering at $AUTH_REGISTRY (started earlier by this script, pid $pid)"
+	elif [[ $status == 401 ]]; then
+		how="answering at $AUTH_REGISTRY (not started by this script)"
+	elif [[ $status == 000 ]]; then
+		[[ -z $pid ]] || kill "$pid" 2>/dev/null || true
+		local bin
+		bin=$(command -v docker-registry || command -v registry) || die "docker-registry is not installed"
+		# bcrypt: the only hash the registry's htpasswd auth accepts.
+		[[ -s $AUTH_DIR/htpasswd ]] || quiet htpasswd -Bbc "$AUTH_DIR/htpasswd" "$AUTH_USER" "$(auth_password)"
+		mkdir -p "$AUTH_DIR/storage"
+		printf '%s\n' \
+			'version: 0.1' \
+			'log:' \
+			'  level: warn' \
+			'  accesslog:' \
+			'    disabled: true' \
+			'storage:' \
+			'  filesystem:' \
+			"    rootdirectory: $AUTH_DIR/storage" \
+			'  delete:' \
+			'    enabled: true' \
+			'auth:' \
+			'  htpasswd:' \
+			'    realm: mcpm-test' \
+			"    path: $AUTH_DIR/htpasswd" \
+			'http:' \
+			"  addr: $AUTH_REGISTRY" >"$AUTH_DIR/registry.yml"
+		setsid "$bin" serve "$AUTH_DIR/registry.yml" </dev/null >"$AUTH_DIR/registry.log" 2>&1 9>&- &
+		pid=$!
+		echo "$pid" >"$AUTH_DIR/registry.pid"
+		local deadline=$((SECONDS + 20))
+		until [[ $(auth_registry_status) == 401 ]]; do
+			if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+				tail -n 20 "$AUTH_DIR/registry.log" | sed 's/^/    | /' >&2
+				rm -f "$AUTH_DIR/registry.pid"
+				die "$bin did not answer 401 on http://$AUTH_REGISTRY/v2/ (port taken?)"
+			fi
+			sleep 0.2
+		done
+		how="started $bin with htpasswd auth on $AUTH_REGISTRY (pid $pid, state $AUTH_DIR)"
+	else
+		die "something at $AUTH_REGISTRY answers /v2/ with HTTP $status, not 401: not a registry that wants a login"
+	fi
+
+	# Push, unless the registry already holds this very image.
+	local id remote what
+	id=$(docker image inspect --format '{{.Id}}' "$BUSYBOX_IMAGE")
+	remote=$(curl -fsS --max-time 10 -u "$AUTH_USER:$(auth_password)" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$AUTH_REGISTRY/v2/$AUTH_REPO/manifests/latest" 2>/dev/null | tr -d ' \t\r\n' |
+		sed -n 's/.*"config":{[^}]*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p') || true
+	if [[ $remote == "$id" ]]; then
+		what="already in the registry"
+	else
+		# A throwaway docker config holding only this registry's login: the
+		# user's own config (and its helpers) is neither used nor changed.
+		TMP_DIR=$(mktemp -d /tmp/mcpm-test-authpush.XXXXXX)
+		printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$AUTH_REGISTRY" \
+			"$(printf '%s:%s' "$AUTH_USER" "$(auth_password)" | base64 -w0)" >"$TMP_DIR/config.json"
+		quiet docker tag "$BUSYBOX_IMAGE" "$AUTH_IMAGE"
+		DOCKER_CONFIG=$TMP_DIR quiet docker push "$AUTH_IMAGE"
+		rm -rf "$TMP_DIR"
+		TMP_DIR=
+		what="pushed"
+	fi
+	# Drop the local tag, so a test's pull really pulls.
+	if docker image inspect "$AUTH_IMAGE" >/dev/null 2>&1; then
+		docker rmi "$AUTH_IMAGE" >/dev/null 2>&1 || true
+	fi
+	say "$how; $what: $AUTH_IMAGE (${id:7:12})"
+}
+
 step_env() {
 	STEP="env"
 	mkdir -p "$(dirname "$ENV_FILE")"
@@ -603,7 +735,11 @@ env_lines() {
 		"MCPM_TEST_ECHO_IMAGE=$ECHO_IMAGE" \
 		"MCPM_TEST_PULL_IMAGE=$PULL_IMAGE" \
 		"MCPM_TEST_TIME_IMAGE=$TIME_IMAGE" \
-		"MCPM_TEST_PYTHON=$VENV_DIR/bin/python"
+		"MCPM_TEST_PYTHON=$VENV_DIR/bin/python" \
+		"MCPM_TEST_AUTH_REGISTRY=$AUTH_REGISTRY" \
+		"MCPM_TEST_AUTH_USER=$AUTH_USER" \
+		"MCPM_TEST_AUTH_PASSWORD=$(auth_password)" \
+		"MCPM_TEST_AUTH_IMAGE=$AUTH_IMAGE"
 }
 
 # --------------------------------------------------------------- cleanup ---
@@ -634,6 +770,7 @@ do_cleanup() {
 	mapfile -t images < <(
 		docker images -q --filter 'reference=mcpm-test/*'
 		docker images -q --filter "reference=$REGISTRY/mcpm-test/*"
+		docker images -q --filter "reference=$AUTH_REGISTRY/mcpm-test/*"
 		docker images -q --filter "label=$LABEL"
 	)
 	mapfile -t ids < <(
@@ -660,6 +797,14 @@ do_cleanup() {
 		kill "$pid"
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		stopped="stopped registry (pid $pid)"
+	fi
+	pid=$(our_auth_registry_pid)
+	if [[ -n $pid ]]; then
+		kill "$pid"
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		stopped="$stopped; stopped the auth registry (pid $pid)"
+	elif [[ $(auth_registry_status) != 000 ]]; then
+		stopped="$stopped; the registry at $AUTH_REGISTRY was not started by this script, left alone"
 	fi
 	rm -rf "$STATE_DIR" "$ENV_FILE"
 	say "removed $nc containers, $nn networks, $nv volumes, ${#images[@]} images; $stopped"
@@ -711,6 +856,7 @@ setup | print-env)
 	step_time
 	step_registry
 	step_push
+	step_authreg
 	step_env
 	STEP="done"
 	say "ready in $((SECONDS - started)) s"

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::catalog::image_repository;
 use crate::error::{Error, Result};
 
-use super::auth::{credentials_for, registry_of};
+use super::auth::{self, registry_of};
 use super::connect::{Engine, describe, is_not_found};
 use super::pull::split_reference;
 
@@ -86,9 +86,10 @@ pub async fn resolve_digest(engine: &Engine, image: &str) -> Result<PinnedImage>
         return Ok(pinned(digest, DigestSource::Local));
     }
     let registry = registry_of(image);
+    let lookup = auth::lookup(image).await?;
     let asked = engine
         .docker
-        .inspect_registry_image(image, credentials_for(image))
+        .inspect_registry_image(image, lookup.docker())
         .await;
     match asked {
         Ok(found) => match found.descriptor.digest {
@@ -105,6 +106,15 @@ pub async fn resolve_digest(engine: &Engine, image: &str) -> Result<PinnedImage>
         ))
         .hint(format!(
             "push it (`docker push {image}`) and pin again, or leave this service unpinned"
+        ))),
+        Err(err) if auth::is_auth_refusal(&describe(&err)) => Err(Error::runtime(format!(
+            "cannot resolve a digest for {image}: {}; {}",
+            describe(&err),
+            lookup.refusal_note("the digest lookup")
+        ))
+        .hint(format!(
+            "`{}`, then pin again",
+            auth::login_command(registry)
         ))),
         Err(err) => Err(Error::runtime(format!(
             "cannot resolve a digest for {image}: it is not on this engine and {registry} did not answer for it: {}",

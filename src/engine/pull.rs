@@ -1,5 +1,6 @@
 //! Pulling images, with progress; a failed pull names the image and carries
-//! the registry's own message.
+//! the registry's own message, and a refusal (401) also says whether
+//! credentials were sent and where they came from.
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
@@ -25,6 +26,19 @@ pub fn split_reference(image: &str) -> (&str, &str) {
 
 /// Pulls `image`; `Err` holds the reason in the registry's words.
 pub async fn pull(engine: &Engine, image: &str, progress: &Progress) -> Result<(), String> {
+    // Credentials first: a missing or failing helper is the reason to report,
+    // not the 401 an anonymous pull would get.
+    let lookup = match super::auth::lookup(image).await {
+        Ok(lookup) => lookup,
+        Err(err) => {
+            let error = match &err.hint {
+                Some(hint) => format!("{} (hint: {hint})", err.message),
+                None => err.message.clone(),
+            };
+            progress.pull(image).finish(Err(&error));
+            return Err(error);
+        }
+    };
     let (name, tag) = split_reference(image);
     let options = CreateImageOptions {
         from_image: Some(name.to_string()),
@@ -32,8 +46,9 @@ pub async fn pull(engine: &Engine, image: &str, progress: &Progress) -> Result<(
         ..Default::default()
     };
     let mut report = progress.pull(image);
-    let credentials = super::auth::credentials_for(image);
-    let mut stream = engine.docker.create_image(Some(options), None, credentials);
+    let mut stream = engine
+        .docker
+        .create_image(Some(options), None, lookup.docker());
     let mut last_status = String::new();
     while let Some(message) = stream.next().await {
         let failure = match message {
@@ -46,7 +61,10 @@ pub async fn pull(engine: &Engine, image: &str, progress: &Progress) -> Result<(
             }
             Err(err) => Some(describe(&err)),
         };
-        if let Some(error) = failure {
+        if let Some(mut error) = failure {
+            if super::auth::is_auth_refusal(&error) {
+                error = format!("{error}; {}", lookup.refusal_note("the pull"));
+            }
             report.finish(Err(&error));
             return Err(error);
         }
