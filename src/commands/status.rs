@@ -16,6 +16,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             profile: args.profile,
             compose_file: args.compose_file,
             project: args.project_name,
+            stats: args.stats,
         },
     )?;
     for warning in &report.warnings {
@@ -24,12 +25,12 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
     if args.json {
         output::json(&report)?;
     } else {
-        output::stdout(&render(&report))?;
+        output::stdout(&render(&report, args.stats))?;
     }
     Ok(ExitStatus::Ok)
 }
 
-fn render(report: &StatusReport) -> String {
+fn render(report: &StatusReport, with_stats: bool) -> String {
     let with_profile = report.profile.is_some();
     let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
     let with_sync = report.servers.iter().any(|s| s.sync_state.is_some());
@@ -45,6 +46,9 @@ fn render(report: &StatusReport) -> String {
     let with_gateway = report.gateway.is_some();
     if with_gateway {
         header.extend(["SESSIONS", "ATTACHED", "IDLE"]);
+    }
+    if with_stats {
+        header.extend(["MEM", "CPU %"]);
     }
     let mut table = output::table(header);
     for server in &report.servers {
@@ -74,6 +78,17 @@ fn render(report: &StatusReport) -> String {
                         .unwrap_or_else(|| "-".into()),
                 ]),
                 None => row.extend(["-".to_string(), "-".to_string(), "-".to_string()]),
+            }
+        }
+        if with_stats {
+            match &server.resources {
+                Some(resources) => row.extend([
+                    super::stats::memory_cell(&resources.memory),
+                    resources
+                        .cpu_percent
+                        .map_or_else(|| "-".to_string(), |p| format!("{p:.2}%")),
+                ]),
+                None => row.extend(["-".to_string(), "-".to_string()]),
             }
         }
         table.add_row(row);
