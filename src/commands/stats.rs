@@ -7,9 +7,7 @@ use std::time::Duration;
 use crate::cli::StatsArgs;
 use crate::engine::connect::{block_on, connect};
 use crate::engine::model::{format_size, format_size_decimal};
-use crate::engine::stats::{
-    self, Alert, ContainerStats, Crossings, Metric, StatsReport,
-};
+use crate::engine::stats::{self, Alert, ContainerStats, Crossings, Metric, StatsReport};
 use crate::error::{ExitStatus, Result};
 use crate::output;
 
@@ -74,9 +72,7 @@ pub fn exec(context: &Context, args: StatsArgs) -> Result<ExitStatus> {
                 }
                 if args.json {
                     let line = serde_json::to_string(report).map_err(|err| {
-                        crate::error::Error::runtime(format!(
-                            "cannot write the JSON report: {err}"
-                        ))
+                        crate::error::Error::runtime(format!("cannot write the JSON report: {err}"))
                     })?;
                     output::stdout(&format!("{line}\n"))
                 } else if in_place {
@@ -120,13 +116,22 @@ fn render(report: &StatsReport) -> String {
                 text
             }
         };
-        let mut cells = vec![row.service.clone(), row.container.clone(), row.state.clone()];
-        cells.extend(numbers(row).into_iter().enumerate().map(|(n, text)| match n {
-            0 => mark(text, Metric::Cpu),
-            2 => mark(text, Metric::Memory),
-            5 => mark(text, Metric::Pids),
-            _ => text,
-        }));
+        let mut cells = vec![
+            row.service.clone(),
+            row.container.clone(),
+            row.state.clone(),
+        ];
+        cells.extend(
+            numbers(row)
+                .into_iter()
+                .enumerate()
+                .map(|(n, text)| match n {
+                    0 => mark(text, Metric::Cpu),
+                    2 => mark(text, Metric::Memory),
+                    5 => mark(text, Metric::Pids),
+                    _ => text,
+                }),
+        );
         table.add_row(cells);
     }
     let title = format!("project {}", report.project);

@@ -116,10 +116,16 @@ pub fn measure(sample: &ContainerStatsResponse) -> Option<Measured> {
         .networks
         .iter()
         .flat_map(|networks| networks.values())
-        .fold(NetworkIo { rx_bytes: 0, tx_bytes: 0 }, |sum, n| NetworkIo {
-            rx_bytes: sum.rx_bytes.saturating_add(n.rx_bytes.unwrap_or(0)),
-            tx_bytes: sum.tx_bytes.saturating_add(n.tx_bytes.unwrap_or(0)),
-        });
+        .fold(
+            NetworkIo {
+                rx_bytes: 0,
+                tx_bytes: 0,
+            },
+            |sum, n| NetworkIo {
+                rx_bytes: sum.rx_bytes.saturating_add(n.rx_bytes.unwrap_or(0)),
+                tx_bytes: sum.tx_bytes.saturating_add(n.tx_bytes.unwrap_or(0)),
+            },
+        );
     let mut block_io = BlockIo {
         read_bytes: 0,
         write_bytes: 0,
@@ -269,10 +275,10 @@ pub async fn containers(
         } else {
             names.into_iter().collect::<Vec<_>>().join(", ")
         };
-        return Err(Error::invalid(format!(
-            "no service `{name}` in project `{project}`"
-        ))
-        .hint(format!("services there: {listed}")));
+        return Err(
+            Error::invalid(format!("no service `{name}` in project `{project}`"))
+                .hint(format!("services there: {listed}")),
+        );
     }
     Ok(selected(by_service, services))
 }
@@ -290,7 +296,10 @@ fn selected(
 
 /// Reads every running one of `containers` once, concurrently. The engine
 /// answers after its second sample (about a second) so CPU % has a delta.
-pub async fn read_all(engine: &Engine, containers: &[ObservedContainer]) -> Result<Vec<ContainerStats>> {
+pub async fn read_all(
+    engine: &Engine,
+    containers: &[ObservedContainer],
+) -> Result<Vec<ContainerStats>> {
     let reads = containers.iter().map(|container| async move {
         if !is_measurable(container.state) {
             return Ok(ContainerStats::new(container, None));
@@ -334,10 +343,7 @@ async fn read_once(
 /// Whether `id` no longer exists or no longer runs.
 async fn gone(engine: &Engine, id: &str) -> bool {
     match engine.docker.inspect_container(id, None).await {
-        Ok(details) => !details
-            .state
-            .and_then(|s| s.running)
-            .unwrap_or(false),
+        Ok(details) => !details.state.and_then(|s| s.running).unwrap_or(false),
         Err(err) => is_not_found(&err),
     }
 }
@@ -372,6 +378,10 @@ fn report(project: &str, mut rows: Vec<ContainerStats>, thresholds: &Thresholds)
     }
 }
 
+/// How long the first reports of a watch wait for every running container's
+/// first sample.
+const FIRST_SAMPLES: Duration = Duration::from_secs(4);
+
 /// What a container's stream task reports.
 enum Frame {
     Sample(String, Measured),
@@ -401,6 +411,7 @@ pub async fn watch(
     let (sender, mut frames) = mpsc::unbounded_channel::<Frame>();
     let mut streams: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut latest: HashMap<String, Measured> = HashMap::new();
+    let started = std::time::Instant::now();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
@@ -417,11 +428,17 @@ pub async fn watch(
                 }
             },
             _ = ticker.tick() => {
-                let rows = list
+                let rows: Vec<ContainerStats> = list
                     .iter()
                     .map(|c| ContainerStats::new(c, latest.get(&c.id)))
                     .collect();
-                if let Err(err) = emit(&report(project, rows, thresholds)) {
+                // A stream's first sample comes a second or two after it
+                // opens: the first reports wait for them (a while at most)
+                // rather than show every container without numbers.
+                let waiting = rows.iter().any(|r| r.running && r.memory.is_none());
+                if (!waiting || started.elapsed() >= FIRST_SAMPLES)
+                    && let Err(err) = emit(&report(project, rows, thresholds))
+                {
                     break Err(err);
                 }
                 match observe::containers(engine, project).await {
@@ -479,7 +496,10 @@ fn follow(
                 let Some(measured) = measure(&sample).filter(|m| m.cpu_percent.is_some()) else {
                     continue;
                 };
-                if sender.send(Frame::Sample(task_id.clone(), measured)).is_err() {
+                if sender
+                    .send(Frame::Sample(task_id.clone(), measured))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -550,7 +570,8 @@ impl Thresholds {
     /// at most 100; CPU may exceed 100 on a host with several CPUs.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let mut thresholds = Self::default();
-        let form = "write METRIC=PERCENT[,…] with METRIC memory, cpu or pids, e.g. memory=90%,cpu=80%";
+        let form =
+            "write METRIC=PERCENT[,…] with METRIC memory, cpu or pids, e.g. memory=90%,cpu=80%";
         if text.trim().is_empty() {
             return Err(format!("--alert is empty: {form}"));
         }
@@ -564,9 +585,7 @@ impl Thresholds {
                 "cpu" => (Metric::Cpu, &mut thresholds.cpu),
                 "pids" => (Metric::Pids, &mut thresholds.pids),
                 other => {
-                    return Err(format!(
-                        "unknown metric `{other}` in --alert: {form}"
-                    ));
+                    return Err(format!("unknown metric `{other}` in --alert: {form}"));
                 }
             };
             let number = value.trim().trim_end_matches('%').trim();
@@ -575,7 +594,11 @@ impl Thresholds {
                 .ok()
                 .filter(|p: &f64| p.is_finite())
                 .ok_or_else(|| {
-                    format!("`{}` in --alert is not a percentage (write e.g. {}=90%)", value.trim(), metric.as_str())
+                    format!(
+                        "`{}` in --alert is not a percentage (write e.g. {}=90%)",
+                        value.trim(),
+                        metric.as_str()
+                    )
                 })?;
             let in_range = match metric {
                 Metric::Cpu => percent > 0.0,
@@ -611,7 +634,11 @@ impl Thresholds {
         let mut alerts = Vec::new();
         for row in rows {
             let values = [
-                (Metric::Memory, self.memory, row.memory.and_then(|m| m.percent)),
+                (
+                    Metric::Memory,
+                    self.memory,
+                    row.memory.and_then(|m| m.percent),
+                ),
                 (Metric::Cpu, self.cpu, row.cpu_percent),
                 (Metric::Pids, self.pids, row.pids.and_then(|p| p.percent)),
             ];

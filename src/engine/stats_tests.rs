@@ -118,7 +118,10 @@ fn page_cache_above_usage_is_not_subtracted() {
     sample["memory_stats"]["stats"]["total_inactive_file"] = json!(10 * 1024 * 1024);
     assert_eq!(measured(sample).memory.used_bytes, 3 * 1024 * 1024);
     let mut sample = v1_sample();
-    sample["memory_stats"].as_object_mut().unwrap().remove("stats");
+    sample["memory_stats"]
+        .as_object_mut()
+        .unwrap()
+        .remove("stats");
     assert_eq!(measured(sample).memory.used_bytes, 3 * 1024 * 1024);
 }
 
@@ -152,7 +155,10 @@ fn unlimited_pids_and_no_network() {
     sample["pids_stats"] = json!({"current": 1});
     sample.as_object_mut().unwrap().remove("networks");
     let m = measured(sample);
-    assert_eq!((m.pids.current, m.pids.limit, m.pids.percent), (1, None, None));
+    assert_eq!(
+        (m.pids.current, m.pids.limit, m.pids.percent),
+        (1, None, None)
+    );
     assert_eq!(
         m.network,
         NetworkIo {
@@ -216,7 +222,10 @@ fn rows_and_the_json_schema() {
     assert_eq!(a["block_io"]["write_bytes"], 1000);
     assert_eq!(a["pids"]["limit"], 50);
     let b = &json["containers"][1];
-    assert_eq!((b["state"].as_str(), b["running"].as_bool()), (Some("exited"), Some(false)));
+    assert_eq!(
+        (b["state"].as_str(), b["running"].as_bool()),
+        (Some("exited"), Some(false))
+    );
     for field in ["cpu_percent", "memory", "network", "block_io", "pids"] {
         assert!(b[field].is_null(), "{field}: {b}");
     }
@@ -269,7 +278,11 @@ fn alerts_are_reached_at_the_threshold_and_need_the_number() {
         .collect();
     assert_eq!(
         got,
-        [("p-a-1", Metric::Cpu), ("p-a-1", Metric::Pids), ("p-b-1", Metric::Cpu)]
+        [
+            ("p-a-1", Metric::Cpu),
+            ("p-a-1", Metric::Pids),
+            ("p-b-1", Metric::Cpu)
+        ]
     );
     assert_eq!(alerts[0].describe(), "p-a-1: cpu 50.00% >= 50%");
     let json = serde_json::to_value(&alerts[1]).unwrap();
@@ -284,14 +297,21 @@ fn a_crossing_is_reported_once_until_it_clears() {
     let rows = |cpu: f64| {
         let mut m = m;
         m.cpu_percent = Some(cpu);
-        vec![ContainerStats::new(&container("a", ContainerState::Running), Some(&m))]
+        vec![ContainerStats::new(
+            &container("a", ContainerState::Running),
+            Some(&m),
+        )]
     };
     let t = Thresholds::parse("cpu=80").unwrap();
     let mut crossings = Crossings::default();
     let fresh = |c: &mut Crossings, cpu| c.update(&report("p", rows(cpu), &t)).len();
     assert_eq!(fresh(&mut crossings, 10.0), 0);
     assert_eq!(fresh(&mut crossings, 90.0), 1, "crossed");
-    assert_eq!(fresh(&mut crossings, 95.0), 0, "still crossed: said already");
+    assert_eq!(
+        fresh(&mut crossings, 95.0),
+        0,
+        "still crossed: said already"
+    );
     assert_eq!(fresh(&mut crossings, 20.0), 0, "cleared");
     assert_eq!(fresh(&mut crossings, 85.0), 1, "crossed again");
 }

@@ -106,15 +106,12 @@ pub fn add_resources(rows: &mut [ServerStatus], measured: &[crate::engine::stats
         let Some(id) = &row.container_id else {
             continue;
         };
-        row.resources = measured
-            .iter()
-            .find(|m| &m.id == id)
-            .and_then(|m| {
-                m.memory.map(|memory| Resources {
-                    cpu_percent: m.cpu_percent,
-                    memory,
-                })
-            });
+        row.resources = measured.iter().find(|m| &m.id == id).and_then(|m| {
+            m.memory.map(|memory| Resources {
+                cpu_percent: m.cpu_percent,
+                memory,
+            })
+        });
     }
 }
 

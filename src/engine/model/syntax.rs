@@ -76,7 +76,11 @@ pub fn format_size_decimal(bytes: f64) -> String {
 /// with `digits` significant digits and no trailing zeros, like Go's `%.Ng`
 /// without its exponent form.
 fn scaled(value: f64, base: f64, units: &[&str], digits: i32) -> String {
-    let mut value = if value.is_finite() { value.max(0.0) } else { 0.0 };
+    let mut value = if value.is_finite() {
+        value.max(0.0)
+    } else {
+        0.0
+    };
     let mut unit = 0;
     while value >= base && unit + 1 < units.len() {
         value /= base;

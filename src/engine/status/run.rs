@@ -97,7 +97,10 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
         let measured = match &containers {
             Ok(containers) if options.stats => {
                 // The container each row shows: the first of its service.
-                let shown: Vec<_> = containers.values().filter_map(|l| l.first().cloned()).collect();
+                let shown: Vec<_> = containers
+                    .values()
+                    .filter_map(|l| l.first().cloned())
+                    .collect();
                 Some(stats::read_all(&engine, &shown).await)
             }
             _ => None,
@@ -109,7 +112,10 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
             measurements = match measured {
                 Some(Ok(measured)) => Some(measured),
                 Some(Err(err)) => {
-                    warnings.push(format!("the MEM and CPU columns are empty: {}", err.message));
+                    warnings.push(format!(
+                        "the MEM and CPU columns are empty: {}",
+                        err.message
+                    ));
                     None
                 }
                 None => None,
