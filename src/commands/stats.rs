@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::cli::StatsArgs;
 use crate::engine::connect::{block_on, connect};
 use crate::engine::model::{format_size, format_size_decimal};
-use crate::engine::stats::{self, Alert, ContainerStats, Crossings, Metric, StatsReport};
+use crate::engine::stats::{
+    self, Alert, ContainerStats, Crossings, Metric, Selection, StatsReport,
+};
 use crate::error::{ExitStatus, Result};
 use crate::output;
 
@@ -23,17 +25,16 @@ pub fn exec(context: &Context, args: StatsArgs) -> Result<ExitStatus> {
     project.check_services(&args.services, &target)?;
     let known = project.file_found.then_some(project.services.as_slice());
     let thresholds = args.alert.clone().unwrap_or_default();
+    let selection = Selection {
+        project: &project.project,
+        services: &args.services,
+        known,
+        thresholds: &thresholds,
+    };
     if args.no_stream {
         let report = block_on(async {
             let engine = connect().await?;
-            stats::snapshot(
-                &engine,
-                &project.project,
-                &args.services,
-                known,
-                &thresholds,
-            )
-            .await
+            stats::snapshot(&engine, selection).await
         })?;
         if args.json {
             output::json(&report)?;
@@ -58,31 +59,22 @@ pub fn exec(context: &Context, args: StatsArgs) -> Result<ExitStatus> {
             // the watch ends and the command exits 0.
             let _ = tokio::signal::ctrl_c().await;
         };
-        stats::watch(
-            &engine,
-            &project.project,
-            &args.services,
-            known,
-            &thresholds,
-            REFRESH,
-            stop,
-            |report| {
-                for alert in crossings.update(report) {
-                    eprintln!("alert: {}", alert.describe());
-                }
-                if args.json {
-                    let line = serde_json::to_string(report).map_err(|err| {
-                        crate::error::Error::runtime(format!("cannot write the JSON report: {err}"))
-                    })?;
-                    output::stdout(&format!("{line}\n"))
-                } else if in_place {
-                    // Clear the screen and go home, as `docker stats` does.
-                    output::stdout(&format!("\x1b[2J\x1b[H{}\n", render(report)))
-                } else {
-                    output::stdout(&format!("{}\n\n", render(report)))
-                }
-            },
-        )
+        stats::watch(&engine, selection, REFRESH, stop, |report| {
+            for alert in crossings.update(report) {
+                eprintln!("alert: {}", alert.describe());
+            }
+            if args.json {
+                let line = serde_json::to_string(report).map_err(|err| {
+                    crate::error::Error::runtime(format!("cannot write the JSON report: {err}"))
+                })?;
+                output::stdout(&format!("{line}\n"))
+            } else if in_place {
+                // Clear the screen and go home, as `docker stats` does.
+                output::stdout(&format!("\x1b[2J\x1b[H{}\n", render(report)))
+            } else {
+                output::stdout(&format!("{}\n\n", render(report)))
+            }
+        })
         .await
     })?;
     Ok(ExitStatus::Ok)

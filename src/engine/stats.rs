@@ -355,17 +355,29 @@ fn stopped_meanwhile(container: &ObservedContainer) -> ContainerStats {
     row
 }
 
-/// Reads the stats of `project` once (or of its `services`).
-pub async fn snapshot(
-    engine: &Engine,
-    project: &str,
-    services: &[String],
-    known: Option<&[String]>,
-    thresholds: &Thresholds,
-) -> Result<StatsReport> {
-    let list = containers(engine, project, services, known).await?;
+/// What a read or a watch looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    pub project: &'a str,
+    /// Only these services; all when empty.
+    pub services: &'a [String],
+    /// The services of the compose file, when it was read (for the error on
+    /// a service that has no container).
+    pub known: Option<&'a [String]>,
+    pub thresholds: &'a Thresholds,
+}
+
+/// Reads the stats of the selected containers once.
+pub async fn snapshot(engine: &Engine, selection: Selection<'_>) -> Result<StatsReport> {
+    let list = containers(
+        engine,
+        selection.project,
+        selection.services,
+        selection.known,
+    )
+    .await?;
     let rows = read_all(engine, &list).await?;
-    Ok(report(project, rows, thresholds))
+    Ok(report(selection.project, rows, selection.thresholds))
 }
 
 fn report(project: &str, mut rows: Vec<ContainerStats>, thresholds: &Thresholds) -> StatsReport {
@@ -390,21 +402,24 @@ enum Frame {
     Ended(String),
 }
 
-/// Streams the stats of `project` (or of its `services`): one stats stream
+/// Streams the stats of the selected containers: one stats stream
 /// per running container, read concurrently; the container list is read
 /// again each `interval`, so containers that start, stop or appear are
 /// followed. `emit` gets a report per `interval` once a sample arrived; the
 /// watch ends when `stop` resolves (Ctrl-C) or `emit` fails.
 pub async fn watch(
     engine: &Engine,
-    project: &str,
-    services: &[String],
-    known: Option<&[String]>,
-    thresholds: &Thresholds,
+    selection: Selection<'_>,
     interval: Duration,
     stop: impl Future<Output = ()>,
     mut emit: impl FnMut(&StatsReport) -> Result<()>,
 ) -> Result<()> {
+    let Selection {
+        project,
+        services,
+        known,
+        thresholds,
+    } = selection;
     // The names are checked once, at the start; a service whose containers
     // go away later is shown as gone, not an error.
     let mut list = containers(engine, project, services, known).await?;
