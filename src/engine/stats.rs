@@ -426,12 +426,15 @@ pub async fn watch(
     let (sender, mut frames) = mpsc::unbounded_channel::<Frame>();
     let mut streams: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut latest: HashMap<String, Measured> = HashMap::new();
+    // Streams that ended since the last listing: reopened only once a new
+    // listing still shows the container running, not in a tight loop.
+    let mut ended: BTreeSet<String> = BTreeSet::new();
     let started = std::time::Instant::now();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     let result = loop {
-        follow(engine, &list, &mut streams, &mut latest, &sender);
+        follow(engine, &list, &ended, &mut streams, &mut latest, &sender);
         tokio::select! {
             () = &mut stop => break Ok(()),
             Some(frame) = frames.recv() => match frame {
@@ -440,6 +443,7 @@ pub async fn watch(
                 }
                 Frame::Ended(id) => {
                     latest.remove(&id);
+                    ended.insert(id);
                 }
             },
             _ = ticker.tick() => {
@@ -457,7 +461,10 @@ pub async fn watch(
                     break Err(err);
                 }
                 match observe::containers(engine, project).await {
-                    Ok(by_service) => list = selected(by_service, services),
+                    Ok(by_service) => {
+                        list = selected(by_service, services);
+                        ended.clear();
+                    }
                     Err(err) => break Err(err),
                 }
             }
@@ -470,10 +477,12 @@ pub async fn watch(
 }
 
 /// Opens a stream for each running container that has none (or whose stream
-/// ended) and closes the streams of containers no longer running.
+/// ended before the last listing) and closes the streams of containers no
+/// longer running.
 fn follow(
     engine: &Engine,
     list: &[ObservedContainer],
+    ended: &BTreeSet<String>,
     streams: &mut HashMap<String, JoinHandle<()>>,
     latest: &mut HashMap<String, Measured>,
     sender: &mpsc::UnboundedSender<Frame>,
@@ -492,7 +501,7 @@ fn follow(
     });
     latest.retain(|id, _| running.contains(id.as_str()));
     for id in running {
-        if streams.contains_key(id) {
+        if streams.contains_key(id) || ended.contains(id) {
             continue;
         }
         let docker = engine.docker.clone();
