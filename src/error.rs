@@ -16,6 +16,8 @@ pub enum ExitStatus {
     Conflict = 3,
     /// 4: `--check` found drift.
     Drift = 4,
+    /// 5: a monitoring threshold was crossed (`stats --alert`).
+    Threshold = 5,
 }
 
 /// A place in a source file, 1-based, with the text of its line for the snippet.

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod profile;
 pub mod pull;
 pub mod restart;
+pub mod stats;
 pub mod status;
 pub mod stop;
 pub mod sync;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Deploy(args)) => deploy::exec(&context, args),
         Command::Docker(DockerCommand::Up(args)) => up::exec(&context, args),
         Command::Docker(DockerCommand::Status(args)) => status::exec(&context, args),
+        Command::Docker(DockerCommand::Stats(args)) => stats::exec(&context, args),
         Command::Docker(DockerCommand::Logs(args)) => logs::exec(&context, args),
         Command::Docker(DockerCommand::Stop(args)) => stop::exec(&context, args),
         Command::Docker(DockerCommand::Restart(args)) => restart::exec(&context, args),

@@ -17,6 +17,7 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
             compose_file: args.compose_file,
             project: args.project_name,
             probe: args.probe.then_some(args.probe_timeout),
+            stats: args.stats,
         },
     )?;
     for warning in &report.warnings {
@@ -25,12 +26,12 @@ pub fn exec(context: &Context, args: StatusArgs) -> Result<ExitStatus> {
     if args.json {
         output::json(&report)?;
     } else {
-        output::stdout(&render(&report))?;
+        output::stdout(&render(&report, args.stats))?;
     }
     Ok(ExitStatus::Ok)
 }
 
-fn render(report: &StatusReport) -> String {
+fn render(report: &StatusReport, with_stats: bool) -> String {
     let with_profile = report.profile.is_some();
     let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
     let with_sync = report.servers.iter().any(|s| s.sync_state.is_some());
@@ -50,6 +51,9 @@ fn render(report: &StatusReport) -> String {
     let with_probe = report.servers.iter().any(|s| s.probe.is_some());
     if with_probe {
         header.extend(["TOOLS", "RTT"]);
+    }
+    if with_stats {
+        header.extend(["MEM", "CPU %"]);
     }
     let mut table = output::table(header);
     for server in &report.servers {
@@ -83,6 +87,17 @@ fn render(report: &StatusReport) -> String {
         }
         if with_probe {
             row.extend(probe_cells(server.probe.as_ref()));
+        }
+        if with_stats {
+            match &server.resources {
+                Some(resources) => row.extend([
+                    super::stats::memory_cell(&resources.memory),
+                    resources
+                        .cpu_percent
+                        .map_or_else(|| "-".to_string(), |p| format!("{p:.2}%")),
+                ]),
+                None => row.extend(["-".to_string(), "-".to_string()]),
+            }
         }
         table.add_row(row);
     }

@@ -32,6 +32,7 @@ pub mod preflight;
 pub mod progress;
 pub mod pull;
 pub mod spec;
+pub mod stats;
 pub mod status;
 pub mod target;
 pub mod wait;

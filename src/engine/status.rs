@@ -91,6 +91,32 @@ pub struct ServerStatus {
     /// `--probe`, and for services that run no stdio server).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<crate::gateway::probe::Probe>,
+    /// With `--stats`, what a running container uses now (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// `status --stats`: the container's CPU % and memory, as `stats` reads them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resources {
+    /// CPU % over the last second (100 = one CPU busy).
+    pub cpu_percent: Option<f64>,
+    pub memory: crate::engine::stats::Memory,
+}
+
+/// Fills the resources of the rows whose container `measured` has numbers for.
+pub fn add_resources(rows: &mut [ServerStatus], measured: &[crate::engine::stats::ContainerStats]) {
+    for row in rows {
+        let Some(id) = &row.container_id else {
+            continue;
+        };
+        row.resources = measured.iter().find(|m| &m.id == id).and_then(|m| {
+            m.memory.map(|memory| Resources {
+                cpu_percent: m.cpu_percent,
+                memory,
+            })
+        });
+    }
 }
 
 /// The inputs of a status report.
@@ -201,6 +227,7 @@ fn row(input: &StatusInput, name: String) -> ServerStatus {
         ports,
         gateway: None,
         probe: None,
+        resources: None,
     }
 }
 

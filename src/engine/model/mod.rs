@@ -18,7 +18,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 pub use parse::{ParseError, parse_network, parse_service, parse_volume};
-pub use syntax::{parse_duration, parse_size, split_shell_words};
+pub use syntax::{format_size, format_size_decimal, parse_duration, parse_size, split_shell_words};
 
 /// Whether `name` can be interpolated by compose.
 pub fn is_variable_name(name: &str) -> bool {

@@ -59,6 +59,46 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
     Ok((number * scale) as i64)
 }
 
+/// Bytes in binary units as `docker stats` shows memory (`1.5MiB`, `64MiB`):
+/// powers of 1024, four significant digits. The inverse spelling of
+/// [`parse_size`]; I/O counters use [`format_size_decimal`].
+pub fn format_size(bytes: f64) -> String {
+    scaled(bytes, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB", "PiB"], 4)
+}
+
+/// Bytes in decimal units as `docker stats` shows network and block I/O
+/// (`1.2kB`, `35MB`): powers of 1000, three significant digits.
+pub fn format_size_decimal(bytes: f64) -> String {
+    scaled(bytes, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB"], 3)
+}
+
+/// `value` divided by `base` until it is below it (or the units run out),
+/// with `digits` significant digits and no trailing zeros, like Go's `%.Ng`
+/// without its exponent form.
+fn scaled(value: f64, base: f64, units: &[&str], digits: i32) -> String {
+    let mut value = if value.is_finite() {
+        value.max(0.0)
+    } else {
+        0.0
+    };
+    let mut unit = 0;
+    while value >= base && unit + 1 < units.len() {
+        value /= base;
+        unit += 1;
+    }
+    let magnitude = if value > 0.0 {
+        value.log10().floor() as i32
+    } else {
+        0
+    };
+    let decimals = (digits - 1 - magnitude).max(0) as usize;
+    let mut text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{text}{}", units[unit])
+}
+
 /// Splits a command string like a POSIX shell would split words: whitespace
 /// separates, single quotes are literal, double quotes allow `\` escapes.
 pub fn split_shell_words(text: &str) -> Result<Vec<String>, String> {
@@ -278,6 +318,22 @@ mod tests {
         assert_eq!(parse_size("1024").unwrap(), 1024);
         assert_eq!(parse_size("1.5k").unwrap(), 1536);
         assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn sizes_formatted_like_docker_stats() {
+        assert_eq!(format_size(0.0), "0B");
+        assert_eq!(format_size(512.0), "512B");
+        assert_eq!(format_size(1536.0), "1.5KiB");
+        assert_eq!(format_size(64.0 * 1024.0 * 1024.0), "64MiB");
+        assert_eq!(format_size(1_234_567.0), "1.177MiB");
+        assert_eq!(format_size(7.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0), "7TiB");
+        assert_eq!(format_size_decimal(1_234.0), "1.23kB");
+        assert_eq!(format_size_decimal(35_000_000.0), "35MB");
+        assert_eq!(format_size_decimal(999.0), "999B");
+        assert_eq!(format_size_decimal(f64::NAN), "0B");
+        // Round trip with the parser: one notion of a size.
+        assert_eq!(format_size(parse_size("256m").unwrap() as f64), "256MiB");
     }
 
     #[test]

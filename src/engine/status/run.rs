@@ -9,10 +9,13 @@ use serde_yaml_ng::Value;
 
 use crate::config::ConfigDir;
 use crate::engine::connect::{block_on, connect, docker_host};
-use crate::engine::{desired, observe, target};
+use crate::engine::{desired, observe, stats, target};
 use crate::error::{Error, Result};
 
-use super::{EngineState, GatewayRef, StatusInput, StatusReport, add_gateway, raw_services, rows};
+use super::{
+    EngineState, GatewayRef, StatusInput, StatusReport, add_gateway, add_resources, raw_services,
+    rows,
+};
 
 /// What `status` looks at.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +30,9 @@ pub struct StatusOptions {
     /// `--probe`: speak MCP to each running stdio server, with this timeout
     /// per probe.
     pub probe: Option<std::time::Duration>,
+    /// `--stats`: read the CPU and memory of the running containers too
+    /// (one concurrent stats read each).
+    pub stats: bool,
 }
 
 /// Builds the status report. Problems that cost a column (engine
@@ -84,27 +90,56 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
             .unwrap_or_default(),
     };
 
+    let mut measurements = None;
     let observed = block_on(async {
         let engine = match connect().await {
             Ok(engine) => engine,
             Err(err) => return Ok(Err(err)),
         };
-        Ok(observe::containers(&engine, &project).await)
+        let containers = observe::containers(&engine, &project).await;
+        let measured = match &containers {
+            Ok(containers) if options.stats => {
+                // The container each row shows: the first of its service.
+                let shown: Vec<_> = containers
+                    .values()
+                    .filter_map(|l| l.first().cloned())
+                    .collect();
+                Some(stats::read_all(&engine, &shown).await)
+            }
+            _ => None,
+        };
+        Ok(containers.map(|c| (c, measured)))
     })?;
     let (containers, engine_error) = match observed {
-        Ok(containers) => (Some(containers), None),
+        Ok((containers, measured)) => {
+            measurements = match measured {
+                Some(Ok(measured)) => Some(measured),
+                Some(Err(err)) => {
+                    warnings.push(format!(
+                        "the MEM and CPU columns are empty: {}",
+                        err.message
+                    ));
+                    None
+                }
+                None => None,
+            };
+            (Some(containers), None)
+        }
         Err(err) => {
             warnings.push(err.message.clone());
             (None, Some(err.message))
         }
     };
-    let servers = rows(&StatusInput {
+    let mut servers = rows(&StatusInput {
         profile: target.profile.as_ref().map(|p| &p.profile),
         raw_services: raw.as_ref(),
         desired: resolved.as_ref(),
         sync: &sync,
         containers: containers.as_ref(),
     });
+    if let Some(measured) = &measurements {
+        add_resources(&mut servers, measured);
+    }
     let mut report = StatusReport {
         profile: target.profile.as_ref().map(|p| p.profile.name.clone()),
         project,
