@@ -158,7 +158,7 @@ fn validate_server(name: &str, server: &ServerSpec, source: &SourceFile) -> Resu
                 "invalid memory size `{memory}` in server `{name}`"
             ))
             .at(value_at(&["resources", "memory"]))
-            .hint("write a size such as \"256m\" or \"1g\" (units b, k, m, g)"));
+            .hint("write a size such as \"256m\" or \"1g\" (units b, k, m, g, t)"));
         }
         if let Some(cpus) = &resources.cpus
             && cpus_value(cpus).is_none()
@@ -276,13 +276,10 @@ fn looks_like_cidr(text: &str) -> bool {
 }
 
 /// `256m`, `1g`, `512mb`, `1048576`: what compose accepts for `mem_limit`.
+/// Whether `text` is a positive memory size, by the one size parser that
+/// deploy and `stats` use too, so the profile accepts what they accept.
 fn is_memory_size(text: &str) -> bool {
-    let lower = text.trim().to_ascii_lowercase();
-    let unitless = lower.trim_end_matches('b');
-    let unitless = unitless.trim_end_matches(['k', 'm', 'g']);
-    !unitless.is_empty()
-        && unitless.parse::<f64>().is_ok_and(|n| n > 0.0)
-        && lower.len() - unitless.len() <= 2
+    crate::engine::model::parse_size(text).is_ok_and(|bytes| bytes > 0)
 }
 
 /// The number of CPUs, when positive.
@@ -314,7 +311,7 @@ mod tests {
         for good in ["256m", "1g", "512mb", "1048576", "1.5g"] {
             assert!(is_memory_size(good), "{good}");
         }
-        for bad in ["", "m", "lots", "-1m", "12q"] {
+        for bad in ["", "m", "lots", "-1m", "12q", "0"] {
             assert!(!is_memory_size(bad), "{bad}");
         }
     }
