@@ -139,10 +139,25 @@ pub fn unreachable(host: &str, why: &str) -> Error {
 /// The one message for an engine that cannot be reached: the endpoint, where
 /// it came from, why, and what to do.
 pub fn unreachable_at(endpoint: &Endpoint, why: &str) -> Error {
+    let mut hint = endpoint::unreachable_hint(endpoint);
+    // A TLS failure is about the files, not about whether an engine runs.
+    if let Some(tls) = &endpoint.tls {
+        let lower = why.to_lowercase();
+        if ["certificate", "tls", "handshake", "issuer", "alert"]
+            .iter()
+            .any(|word| lower.contains(word))
+        {
+            hint = format!(
+                "TLS files from {} ({}): ca.pem must be the CA that signed the engine's certificate (whose names must include the host), and cert.pem/key.pem a client certificate the engine's CA signed",
+                tls.dir.display(),
+                tls.from
+            );
+        }
+    }
     Error::runtime(format!(
         "cannot reach the Docker Engine at {endpoint}: {why}"
     ))
-    .hint(endpoint::unreachable_hint(endpoint))
+    .hint(hint)
 }
 
 /// A bollard error in a person's words: the engine's own message when it

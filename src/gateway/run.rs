@@ -385,11 +385,7 @@ pub fn start_detached(config: &ConfigDir, project: &str, args: &[OsString]) -> R
     let exe = std::env::current_exe()
         .map_err(|err| Error::runtime(format!("cannot find the mcpm executable: {err}")))?;
     let mut command = std::process::Command::new(exe);
-    // The gateway must reach the engine this process chose: the
-    // environment (DOCKER_HOST, DOCKER_CONTEXT, …) is inherited, the
-    // global --host/--context flags are passed on.
     command
-        .args(crate::engine::endpoint::child_args())
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(log)
