@@ -285,16 +285,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Endpoint> {
         ));
     }
     let config_path = inputs.config_dir.join("config.json");
-    // config.json is read only when it could matter, as a broken file the
-    // chain never reaches must not stop `-H` or DOCKER_HOST from working.
+    // A broken config.json is an error only when it could matter: it must
+    // not stop `-H` or DOCKER_HOST from working.
     let needs_config = inputs.flag_context.is_none()
         && inputs.flag_host.is_none()
         && inputs.docker_host.is_none()
         && inputs.docker_context.is_none();
-    let current_context = if needs_config {
-        read_current_context(&config_path)?
-    } else {
-        None
+    let current_context = match read_current_context(&config_path) {
+        Ok(name) => name,
+        Err(err) if needs_config => return Err(err),
+        Err(_) => None,
     };
 
     // Which context the docker CLI would use (`resolveContextName`).
@@ -333,15 +333,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Endpoint> {
         step("--host", inputs.flag_host.clone()),
         step("DOCKER_HOST", inputs.docker_host.clone()),
         step("DOCKER_CONTEXT", inputs.docker_context.clone()),
-        step(
-            "currentContext",
-            if needs_config {
-                current_context.clone()
-            } else {
-                // Not read: an earlier source decided.
-                None
-            },
-        ),
+        step("currentContext", current_context.clone()),
         step("default", Some(DEFAULT_HOST.to_string())),
     ];
 
@@ -573,10 +565,16 @@ pub fn check_tls_files(endpoint: &Endpoint) -> Result<()> {
 /// socket is missing. They are never chosen silently: the docker CLI does
 /// not either.
 pub fn other_sockets() -> Vec<PathBuf> {
-    let home = home_dir();
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from);
+    other_sockets_in(&home_dir(), runtime.as_deref())
+}
+
+/// [`other_sockets`] for a given home and `$XDG_RUNTIME_DIR`.
+pub fn other_sockets_in(home: &Path, runtime: Option<&Path>) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
-    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| !dir.is_empty()) {
-        let runtime = PathBuf::from(runtime);
+    if let Some(runtime) = runtime {
         candidates.push(runtime.join("docker.sock"));
         candidates.push(runtime.join("podman").join("podman.sock"));
     }
@@ -586,6 +584,24 @@ pub fn other_sockets() -> Vec<PathBuf> {
         .into_iter()
         .filter(|path| path.exists())
         .collect()
+}
+
+/// The hint for a missing default socket: the other sockets that exist and
+/// how to select one, else how to start an engine.
+pub fn default_socket_hint(others: &[PathBuf]) -> String {
+    if others.is_empty() {
+        return "start the Docker Engine (e.g. `sudo systemctl start docker`), or point mcpm at one with --host, DOCKER_HOST or `docker context use NAME`".to_string();
+    }
+    let list: Vec<String> = others
+        .iter()
+        .map(|path| format!("unix://{}", path.display()))
+        .collect();
+    format!(
+        "no engine at the default socket, but these sockets exist: {}; select one with `DOCKER_HOST={}` (or --host), or with a context: `docker context create NAME --docker host={}` then `docker context use NAME`",
+        list.join(", "),
+        list[0],
+        list[0]
+    )
 }
 
 /// The hint for an engine that cannot be reached at `endpoint`.
@@ -598,20 +614,7 @@ pub fn unreachable_hint(endpoint: &Endpoint) -> String {
             } else {
                 other_sockets()
             };
-            if others.is_empty() {
-                "start the Docker Engine (e.g. `sudo systemctl start docker`), or point mcpm at one with --host, DOCKER_HOST or `docker context use NAME`".to_string()
-            } else {
-                let list: Vec<String> = others
-                    .iter()
-                    .map(|path| format!("unix://{}", path.display()))
-                    .collect();
-                format!(
-                    "no engine at the default socket, but these sockets exist: {}; select one with `DOCKER_HOST={}` (or --host), or with a context: `docker context create NAME --docker host={}` then `docker context use NAME`",
-                    list.join(", "),
-                    list[0],
-                    list[0]
-                )
-            }
+            default_socket_hint(&others)
         }
         Source::Flag => format!(
             "check that an engine listens at {}, or drop --host",

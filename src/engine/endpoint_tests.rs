@@ -149,6 +149,62 @@ fn docker_host_beats_docker_context_and_current_context() {
     assert_eq!(endpoint.host, "tcp://127.0.0.1:2375");
     assert_eq!(endpoint.source, Source::DockerHost);
     assert!(endpoint.tls.is_none());
+    // The chain still shows what DOCKER_CONTEXT said, unused.
+    let context = endpoint
+        .chain
+        .iter()
+        .find(|s| s.source == "DOCKER_CONTEXT")
+        .unwrap();
+    assert_eq!(
+        (context.value.as_deref(), context.chosen),
+        (Some("missing"), false)
+    );
+}
+
+#[test]
+fn the_chain_shows_a_current_context_that_did_not_decide() {
+    let store = Store::new();
+    store.context("b", "unix:///tmp/b.sock", false).current("b");
+    let mut inputs = store.inputs();
+    inputs.docker_host = some("unix:///tmp/env.sock");
+    let endpoint = resolve(&inputs).unwrap();
+    let current = endpoint
+        .chain
+        .iter()
+        .find(|s| s.source == "currentContext")
+        .unwrap();
+    assert_eq!(
+        (current.value.as_deref(), current.chosen),
+        (Some("b"), false)
+    );
+}
+
+#[test]
+fn the_missing_default_socket_hint_lists_the_sockets_that_exist() {
+    let home = tempfile::tempdir().unwrap();
+    let runtime = home.path().join("run/user/1000");
+    std::fs::create_dir_all(runtime.join("podman")).unwrap();
+    std::fs::create_dir_all(home.path().join(".colima/default")).unwrap();
+    // Real sockets, as the engines make them.
+    let _rootless = std::os::unix::net::UnixListener::bind(runtime.join("docker.sock")).unwrap();
+    let _colima =
+        std::os::unix::net::UnixListener::bind(home.path().join(".colima/default/docker.sock"))
+            .unwrap();
+    let found = other_sockets_in(home.path(), Some(&runtime));
+    assert_eq!(
+        found,
+        [
+            runtime.join("docker.sock"),
+            home.path().join(".colima/default/docker.sock")
+        ]
+    );
+    let hint = default_socket_hint(&found);
+    let rootless = format!("unix://{}", runtime.join("docker.sock").display());
+    assert!(hint.contains(&format!("DOCKER_HOST={rootless}")), "{hint}");
+    assert!(hint.contains(".colima/default/docker.sock"), "{hint}");
+    assert!(hint.contains("docker context use"), "{hint}");
+    assert!(other_sockets_in(home.path(), None).len() == 1);
+    assert!(default_socket_hint(&[]).contains("start the Docker Engine"));
 }
 
 #[test]
