@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test-engine.sh: make this machine ready for mcpm's engine tests.
 #
-# Usage: scripts/test-engine.sh [--check | --cleanup | --print-env | --help]
+# Usage: scripts/test-engine.sh [--check | --cleanup | --cleanup-tls | --print-env | --help]
 #
 # With no flag it runs these steps, each printing one summary line on stderr,
 # and is safe to run again and again (steps that are already done are skipped):
@@ -59,6 +59,21 @@
 #             DOCKER_CONFIG holding an `auths` entry for it (skipped when the
 #             registry already holds that very image) and drop the local tag,
 #             so that a test's pull is a real pull
+#   tls       the TLS engine: a SECOND dockerd for the TLS and context tests,
+#             in its own network namespace `mcpm-tls` (a dockerd with
+#             --bridge=none in the host's namespace would delete docker0),
+#             reached over the veth pair mcpm-tls0 10.213.0.1/30 <->
+#             mcpm-tls1 10.213.0.2/30, started with
+#             `nsenter --net=/run/netns/mcpm-tls dockerd` (not `ip netns exec`),
+#             its own empty --config-file, --data-root/--exec-root/--pidfile
+#             and a unix socket under $MCPM_TEST_TLS_DIR (default
+#             /tmp/mcpm-test-tls), --bridge=none --iptables=false, vfs storage,
+#             and -H tcp://10.213.0.2:2376 --tlsverify with a CA, server
+#             (SAN IP:10.213.0.2) and client certificates made with openssl
+#             (plus an unrelated CA for wrong-CA tests). mcpm-test/busybox is
+#             loaded into it with `docker save | docker -H unix://… load`.
+#             Skipped when it already answers; fails if docker0 or the main
+#             engine's ID changed meanwhile.
 #   env       write target/test-engine.env (or $MCPM_TEST_ENV_FILE):
 #               MCPM_TEST_ENGINE=1
 #               MCPM_TEST_REGISTRY=127.0.0.1:5000
@@ -71,6 +86,11 @@
 #               MCPM_TEST_AUTH_USER=mcpm-test
 #               MCPM_TEST_AUTH_PASSWORD=<the random password>
 #               MCPM_TEST_AUTH_IMAGE=127.0.0.1:5001/mcpm-test/busybox-auth:latest
+#               MCPM_TEST_TLS_HOST=tcp://10.213.0.2:2376   the TLS engine
+#               MCPM_TEST_TLS_CERT_PATH=<tls dir>/client   its ca/cert/key.pem
+#               MCPM_TEST_TLS_WRONG_CERT_PATH=<tls dir>/wrong-ca  same client
+#                                          files, a CA that did not sign it
+#               MCPM_TEST_TLS_SOCKET=<tls dir>/docker.sock its unix socket
 #             Tests read that file, or a shell loads it with
 #             `set -a; . target/test-engine.env; set +a`. It is deleted first,
 #             so it only exists after a run that succeeded.
@@ -81,8 +101,11 @@
 #                or labelled io.mcpm.test, the mcpm-test images (mcp-time
 #                among them, and their 127.0.0.1:5000 tags), the env file and
 #                the state dir (with the rootfs and wheel caches), and stop the
-#                registries (5000 and 5001) if this script started them; dockerd and
-#                target/mcp-venv are left
+#                registries (5000 and 5001) if this script started them, and the TLS engine (as
+#                --cleanup-tls); the machine's dockerd and target/mcp-venv
+#                are left
+#   --cleanup-tls  only stop the TLS engine and remove its veth pair, network
+#                namespace and directory
 #   --print-env  run the steps, then print the env as `export` lines on stdout,
 #                for `eval "$(scripts/test-engine.sh --print-env)"`
 #
@@ -719,6 +742,171 @@ step_authreg() {
 	say "$how; $what: $AUTH_IMAGE (${id:7:12})"
 }
 
+# ------------------------------------------------------------------- tls ---
+
+# The TLS engine: a second dockerd for the TLS and context tests, alone in the
+# network namespace $TLS_NS. A dockerd with --bridge=none in the host's own
+# namespace deletes the host's docker0 and breaks the machine's engine, so it
+# never runs there. The host reaches it over a veth pair.
+TLS_DIR=${MCPM_TEST_TLS_DIR:-/tmp/mcpm-test-tls}
+TLS_NS=mcpm-tls
+TLS_HOST_IF=mcpm-tls0
+TLS_NS_IF=mcpm-tls1
+TLS_HOST_ADDR=10.213.0.1
+TLS_NS_ADDR=10.213.0.2
+TLS_PORT=2376
+TLS_SOCK=$TLS_DIR/docker.sock
+TLS_CLIENT=$TLS_DIR/client
+TLS_WRONG=$TLS_DIR/wrong-ca
+TLS_SERVER=$TLS_DIR/server
+
+# Whether the TLS engine answers over TCP with the client certificates.
+tls_ping() {
+	[[ -S $TLS_SOCK && -r $TLS_CLIENT/ca.pem ]] || return 1
+	timeout 10 docker --tlsverify --tlscacert "$TLS_CLIENT/ca.pem" --tlscert "$TLS_CLIENT/cert.pem" \
+		--tlskey "$TLS_CLIENT/key.pem" -H "tcp://$TLS_NS_ADDR:$TLS_PORT" version >/dev/null 2>&1
+}
+
+# What must stay as it was: docker0 (its addresses) and the main engine's ID.
+host_engine_state() {
+	printf '%s|%s\n' "$(ip -br addr show docker0 2>/dev/null | awk '{$2=""; print}')" \
+		"$(docker info --format '{{.ID}}' 2>/dev/null)"
+}
+
+# A CA, a server certificate for $TLS_NS_ADDR, a client certificate, and an
+# unrelated CA beside the same client files (the wrong-CA test). EC P-256
+# keys in PKCS#8, which both the Go daemon and rustls read.
+make_tls_certs() {
+	[[ -r $TLS_CLIENT/key.pem && -r $TLS_SERVER/key.pem && -r $TLS_WRONG/ca.pem ]] && return 0
+	mkdir -p "$TLS_CLIENT" "$TLS_SERVER" "$TLS_WRONG" "$TLS_DIR/ca"
+	local ca=$TLS_DIR/ca
+	key() { quiet openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+	key "$ca/ca-key.pem"
+	quiet openssl req -x509 -new -key "$ca/ca-key.pem" -days 30 -subj "/CN=mcpm test TLS engine CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-out "$ca/ca.pem"
+	key "$TLS_SERVER/key.pem"
+	quiet openssl req -new -key "$TLS_SERVER/key.pem" -subj "/CN=$TLS_NS_ADDR" -out "$ca/server.csr"
+	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' \
+		"$TLS_NS_ADDR" >"$ca/server.ext"
+	quiet openssl x509 -req -in "$ca/server.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" -CAcreateserial \
+		-days 30 -extfile "$ca/server.ext" -out "$TLS_SERVER/cert.pem"
+	key "$TLS_CLIENT/key.pem"
+	quiet openssl req -new -key "$TLS_CLIENT/key.pem" -subj "/CN=mcpm-test-client" -out "$ca/client.csr"
+	printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$ca/client.ext"
+	quiet openssl x509 -req -in "$ca/client.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" -CAcreateserial \
+		-days 30 -extfile "$ca/client.ext" -out "$TLS_CLIENT/cert.pem"
+	cp "$ca/ca.pem" "$TLS_CLIENT/ca.pem"
+	cp "$ca/ca.pem" "$TLS_SERVER/ca.pem"
+	key "$TLS_WRONG/other-ca-key.pem"
+	quiet openssl req -x509 -new -key "$TLS_WRONG/other-ca-key.pem" -days 30 -subj "/CN=some other CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -out "$TLS_WRONG/ca.pem"
+	cp "$TLS_CLIENT/cert.pem" "$TLS_CLIENT/key.pem" "$TLS_WRONG/"
+	chmod 0600 "$TLS_CLIENT/key.pem" "$TLS_SERVER/key.pem" "$TLS_WRONG/key.pem" "$ca/ca-key.pem"
+}
+
+step_tls() {
+	STEP=tls
+	have openssl || die "openssl is needed to make the TLS engine's certificates"
+	have nsenter || die "nsenter (util-linux) is needed to start the TLS engine"
+	local before after how="already up"
+	before=$(host_engine_state)
+	if ! tls_ping; then
+		[[ $EUID -eq 0 ]] || die "starting the TLS engine (netns, veth, dockerd) needs root"
+		[[ ! -r $TLS_DIR/dockerd.pid ]] || tls_stop
+		mkdir -p "$TLS_DIR"
+		make_tls_certs
+		[[ -e /run/netns/$TLS_NS ]] || quiet ip netns add "$TLS_NS"
+		if ! ip link show "$TLS_HOST_IF" >/dev/null 2>&1; then
+			quiet ip link add "$TLS_HOST_IF" type veth peer name "$TLS_NS_IF" netns "$TLS_NS"
+			quiet ip addr add "$TLS_HOST_ADDR/30" dev "$TLS_HOST_IF"
+			quiet ip -n "$TLS_NS" addr add "$TLS_NS_ADDR/30" dev "$TLS_NS_IF"
+		fi
+		quiet ip link set "$TLS_HOST_IF" up
+		quiet ip -n "$TLS_NS" link set "$TLS_NS_IF" up
+		quiet ip -n "$TLS_NS" link set lo up
+		local dockerd major config='{}'
+		dockerd=$(command -v dockerd || echo /usr/sbin/dockerd)
+		# Before Docker 23 the engine ID comes from /etc/docker/key.json,
+		# which the machine's engine uses: a key of its own gives this one
+		# its own ID (tests tell the engines apart by it). Later versions
+		# keep the ID under --data-root.
+		major=$("$dockerd" --version | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p')
+		if [[ -n $major ]] && ((major < 23)); then config="{\"deprecated-key-path\": \"$TLS_DIR/key.json\"}"; fi
+		# Its own config file: the machine's /etc/docker/daemon.json sets
+		# data-root, which would clash with --data-root.
+		echo "$config" >"$TLS_DIR/daemon.json"
+		# nsenter, not `ip netns exec`: that remounts /sys, and dockerd then
+		# fails with "Devices cgroup isn't mounted". vfs: no overlay mounts to
+		# depend on (the test image is a few MB).
+		setsid nsenter --net="/run/netns/$TLS_NS" "$dockerd" \
+			--config-file "$TLS_DIR/daemon.json" \
+			--data-root "$TLS_DIR/data" --exec-root "$TLS_DIR/exec" --pidfile "$TLS_DIR/dockerd.pid" \
+			-H "unix://$TLS_SOCK" -H "tcp://$TLS_NS_ADDR:$TLS_PORT" \
+			--tlsverify --tlscacert "$TLS_SERVER/ca.pem" --tlscert "$TLS_SERVER/cert.pem" --tlskey "$TLS_SERVER/key.pem" \
+			--bridge=none --iptables=false --ip-masq=false --storage-driver=vfs \
+			</dev/null >"$TLS_DIR/dockerd.log" 2>&1 9>&- &
+		local pid=$! deadline=$((SECONDS + 60))
+		until tls_ping; do
+			if ((SECONDS >= deadline)) || ! kill -0 "$pid" 2>/dev/null; then
+				tail -n 20 "$TLS_DIR/dockerd.log" | sed 's/^/    | /' >&2
+				die "the TLS engine did not answer on tcp://$TLS_NS_ADDR:$TLS_PORT within 60 s (log: $TLS_DIR/dockerd.log)"
+			fi
+			sleep 1
+		done
+		how="started (pid $pid, log $TLS_DIR/dockerd.log)"
+	fi
+	# The busybox test image, loaded from the main engine (no registry):
+	# again whenever the main engine's copy was rebuilt.
+	local want have_id
+	want=$(docker image inspect --format '{{.Id}}' "$BUSYBOX_IMAGE")
+	have_id=$(docker -H "unix://$TLS_SOCK" image inspect --format '{{.Id}}' "$BUSYBOX_IMAGE" 2>/dev/null || true)
+	if [[ $want != "$have_id" ]]; then
+		docker save "$BUSYBOX_IMAGE" | docker -H "unix://$TLS_SOCK" load >"$STATE_DIR/last.log" 2>&1 ||
+			die "cannot load $BUSYBOX_IMAGE into the TLS engine: $(tail -n 3 "$STATE_DIR/last.log")"
+		how="$how, loaded $BUSYBOX_IMAGE"
+	fi
+	after=$(host_engine_state)
+	[[ $before == "$after" ]] || die "the machine's engine or docker0 changed while starting the TLS engine: before [$before], after [$after]"
+	say "TLS engine at tcp://$TLS_NS_ADDR:$TLS_PORT in netns $TLS_NS: $how; docker0 and the main engine unchanged"
+}
+
+# Stops the TLS engine and removes its veth, namespace and directory. Only
+# what step_tls made is touched: processes in $TLS_NS, its mounts, its files.
+tls_stop() {
+	local pid
+	pid=$(cat "$TLS_DIR/dockerd.pid" 2>/dev/null || true)
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+	fi
+	# Its containerd and shims live in the namespace too.
+	if [[ -e /run/netns/$TLS_NS ]]; then
+		local pids
+		pids=$(ip netns pids "$TLS_NS" 2>/dev/null || true)
+		[[ -z $pids ]] || kill -9 $pids 2>/dev/null || true
+	fi
+	rm -f "$TLS_DIR/dockerd.pid"
+}
+
+tls_cleanup() {
+	STEP=cleanup
+	local before
+	before=$(host_engine_state)
+	tls_stop
+	ip link show "$TLS_HOST_IF" >/dev/null 2>&1 && ip link del "$TLS_HOST_IF"
+	[[ ! -e /run/netns/$TLS_NS ]] || ip netns del "$TLS_NS"
+	# Container namespaces and shm mounts the daemon left under its roots.
+	local mount
+	for mount in $(awk -v dir="$TLS_DIR/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$mount" 2>/dev/null || true
+	done
+	rm -rf "$TLS_DIR"
+	[[ $before == "$(host_engine_state)" ]] || die "docker0 or the main engine changed during the TLS cleanup"
+	say "TLS engine stopped; $TLS_HOST_IF, netns $TLS_NS and $TLS_DIR removed"
+}
+
 step_env() {
 	STEP="env"
 	mkdir -p "$(dirname "$ENV_FILE")"
@@ -739,7 +927,11 @@ env_lines() {
 		"MCPM_TEST_AUTH_REGISTRY=$AUTH_REGISTRY" \
 		"MCPM_TEST_AUTH_USER=$AUTH_USER" \
 		"MCPM_TEST_AUTH_PASSWORD=$(auth_password)" \
-		"MCPM_TEST_AUTH_IMAGE=$AUTH_IMAGE"
+		"MCPM_TEST_AUTH_IMAGE=$AUTH_IMAGE" \
+		"MCPM_TEST_TLS_HOST=tcp://$TLS_NS_ADDR:$TLS_PORT" \
+		"MCPM_TEST_TLS_CERT_PATH=$TLS_CLIENT" \
+		"MCPM_TEST_TLS_WRONG_CERT_PATH=$TLS_WRONG" \
+		"MCPM_TEST_TLS_SOCKET=$TLS_SOCK"
 }
 
 # --------------------------------------------------------------- cleanup ---
@@ -763,6 +955,7 @@ named_or_labelled() {
 }
 
 do_cleanup() {
+	tls_cleanup
 	STEP=cleanup
 	engine_ping || die "the engine does not answer, nothing to clean there"
 	local -a ids images
@@ -825,7 +1018,7 @@ usage() { sed -n '2,/^set -Eeuo/p' "$SCRIPT" | sed '$d; s/^# \{0,1\}//'; }
 mode=setup
 case ${1:-} in
 "") ;;
---check | --cleanup | --print-env) mode=${1#--} ;;
+--check | --cleanup | --cleanup-tls | --print-env) mode=${1#--} ;;
 -h | --help) usage; exit 0 ;;
 *) usage >&2; exit 2 ;;
 esac
@@ -845,6 +1038,10 @@ cleanup)
 	lock
 	do_cleanup
 	;;
+cleanup-tls)
+	lock
+	tls_cleanup
+	;;
 setup | print-env)
 	lock
 	rm -f "$ENV_FILE"
@@ -857,6 +1054,7 @@ setup | print-env)
 	step_registry
 	step_push
 	step_authreg
+	step_tls
 	step_env
 	STEP="done"
 	say "ready in $((SECONDS - started)) s"

@@ -18,6 +18,22 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// The Docker Engine to use (unix:///path, tcp://HOST:PORT), like `docker -H`.
+    /// Beats DOCKER_HOST, DOCKER_CONTEXT and the current context.
+    #[arg(
+        short = 'H',
+        long,
+        global = true,
+        value_name = "URL",
+        conflicts_with = "context"
+    )]
+    pub host: Option<String>,
+
+    /// The docker context to use (`docker context ls`), like `docker --context`.
+    /// Beats DOCKER_HOST, DOCKER_CONTEXT and the current context.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -119,11 +135,23 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker connect time --profile dev\n  mcpm docker connect fetch -f docker-compose.yml\n\nSpeaks MCP on stdin/stdout and forwards to the project's gateway over its unix socket,\nstarting the gateway in the background when none runs. If the gateway goes away, the\nrequests in flight get a JSON-RPC error and the next request reconnects.\nExit codes: 0 when stdin closes, 1 when the gateway cannot be started, 2 for an unknown\nor remote server."
     )]
     Connect(ConnectArgs),
+    /// Show which Docker Engine mcpm uses and why, and what it answers.
+    #[command(
+        after_help = "Examples:\n  mcpm docker engine                       # the chosen engine, TLS, API and server version\n  mcpm docker engine --json                # one JSON document, for scripts\n  mcpm --context dind docker engine        # what a context resolves to\n  DOCKER_HOST=tcp://10.0.0.5:2376 DOCKER_TLS_VERIFY=1 mcpm docker engine\n\nThe engine is chosen as the docker CLI chooses it: --context, --host/-H, DOCKER_HOST,\nDOCKER_CONTEXT, currentContext in $DOCKER_CONFIG/config.json (default ~/.docker),\nthen unix:///var/run/docker.sock. The output lists what each of these said.\nExit codes: 0 the engine answered; 1 it did not (the choice is still printed);\n2 the choice itself failed (a missing context, ssh://, conflicting flags)."
+    )]
+    Engine(EngineArgs),
     /// Check that the profile's services can work in a container, and fix what is safe to.
     #[command(
         after_help = "Examples:\n  mcpm docker doctor work                 # list what would keep services from working\n  mcpm docker doctor work --fix           # apply the safe fixes to the profile (a .bak is kept)\n  mcpm docker doctor work --pin           # pin images to their digest (needs the engine)\n  mcpm docker doctor work --json          # one JSON document, for scripts\n  mcpm docker doctor work --strict        # warnings count as errors (CI)\n  mcpm docker doctor dev.toml -f docker-compose.yml\n\nChecks: localhost in a containerized server's values (the container itself), host paths\nno volume covers, variables and VS Code inputs with no value, a network the server needs\nbut lacks (or gets without needing it), images not pinned. `generate` and `sync` print\nthe same findings as warnings.\nExit codes: 0 nothing found, or warnings only; 2 errors remain (with --strict: any\nfinding), or invalid input; 1 runtime failure (with --pin: no engine reachable; nothing\nis written)."
     )]
     Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,11 @@ pub struct Launch {
     /// `--config-dir` when mcpm runs with a non-default one (the client does
     /// not have the shell's `MCPM_CONFIG_DIR`).
     pub config_dir: Option<String>,
+    /// `--host URL` / `--context NAME` when `client add` was given them: the
+    /// client does not have the shell's flags, so the entry carries them to
+    /// reach the same engine. (Environment variables are not recorded; a
+    /// context made current with `docker context use` is read anyway.)
+    pub engine_args: Vec<String>,
 }
 
 /// The project's gateway, for HTTP entries.
@@ -143,6 +148,7 @@ pub fn stdio_entry(client: Client, server: &str, launch: &Launch) -> Value {
     if let Some(dir) = &launch.config_dir {
         args.extend(["--config-dir".to_string(), dir.clone()]);
     }
+    args.extend(launch.engine_args.iter().cloned());
     let mut entry = Map::new();
     if let Some(kind) = client.entry_type(false) {
         entry.insert("type".into(), kind.into());

@@ -8,6 +8,7 @@ fn launch() -> Launch {
         program: "/usr/local/bin/mcpm".into(),
         profile: "/home/ada/dev.toml".into(),
         config_dir: None,
+        engine_args: Vec::new(),
     }
 }
 
@@ -64,6 +65,24 @@ fn stdio_entries_run_docker_connect_with_the_profile() {
     let entry = stdio_entry(Client::Cursor, "time", &with_dir);
     assert_eq!(entry["args"][5], "--config-dir");
     assert_eq!(entry["args"][6], "/cfg");
+    // So do the engine flags `client add` was given.
+    let with_context = Launch {
+        engine_args: vec!["--context".into(), "dind".into()],
+        ..launch()
+    };
+    let entry = stdio_entry(Client::Cursor, "time", &with_context);
+    assert_eq!(
+        entry["args"],
+        json!([
+            "docker",
+            "connect",
+            "time",
+            "--profile",
+            "/home/ada/dev.toml",
+            "--context",
+            "dind"
+        ])
+    );
 }
 
 #[test]

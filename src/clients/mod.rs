@@ -213,6 +213,7 @@ fn load_context(config: &ConfigDir, profile_arg: &str) -> Result<ProfileContext>
             program: program.display().to_string(),
             profile: absolute.display().to_string(),
             config_dir,
+            engine_args: crate::engine::endpoint::child_args(),
         },
         identity: Identity {
             profiles,

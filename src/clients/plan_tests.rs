@@ -15,6 +15,7 @@ fn ours(server: &str, program: &str) -> Value {
         program: program.into(),
         profile: "/p/dev.toml".into(),
         config_dir: None,
+        engine_args: Vec::new(),
     };
     stdio_entry(Client::Cursor, server, &launch)
 }

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod deploy;
 pub mod doctor;
 pub mod down;
+pub mod engine;
 pub mod gateway;
 pub mod generate;
 pub mod import;
@@ -48,6 +49,12 @@ impl Context {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus> {
+    // Like the environment, the engine flags hold for the whole process:
+    // recorded once, read by every `connect()`.
+    crate::engine::endpoint::set_flags(crate::engine::endpoint::Flags {
+        host: cli.host.clone(),
+        context: cli.context.clone(),
+    });
     let context = Context {
         config: ConfigDir::resolve(cli.config_dir.or_else(ConfigDir::from_env)),
         quiet: cli.quiet,
@@ -72,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Stop(args)) => stop::exec(&context, args),
         Command::Docker(DockerCommand::Restart(args)) => restart::exec(&context, args),
         Command::Docker(DockerCommand::Down(args)) => down::exec(&context, args),
+        Command::Docker(DockerCommand::Engine(args)) => engine::exec(&context, args),
         Command::Docker(DockerCommand::Pull(args)) => pull::exec(&context, args),
         Command::Client(command) => client::exec(&context, command),
         Command::Docker(DockerCommand::Gateway(args)) => gateway::exec(&context, args),

@@ -1,14 +1,16 @@
-//! Connecting to the Docker Engine: `DOCKER_HOST` (`unix://…`, `tcp://…`) or
-//! the default socket, with the API version negotiated down to what the engine
-//! speaks (Docker 20.10 speaks 1.41), and errors that name the host.
+//! Connecting to the Docker Engine chosen by `endpoint` (flags, environment,
+//! docker contexts, the default socket, as the docker CLI chooses): over a
+//! unix socket, plain `tcp://`, or `tcp://` with TLS, with the API version
+//! negotiated down to what the engine speaks (Docker 20.10 speaks 1.41), and
+//! errors that name the endpoint and where it came from.
 use std::time::Duration;
 
 use bollard::{API_DEFAULT_VERSION, Docker};
 
+use super::endpoint::{self, Endpoint, Inputs};
 use crate::error::{Error, Result};
 
-/// The socket used when `DOCKER_HOST` is not set.
-pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+pub use super::endpoint::DEFAULT_HOST;
 
 /// Seconds a single request may take before bollard gives up. Long enough for
 /// a `docker stop` with compose's 10 s grace period and then some.
@@ -24,75 +26,136 @@ pub struct Engine {
     pub docker: Docker,
     /// Where it was reached, as the user would write it (`unix:///…`).
     pub host: String,
+    /// How it was chosen, with its TLS files.
+    pub endpoint: Endpoint,
 }
 
-/// `DOCKER_HOST`, else the default socket.
+/// The chosen engine's address, for reports that show it even when the
+/// choice itself failed (a missing context): then what the environment says.
 pub fn docker_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|host| !host.is_empty())
-        .unwrap_or_else(|| DEFAULT_HOST.to_string())
-}
-
-/// Where the host came from, for messages: a wrong `DOCKER_HOST` left in the
-/// environment is the usual cause of an engine mcpm cannot reach.
-fn host_origin() -> &'static str {
-    if std::env::var("DOCKER_HOST").is_ok_and(|host| !host.is_empty()) {
-        "set by DOCKER_HOST"
-    } else {
-        "the default socket"
+    match endpoint::resolve(&Inputs::from_process()) {
+        Ok(endpoint) => endpoint.host,
+        Err(_) => std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string()),
     }
 }
 
-/// Connects to the engine and negotiates the API version.
+/// Chooses the endpoint for this process (flags recorded by the CLI layer,
+/// environment, docker config).
+pub fn endpoint() -> Result<Endpoint> {
+    endpoint::resolve(&Inputs::from_process())
+}
+
+/// Connects to the engine and negotiates the API version. The one entry
+/// point the rest of mcpm uses.
 pub async fn connect() -> Result<Engine> {
-    let host = docker_host();
-    let docker = client_for(&host)?;
+    connect_to(endpoint()?).await
+}
+
+/// Connects to a chosen endpoint and negotiates the API version.
+pub async fn connect_to(endpoint: Endpoint) -> Result<Engine> {
+    let docker = client_for(&endpoint)?;
     let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
         Ok(Ok(docker)) => docker,
-        Ok(Err(err)) => return Err(unreachable(&host, &describe(&err))),
+        Ok(Err(err)) => return Err(unreachable_at(&endpoint, &describe(&err))),
         Err(_) => {
-            return Err(unreachable(
-                &host,
+            return Err(unreachable_at(
+                &endpoint,
                 &format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
             ));
         }
     };
-    Ok(Engine { docker, host })
+    Ok(Engine {
+        docker,
+        host: endpoint.host.clone(),
+        endpoint,
+    })
 }
 
-/// A bollard client for `host` (no request is made yet).
-fn client_for(host: &str) -> Result<Docker> {
+/// A bollard client for `endpoint` (no request is made yet).
+fn client_for(endpoint: &Endpoint) -> Result<Docker> {
+    let host = endpoint.host.as_str();
     let result = if host.starts_with("unix://") {
         Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-    } else if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) {
-        return Err(Error::runtime(format!(
-            "DOCKER_HOST={host} with DOCKER_TLS_VERIFY: mcpm does not speak TLS to the engine"
+    } else if let Some(tls) = &endpoint.tls {
+        endpoint::check_tls_files(endpoint)?;
+        install_crypto_provider();
+        Docker::connect_with_ssl(
+            host,
+            &tls.key,
+            &tls.cert,
+            &tls.ca,
+            REQUEST_TIMEOUT_SECS,
+            API_DEFAULT_VERSION,
+        )
+    } else if host.starts_with("https://") {
+        return Err(Error::invalid(format!(
+            "{endpoint}: https:// needs TLS files, and none were given"
         ))
-        .hint("reach the engine over its unix socket, or through an SSH tunnel to it"));
+        .hint("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem"));
     } else if host.starts_with("tcp://") || host.starts_with("http://") {
         Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
     } else {
-        return Err(Error::runtime(format!(
-            "DOCKER_HOST={host} uses a scheme mcpm does not support"
-        ))
-        .hint("use unix:///path/to/docker.sock or tcp://HOST:PORT"));
+        named_pipe(endpoint)
     };
-    result.map_err(|err| unreachable(host, &describe(&err)))
+    result.map_err(|err| unreachable_at(endpoint, &describe(&err)))
 }
 
-/// The one message for an engine that cannot be reached.
+/// `npipe://` on Windows: Docker Desktop's engine pipe.
+#[cfg(windows)]
+fn named_pipe(endpoint: &Endpoint) -> std::result::Result<Docker, bollard::errors::Error> {
+    Docker::connect_with_named_pipe(&endpoint.host, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+}
+
+/// Off Windows `endpoint::resolve` refuses `npipe://` (and any other scheme)
+/// before a client is made, so this is not reached.
+#[cfg(not(windows))]
+fn named_pipe(endpoint: &Endpoint) -> std::result::Result<Docker, bollard::errors::Error> {
+    Err(bollard::errors::Error::UnsupportedURISchemeError {
+        uri: endpoint.host.clone(),
+    })
+}
+
+/// rustls needs a process-wide crypto provider; ring is the one compiled in.
+/// Installing it explicitly keeps a second provider pulled in by another
+/// crate from making rustls panic over which to use.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The one message for an engine that cannot be reached at the endpoint this
+/// process chose (the choice is made again, which is cheap and pure).
 pub fn unreachable(host: &str, why: &str) -> Error {
-    let hint = if host == DEFAULT_HOST {
-        "start the Docker Engine (e.g. `sudo systemctl start docker`, or `scripts/test-engine.sh` here), or set DOCKER_HOST to one that runs".to_string()
-    } else {
-        format!(
-            "check that an engine listens at {host}, or unset DOCKER_HOST to use {DEFAULT_HOST}"
-        )
-    };
+    match endpoint() {
+        Ok(endpoint) if endpoint.host == host => unreachable_at(&endpoint, why),
+        _ => Error::runtime(format!("cannot reach the Docker Engine at {host}: {why}")).hint(
+            format!("check that an engine listens at {host} (see `mcpm docker engine`)"),
+        ),
+    }
+}
+
+/// The one message for an engine that cannot be reached: the endpoint, where
+/// it came from, why, and what to do.
+pub fn unreachable_at(endpoint: &Endpoint, why: &str) -> Error {
+    let mut hint = endpoint::unreachable_hint(endpoint);
+    // A TLS failure is about the files, not about whether an engine runs.
+    if let Some(tls) = &endpoint.tls {
+        let lower = why.to_lowercase();
+        if ["certificate", "tls", "handshake", "issuer", "alert"]
+            .iter()
+            .any(|word| lower.contains(word))
+        {
+            hint = format!(
+                "TLS files from {} ({}): ca.pem must be the CA that signed the engine's certificate (whose names must include the host), and cert.pem/key.pem a client certificate the engine's CA signed",
+                tls.dir.display(),
+                tls.from
+            );
+        }
+    }
     Error::runtime(format!(
-        "cannot reach the Docker Engine at {host} ({}): {why}",
-        host_origin()
+        "cannot reach the Docker Engine at {endpoint}: {why}"
     ))
     .hint(hint)
 }

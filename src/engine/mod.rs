@@ -16,6 +16,8 @@ pub mod auth;
 pub mod connect;
 pub mod deploy;
 pub mod desired;
+pub mod endpoint;
+pub mod engine_info;
 pub mod env_file;
 pub mod execute;
 pub mod inherit;

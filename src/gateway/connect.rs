@@ -113,14 +113,22 @@ pub fn connect(options: ConnectOptions) -> Result<()> {
         loaded.profile.as_ref().map(|p| &p.profile),
         &loaded.desired,
     )?;
-    let mut gateway_args: Vec<OsString> = vec![
+    // The gateway must reach the engine this process chose: the
+    // environment (DOCKER_HOST, DOCKER_CONTEXT, …) is inherited, the global
+    // --host/--context flags are passed on. (`gateway --detach` reruns its
+    // own command line, flags included.)
+    let mut gateway_args: Vec<OsString> = crate::engine::endpoint::child_args()
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    gateway_args.extend([
         "--config-dir".into(),
         std::path::absolute(options.config.path())
             .unwrap_or_else(|_| options.config.path().to_path_buf())
             .into(),
         "docker".into(),
         "gateway".into(),
-    ];
+    ]);
     gateway_args.extend(options.target.to_args());
     let dialer = Dialer {
         config: options.config.clone(),
