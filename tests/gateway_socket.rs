@@ -105,9 +105,16 @@ async fn the_socket_speaks_hello_then_json_rpc() {
     let refused = line(&mut rude, &init(json!(1))).await;
     assert_eq!(refused["ok"], false);
 
-    // A stale socket (its gateway gone) is replaced.
+    // A stale socket (its gateway gone) is replaced. The aborted task's
+    // listener is closed by the runtime, which under load can come a moment
+    // after the join: wait until nothing answers, as after a real gateway's
+    // exit, so that what is tested is the replacement.
     served.abort();
     let _ = served.await;
+    wait_for("the old listener to close", || {
+        std::os::unix::net::UnixStream::connect(&path).is_err()
+    })
+    .await;
     let listener = socket::bind(&path).await.unwrap();
     drop(listener);
 }
