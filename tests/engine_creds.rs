@@ -441,11 +441,13 @@ fn a_missing_failing_or_hung_helper_is_a_clear_error() {
     assert!(text.contains("within 1 s"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(20), "{text}");
 
-    // A config.json that does not parse: file:line:col.
+    // A config.json that does not parse: file:line:col, invalid input
+    // (exit 2), found when the engine is chosen (`currentContext` lives in
+    // the same file), before any pull.
     setup.config_text("{\n  \"credsStore\": \"test\",\n  \"auths\": {\n}\n");
     let out = setup.mcpm(&project, &["pull"]).output().unwrap();
     let text = setup.text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains(&format!("invalid docker config {config}:5:")),
         "{text}"

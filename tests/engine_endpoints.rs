@@ -654,3 +654,87 @@ fn the_detached_gateway_uses_the_engine_the_flags_chose() {
     let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(said.contains("context `nowhere` from --context"), "{said}");
 }
+
+/// Forwards each TCP connection on 127.0.0.1 to the machine engine's unix
+/// socket: the engine, reached over plain `tcp://` as with `dockerd -H
+/// tcp://…` (the TLS engine cannot serve this: `--tlsverify` covers all its
+/// TCP listeners). The forwarder only copies bytes; what answers is dockerd.
+fn tcp_forwarder_to_the_machine_engine() -> u16 {
+    use std::io::copy;
+    use std::net::{Shutdown, TcpListener};
+    use std::os::unix::net::UnixStream;
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".into());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(engine) = UnixStream::connect(&socket) else {
+                continue;
+            };
+            let (mut c_in, mut e_out) = (client.try_clone().unwrap(), engine.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = copy(&mut c_in, &mut e_out);
+                let _ = e_out.shutdown(Shutdown::Write);
+            });
+            let (mut e_in, mut c_out) = (engine, client);
+            std::thread::spawn(move || {
+                let _ = copy(&mut e_in, &mut c_out);
+                let _ = c_out.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn plain_tcp_reaches_the_engine_for_engine_deploy_and_status() {
+    let Some(env) = engine() else { return };
+    let port = tcp_forwarder_to_the_machine_engine();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let project = support::Project::new("eng-tcp");
+    project.write(&format!(
+        "services:\n  sleeper:\n{}",
+        sleeper(&env.image, "")
+    ));
+
+    let mut cmd = Command::cargo_bin("mcpm").unwrap();
+    cmd.args(["docker", "engine", "--json"])
+        .env("DOCKER_HOST", &host)
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CONTEXT")
+        .env("DOCKER_CONFIG", project.dir.path());
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["host"], host.as_str(), "{report}");
+    assert_eq!(report["tls"]["enabled"], false, "{report}");
+    assert_eq!(
+        report["server"]["id"].as_str().unwrap(),
+        docker_ok(&["info", "--format", "{{.ID}}"]),
+        "{report}"
+    );
+
+    let deploy = project
+        .mcpm(&["deploy", "--wait", "--timeout", "60"])
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_CONFIG", project.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(deploy.status.code(), Some(0), "{}", stderr(&deploy));
+    assert_eq!(project.containers().len(), 1);
+    let status = project
+        .mcpm(&["status", "--json"])
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_CONFIG", project.dir.path())
+        .output()
+        .unwrap();
+    let report = json(&status);
+    assert_eq!(report["engine"]["host"], host.as_str(), "{report}");
+    assert_eq!(
+        report["servers"][0]["container_state"], "running",
+        "{report}"
+    );
+}

@@ -233,13 +233,7 @@ pub fn is_auth_refusal(message: &str) -> bool {
 /// The docker CLI's config file: `$DOCKER_CONFIG/config.json`, else
 /// `~/.docker/config.json`.
 pub fn config_path() -> PathBuf {
-    match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("config.json"),
-        None => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(".docker/config.json"),
-    }
+    super::endpoint::docker_config_dir().0.join("config.json")
 }
 
 /// Looks the credentials for pulling `image` up, running a helper when the
@@ -349,22 +343,31 @@ fn host_of(key: &str) -> &str {
     rest.split('/').next().unwrap_or(rest)
 }
 
-/// Parses and checks config.json. Messages name the file (with line and
-/// column for a syntax error) and the field, never a value.
-fn parse_config(path: &Path, text: &str) -> Result<Config> {
-    let shown = path.display();
-    let value: Value = serde_json::from_str(text).map_err(|err| {
+/// Parses the docker CLI's config.json as JSON. A syntax error names the
+/// place as FILE:LINE:COL and quotes no input (the file holds secrets). The
+/// one reader of that file's syntax, for the credentials and the engine
+/// choice (`currentContext`) alike.
+pub(super) fn parse_json(path: &Path, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|err| {
         // serde_json's message ends with " at line L column C"; the place
-        // goes in front, as file:line:col, and no input is quoted.
+        // goes in front instead.
         let what = err.to_string();
         let what = what.split(" at line ").next().unwrap_or(&what).to_string();
         Error::invalid(format!(
-            "invalid docker config {shown}:{}:{}: {what}",
+            "invalid docker config {}:{}:{}: {what}",
+            path.display(),
             err.line(),
             err.column()
         ))
         .hint("fix the JSON (`docker login` rewrites this file), or point DOCKER_CONFIG at another directory")
-    })?;
+    })
+}
+
+/// Parses and checks config.json. Messages name the file (with line and
+/// column for a syntax error) and the field, never a value.
+fn parse_config(path: &Path, text: &str) -> Result<Config> {
+    let shown = path.display();
+    let value = parse_json(path, text)?;
     let invalid = |what: String| {
         Error::invalid(format!("invalid docker config {shown}: {what}"))
             .hint("the docker CLI rejects this file too; fix the field or run `docker login` again")

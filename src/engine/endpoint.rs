@@ -95,11 +95,7 @@ impl Inputs {
     pub fn from_process() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let flags = flags();
-        let docker_config = var("DOCKER_CONFIG");
-        let config_dir = match &docker_config {
-            Some(dir) => PathBuf::from(dir),
-            None => home_dir().join(".docker"),
-        };
+        let (config_dir, config_dir_from_env) = docker_config_dir();
         Self {
             flag_host: flags.host.filter(|h| !h.is_empty()),
             flag_context: flags.context.filter(|c| !c.is_empty()),
@@ -108,8 +104,18 @@ impl Inputs {
             docker_tls_verify: var("DOCKER_TLS_VERIFY"),
             docker_cert_path: var("DOCKER_CERT_PATH"),
             config_dir,
-            config_dir_from_env: docker_config.is_some(),
+            config_dir_from_env,
         }
+    }
+}
+
+/// The docker CLI's config directory, `$DOCKER_CONFIG` (when not empty) else
+/// `~/.docker`, and whether `$DOCKER_CONFIG` chose it. The one place both the
+/// engine choice and the registry credentials read it from.
+pub fn docker_config_dir() -> (PathBuf, bool) {
+    match std::env::var_os("DOCKER_CONFIG").filter(|dir| !dir.is_empty()) {
+        Some(dir) => (PathBuf::from(dir), true),
+        None => (home_dir().join(".docker"), false),
     }
 }
 
@@ -266,13 +272,6 @@ struct DockerEndpoint {
     skip_tls_verify: bool,
 }
 
-/// The only part of config.json the choice needs.
-#[derive(Debug, serde::Deserialize)]
-struct ConfigFile {
-    #[serde(rename = "currentContext", default)]
-    current_context: Option<String>,
-}
-
 /// Chooses the endpoint from `inputs` in the docker CLI's order. Reads
 /// config.json and the context store; makes no connection.
 pub fn resolve(inputs: &Inputs) -> Result<Endpoint> {
@@ -414,14 +413,16 @@ fn read_current_context(path: &Path) -> Result<Option<String>> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let config: ConfigFile = serde_json::from_str(&text).map_err(|err| {
-        Error::invalid(format!(
-            "cannot read the docker config {}: {err}",
+    let config = super::auth::parse_json(path, &text)?;
+    match config.get("currentContext") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(name)) => Ok(Some(name.clone()).filter(|n| !n.is_empty())),
+        Some(_) => Err(Error::invalid(format!(
+            "invalid docker config {}: `currentContext` is not a string",
             path.display()
         ))
-        .hint("fix the JSON, or point DOCKER_CONFIG at another directory")
-    })?;
-    Ok(config.current_context.filter(|name| !name.is_empty()))
+        .hint("set it with `docker context use NAME`, or remove it")),
+    }
 }
 
 /// The host and TLS files of a stored context.
