@@ -29,7 +29,10 @@ args = ["mcp-server-fetch"]
 #[test]
 fn generate_writes_labels_only_for_values_that_are_not_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = common::write_profile(dir.path(), "team.toml", PROFILE);
+    // In the config dir's profiles/, so the header's sync command names it
+    // by name (a profile elsewhere is named by its path).
+    fs::create_dir_all(dir.path().join("profiles")).unwrap();
+    let profile = common::write_profile(&dir.path().join("profiles"), "team.toml", PROFILE);
     let output = mcpm(dir.path())
         .args(["docker", "generate"])
         .arg(&profile)

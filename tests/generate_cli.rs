@@ -623,3 +623,61 @@ fn uv_run_in_a_directory_works_there_with_its_caches_on_the_tmpfs() {
     assert_eq!(environment["API_TOKEN"].as_str(), Some("${API_TOKEN}"));
     assert_eq!(service["command"][0].as_str(), Some("uv"));
 }
+
+/// The header's sync command reaches the very profile and file it was made
+/// from: a profile outside `<config dir>/profiles/` is named by its path (its
+/// name alone would not find it), one inside by its name.
+#[test]
+fn the_headers_sync_command_runs_as_written() {
+    let config = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_profile(
+        work.path(),
+        "my team.toml",
+        "name = \"team\"\n\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\n",
+    );
+    let run_in = |args: &[&str]| {
+        mcpm(config.path())
+            .current_dir(work.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run_in(&["docker", "generate", "my team.toml", "-o", "compose.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(work.path().join("compose.yaml")).unwrap();
+    let command = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split('`').nth(1))
+        .unwrap_or_else(|| panic!("no command in the header:\n{text}"));
+    assert_eq!(command, "mcpm docker sync 'my team.toml' -f compose.yaml");
+    let words = shell_words::split(command).unwrap();
+    let out = run_in(&words[1..].iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Inside the config dir, the name is enough.
+    fs::create_dir_all(config.path().join("profiles")).unwrap();
+    fs::copy(
+        work.path().join("my team.toml"),
+        config.path().join("profiles/team.toml"),
+    )
+    .unwrap();
+    let out = run_in(&["docker", "generate", "team"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .contains("`mcpm docker sync team`"),
+        "{text}"
+    );
+}

@@ -14,9 +14,11 @@ fn example_profiles_render_as_recorded() {
         .collect();
     profiles.sort();
     for profile in profiles {
+        // Relative to the repository root (mcpm runs there), as a user in
+        // a clone would write it; the header's sync command repeats it.
         let output = mcpm(config.path())
             .args(["docker", "generate"])
-            .arg(&profile)
+            .arg(profile.strip_prefix(root()).unwrap())
             .output()
             .unwrap();
         assert!(

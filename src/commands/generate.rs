@@ -56,6 +56,7 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
             strict: args.strict,
         },
     )?;
+    rendered.profile_arg = loaded.profile_arg(&context.config);
     if let Some(target) = &target {
         rendered.compose_arg = loaded.compose_arg(&context.config, target);
     }

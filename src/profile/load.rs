@@ -110,6 +110,15 @@ impl LoadedProfile {
         (!same_file(&self.compose_file(config), file)).then(|| file.display().to_string())
     }
 
+    /// How `mcpm docker sync` must name this profile: `None` when its name
+    /// finds it (`<config dir>/profiles/NAME.toml`), else its path as given.
+    pub fn profile_arg(&self, config: &ConfigDir) -> Option<String> {
+        match self.in_config_dir(config) {
+            Some(stem) if stem == self.profile.name => None,
+            _ => Some(self.source.path.display().to_string()),
+        }
+    }
+
     /// The profile's file stem when it lives in `<config dir>/profiles/`.
     fn in_config_dir(&self, config: &ConfigDir) -> Option<String> {
         let dir = self.dir();

@@ -190,7 +190,7 @@ pub fn outputs(
     })?;
     let new_profile = profile_text(texts.profile_path, texts.profile, &loaded.profile, &updates)
         .map_err(|why| internal(texts.profile_path, &why))?;
-    let compose_arg = rendered.compose_arg.clone();
+    let (compose_arg, profile_arg) = (rendered.compose_arg.clone(), rendered.profile_arg.clone());
     // Only the servers sync updated are rendered again (all of them where
     // that cannot be promised to give the same result).
     let mut rendered = render_updated(
@@ -207,6 +207,7 @@ pub fn outputs(
         )
     })?;
     rendered.compose_arg = compose_arg;
+    rendered.profile_arg = profile_arg;
     adopt(&mut rendered.secrets, adopted, plans);
     let current = texts.compose.zip(document.as_ref());
     let new_compose = compose_text(current, plans, &rendered, base.as_ref())

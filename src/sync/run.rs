@@ -274,6 +274,7 @@ pub fn run(
     let mut parsed = compute::parse(&loaded, &catalog, &compose_path, compose_now.as_deref())?;
     // The header's command names this file when it is not the profile's own.
     parsed.rendered.compose_arg = loaded.compose_arg(config, &compose_path);
+    parsed.rendered.profile_arg = loaded.profile_arg(config);
     let strategy = options
         .strategy
         .or(loaded.profile.docker.conflict_resolution)
