@@ -64,18 +64,15 @@ environment = ["LISTED_PASSWORD={secret}-list", "DEBUG"]
 /// returns (compose file text, `.env` text).
 fn generate(secret: &str, number: u32) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_profile(dir.path(), "hashes.toml", &profile(secret, number));
+    write_profile(dir.path(), "hashes.toml", &profile(secret, number));
     let compose = dir.path().join("compose.yaml");
-    let out = run(
-        dir.path(),
-        &[
-            "docker",
-            "generate",
-            path.to_str().unwrap(),
-            "-o",
-            compose.to_str().unwrap(),
-        ],
-    );
+    // Run in that directory with relative paths, so the header (whose sync
+    // command names the profile's path) is the same for both directories.
+    let out = mcpm(dir.path())
+        .current_dir(dir.path())
+        .args(["docker", "generate", "hashes.toml", "-o", "compose.yaml"])
+        .output()
+        .expect("mcpm runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
     (
         fs::read_to_string(&compose).unwrap(),
