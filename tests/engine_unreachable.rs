@@ -141,3 +141,50 @@ fn up_without_an_engine_syncs_then_names_the_engine() {
     let compose = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
     assert!(compose.contains("fetch:"), "{compose}");
 }
+
+/// `status --probe` and `--stats` without an engine still show the files
+/// (exit 0) and say why nothing was probed; without a compose file to know
+/// the stdio servers (`-p` alone), `--probe` says what it needs.
+#[test]
+fn status_probe_and_stats_without_an_engine_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = compose_file(dir.path());
+    let dead = "unix:///nonexistent/mcpm-test.sock";
+    let output = common::mcpm(dir.path())
+        .args(["docker", "status", "--probe", "--stats", "--json", "-f"])
+        .arg(&file)
+        .env("DOCKER_HOST", dead)
+        .timeout(BOUND + Duration::from_secs(5))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--probe made no probes: the engine is unreachable"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["engine"]["reachable"], false, "{report}");
+    assert_eq!(report["servers"][0]["name"], "s", "{report}");
+    assert!(report["servers"][0].get("probe").is_none(), "{report}");
+    assert!(report["servers"][0].get("resources").is_none(), "{report}");
+
+    let output = common::mcpm(dir.path())
+        .args([
+            "docker",
+            "status",
+            "--probe",
+            "-p",
+            "mcpm-test-no-such-project",
+        ])
+        .env("DOCKER_HOST", dead)
+        .timeout(BOUND + Duration::from_secs(5))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--probe needs the compose file"),
+        "{stderr}"
+    );
+}

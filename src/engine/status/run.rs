@@ -91,27 +91,42 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
     };
 
     let mut measurements = None;
+    let mut probed = None;
     let observed = block_on(async {
         let engine = match connect().await {
             Ok(engine) => engine,
             Err(err) => return Ok(Err(err)),
         };
-        let containers = observe::containers(&engine, &project).await;
-        let measured = match &containers {
-            Ok(containers) if options.stats => {
-                // The container each row shows: the first of its service.
-                let shown: Vec<_> = containers
-                    .values()
-                    .filter_map(|l| l.first().cloned())
-                    .collect();
-                Some(stats::read_all(&engine, &shown).await)
-            }
-            _ => None,
+        let containers = match observe::containers(&engine, &project).await {
+            Ok(containers) => containers,
+            Err(err) => return Ok(Err(err)),
         };
-        Ok(containers.map(|c| (c, measured)))
+        // `--stats` and `--probe` both read the engine once per container:
+        // on the same connection, at the same time.
+        let measured = async {
+            if !options.stats {
+                return None;
+            }
+            // The container each row shows: the first of its service.
+            let shown: Vec<_> = containers
+                .values()
+                .filter_map(|l| l.first().cloned())
+                .collect();
+            Some(stats::read_all(&engine, &shown).await)
+        };
+        let probes = async {
+            match (options.probe, resolved.as_ref()) {
+                (Some(timeout), Some(desired)) => {
+                    Some(probe_all(config, &engine, desired, &containers, timeout).await)
+                }
+                _ => None,
+            }
+        };
+        let (measured, probes) = tokio::join!(measured, probes);
+        Ok(Ok((containers, measured, probes)))
     })?;
     let (containers, engine_error) = match observed {
-        Ok((containers, measured)) => {
+        Ok((containers, measured, probes)) => {
             measurements = match measured {
                 Some(Ok(measured)) => Some(measured),
                 Some(Err(err)) => {
@@ -123,6 +138,7 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
                 }
                 None => None,
             };
+            probed = probes;
             (Some(containers), None)
         }
         Err(err) => {
@@ -154,14 +170,13 @@ pub fn run(config: &ConfigDir, options: &StatusOptions) -> Result<StatusReport> 
         warnings,
     };
     add_gateway_view(config, &mut report, raw.as_ref());
-    if let Some(timeout) = options.probe {
+    if options.probe.is_some() {
         add_probes(
-            config,
             &mut report,
-            resolved.as_ref(),
-            containers.as_ref(),
-            timeout,
-        )?;
+            resolved.is_some(),
+            containers.is_some(),
+            probed,
+        );
     }
     Ok(report)
 }
@@ -247,65 +262,68 @@ fn add_gateway_view(
     }
 }
 
-/// `--probe`: the MCP health of each stdio server (see
-/// [`crate::gateway::probe`]), concurrently. What keeps probes from being
-/// made (no resolved compose file, no engine) is a warning, not an error.
-fn add_probes(
+/// `--probe`: the MCP health of each stdio server of `desired` (see
+/// [`crate::gateway::probe`]), concurrently, on the engine status reads.
+async fn probe_all(
     config: &ConfigDir,
-    report: &mut StatusReport,
-    desired: Option<&desired::Desired>,
-    containers: Option<&BTreeMap<String, Vec<observe::ObservedContainer>>>,
+    engine: &crate::engine::connect::Engine,
+    desired: &desired::Desired,
+    containers: &BTreeMap<String, Vec<observe::ObservedContainer>>,
     timeout: std::time::Duration,
-) -> Result<()> {
-    use crate::gateway::probe::{Probe, Prober};
+) -> Result<BTreeMap<String, crate::gateway::probe::Probe>> {
+    let services: Vec<(String, bool)> = desired
+        .services
+        .keys()
+        .map(|name| {
+            let running = containers.get(name).is_some_and(|list| {
+                list.iter()
+                    .any(|c| c.state == observe::ContainerState::Running)
+            });
+            (name.clone(), running)
+        })
+        .collect();
+    let prober = crate::gateway::probe::Prober::new(config, engine.clone(), desired, timeout)?;
+    Ok(prober.probe_services(&services).await)
+}
+
+/// Puts the probes on the rows. What kept probes from being made (no
+/// resolved compose file, no engine) is a warning, not an error.
+fn add_probes(
+    report: &mut StatusReport,
+    resolved: bool,
+    reachable: bool,
+    probed: Option<Result<BTreeMap<String, crate::gateway::probe::Probe>>>,
+) {
+    use crate::gateway::probe::Probe;
     for server in &mut report.servers {
         if server.profile_state.as_deref() == Some("remote") {
             server.probe = Some(Probe::failed("not-probed", "not probed (remote)"));
         }
     }
-    let Some(desired) = desired else {
+    if !resolved {
         report.warnings.push(
             "--probe needs the compose file (resolved) to know the stdio servers: pass -f FILE or a profile"
                 .into(),
         );
-        return Ok(());
-    };
-    let Some(containers) = containers else {
+        return;
+    }
+    if !reachable {
         report
             .warnings
             .push("--probe made no probes: the engine is unreachable".into());
-        return Ok(());
-    };
-    let services: Vec<(String, bool)> = report
-        .servers
-        .iter()
-        .map(|s| {
-            let running = containers.get(&s.name).is_some_and(|list| {
-                list.iter()
-                    .any(|c| c.state == observe::ContainerState::Running)
-            });
-            (s.name.clone(), running)
-        })
-        .collect();
-    let probed = block_on(async {
-        let engine = connect().await?;
-        let prober = match Prober::new(config, engine, desired, timeout) {
-            Ok(prober) => prober,
-            Err(err) => return Ok(Err(err)),
-        };
-        Ok(Ok(prober.probe_services(&services).await))
-    })?;
+        return;
+    }
     match probed {
-        Ok(mut probes) => {
+        Some(Ok(mut probes)) => {
             for server in &mut report.servers {
                 if let Some(probe) = probes.remove(&server.name) {
                     server.probe = Some(probe);
                 }
             }
         }
-        Err(err) => report
+        Some(Err(err)) => report
             .warnings
             .push(format!("--probe made no probes: {}", err.message)),
+        None => {}
     }
-    Ok(())
 }
