@@ -18,7 +18,7 @@ use mcpm::profile::{Sharing, Strategy};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines};
 
-use support::{Project, docker, docker_ok, engine, time_image};
+use support::{Project, docker, docker_ok, engine, one_offs, time_image};
 
 /// How long a real server may take to answer (a cold Python start on a busy
 /// machine takes seconds).
@@ -126,24 +126,6 @@ impl Conversation {
 
 fn time_service(image: &str, extra: &str) -> String {
     format!("services:\n  time:\n    image: {image}\n    stdin_open: true\n{extra}")
-}
-
-/// The project's one-off containers (compose `run` ones), by name.
-fn one_offs(project: &Project) -> Vec<String> {
-    let filter = format!("label=com.docker.compose.project={}", project.name);
-    docker_ok(&[
-        "ps",
-        "-a",
-        "--filter",
-        &filter,
-        "--filter",
-        "label=com.docker.compose.oneoff=True",
-        "--format",
-        "{{.Names}}",
-    ])
-    .lines()
-    .map(str::to_string)
-    .collect()
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use support::{Project, docker, docker_ok, engine, sleeper, stderr, stdout, test_var, time_image};
+use support::{
+    Project, docker, docker_ok, engine, one_offs, sleeper, stderr, stdout, test_var, time_image,
+};
 
 /// A project with its own config dir (gateway state, `initialize` cache);
 /// stops the gateway a test started, then (as `Project`) removes the
@@ -347,16 +349,9 @@ fn a_session_server_is_probed_on_a_one_off_instance_that_is_removed_afterwards()
     assert_eq!(time["ok"], json!(true), "{time}");
     assert_eq!(time["via"], json!("one-off"), "{time}");
     assert!(time["tools"].as_u64().is_some_and(|n| n >= 2), "{time}");
-    let filter = format!("label=com.docker.compose.project={}", t.project.name);
-    let one_offs = docker_ok(&[
-        "ps",
-        "-a",
-        "--filter",
-        &filter,
-        "--filter",
-        "label=com.docker.compose.oneoff=True",
-        "--format",
-        "{{.Names}}",
-    ]);
-    assert_eq!(one_offs, "", "the probe's one-off instance is gone");
+    assert_eq!(
+        one_offs(&t.project),
+        Vec::<String>::new(),
+        "the probe's one-off instance is gone"
+    );
 }

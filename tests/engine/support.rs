@@ -270,3 +270,22 @@ pub fn time_image() -> Option<String> {
     }
     image
 }
+
+/// The project's one-off containers (compose `run` ones), by name.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn one_offs(project: &Project) -> Vec<String> {
+    let filter = format!("label=com.docker.compose.project={}", project.name);
+    docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=com.docker.compose.oneoff=True",
+        "--format",
+        "{{.Names}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
