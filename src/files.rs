@@ -49,6 +49,39 @@ const RWX: u32 = 0o777;
 /// Writes `contents` to `path` atomically. A symlink at `path` is followed
 /// and its target replaced.
 pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Result<WriteOutcome> {
+    match stage(path, contents, options)? {
+        None => Ok(WriteOutcome::Unchanged),
+        Some(staged) => {
+            flush(&[&staged])?;
+            staged.install()
+        }
+    }
+}
+
+/// The first half of a write: the new text in a temp file beside its
+/// target, with its final mode, not yet flushed nor renamed. [`flush`] then
+/// [`Staged::install`] finish it; dropped instead, the temp file goes.
+pub(crate) struct Staged {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+    /// What the target held, for its backup (`None`: no backup wanted, or no
+    /// file there yet).
+    backup: Option<Backup>,
+    created: bool,
+}
+
+struct Backup {
+    previous: Vec<u8>,
+    mode: u32,
+    /// Whether the backup can be a second name of the old file (no special
+    /// bits, and the same mode), rather than a copy.
+    linkable: bool,
+}
+
+/// Stages a write of `contents` to `path` (see [`Staged`]); `None` when the
+/// file already holds exactly that (its mode is still set when `options`
+/// asks for another one).
+pub(crate) fn stage(path: &Path, contents: &[u8], options: WriteOptions) -> Result<Option<Staged>> {
     let target = resolve_target(path)?;
     let previous = match fs::read(&target) {
         Ok(bytes) => Some(bytes),
@@ -62,33 +95,89 @@ pub fn write_atomic(path: &Path, contents: &[u8], options: WriteOptions) -> Resu
         {
             set_mode(&target, mode & RWX)?;
         }
-        return Ok(WriteOutcome::Unchanged);
+        return Ok(None);
     }
     let mode = options.mode.or(old_mode).unwrap_or(0o644) & RWX;
-    if options.backup
-        && let Some(previous) = &previous
-    {
+    let created = previous.is_none();
+    let backup = previous.filter(|_| options.backup).map(|previous| {
         // The old content keeps its old readers and no more: the original's
         // bits, narrowed by an explicit mode (a 0644 `.env` being tightened
         // must not leave a 0644 copy of its secrets behind).
-        let backup_mode = old_mode.unwrap_or(0o600) & options.mode.unwrap_or(RWX) & RWX;
-        let backup = backup_path(&target);
-        // The old version is already whole on disk, and the new text goes to
-        // a new file renamed over its name: a second name for the old file is
-        // a whole backup without copying or flushing it again. Copied where
-        // the backup must be narrower than the original, or links fail.
-        let linkable = special_bits(&target) == Some(0) && old_mode == Some(backup_mode);
-        if !linkable || link_backup(&target, &backup).is_err() {
-            replace(&backup, previous, backup_mode)?;
+        let mode = old_mode.unwrap_or(0o600) & options.mode.unwrap_or(RWX) & RWX;
+        let linkable = special_bits(&target) == Some(0) && old_mode == Some(mode);
+        Backup {
+            previous,
+            mode,
+            linkable,
         }
+    });
+    let temp = temp_with(&target, contents, mode)?;
+    Ok(Some(Staged {
+        target,
+        temp,
+        backup,
+        created,
+    }))
+}
+
+/// Flushes staged files to the disk, all at once. Each flush waits for the
+/// disk; flushes issued together are committed together by the file system
+/// (three files: ~1.5 ms at once against ~8.6 ms one after the other, on
+/// this project's ext4 machine under load), and a writing sync flushes three.
+pub(crate) fn flush(staged: &[&Staged]) -> Result<()> {
+    let flush_one = |staged: &Staged| {
+        staged
+            .temp
+            .as_file()
+            .sync_all()
+            .map_err(|err| Error::io("flush", staged.temp.path(), err))
+    };
+    match staged {
+        [] => Ok(()),
+        [one] => flush_one(one),
+        [first, rest @ ..] => std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|staged| scope.spawn(move || flush_one(staged)))
+                .collect();
+            let mut result = flush_one(first);
+            for other in others {
+                let flushed = other
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::runtime("a flush thread panicked")));
+                result = result.and(flushed);
+            }
+            result
+        }),
     }
-    replace(&target, contents, mode)?;
-    debug_point("after-write");
-    Ok(if previous.is_some() {
-        WriteOutcome::Updated
-    } else {
-        WriteOutcome::Created
-    })
+}
+
+impl Staged {
+    /// The second half of a write, once [`flush`]ed: the backup, then the
+    /// rename that puts the new text in place.
+    pub(crate) fn install(self) -> Result<WriteOutcome> {
+        if let Some(backup) = &self.backup {
+            let path = backup_path(&self.target);
+            // The old version is already whole on disk, and the new text
+            // goes to a new file renamed over its name: a second name for
+            // the old file is a whole backup without copying or flushing it
+            // again. Copied where the backup must be narrower than the
+            // original, or links fail.
+            if !backup.linkable || link_backup(&self.target, &path).is_err() {
+                replace(&path, &backup.previous, backup.mode)?;
+            }
+        }
+        debug_point("before-rename");
+        self.temp
+            .persist(&self.target)
+            .map_err(|err| Error::io("replace", &self.target, err.error))?;
+        debug_point("after-write");
+        Ok(if self.created {
+            WriteOutcome::Created
+        } else {
+            WriteOutcome::Updated
+        })
+    }
 }
 
 /// Makes `backup` a second name of `target`'s file: linked under a temp
@@ -119,9 +208,23 @@ fn link_backup(target: &Path, backup: &Path) -> std::io::Result<()> {
 }
 
 /// Puts `contents` at `path` (not a link: a link there is replaced) through a
-/// temp file in the same directory: created new (`O_EXCL`, mode 0600), filled,
-/// flushed, given `mode`, renamed.
+/// flushed temp file renamed over it.
 fn replace(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let temp = temp_with(path, contents, mode)?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|err| Error::io("flush", temp.path(), err))?;
+    debug_point("before-rename");
+    temp.persist(path)
+        .map_err(|err| Error::io("replace", path, err.error))?;
+    Ok(())
+}
+
+/// A temp file in `path`'s directory holding `contents` with `mode`: created
+/// new (`O_EXCL`, mode 0600), filled, then given `mode` through the open
+/// handle (fchmod: the umask does not apply, and no other name can be
+/// swapped in between). Not flushed.
+fn temp_with(path: &Path, contents: &[u8], mode: u32) -> Result<tempfile::NamedTempFile> {
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(|err| Error::io("create directory", &dir, err))?;
     let mut temp = tempfile::Builder::new()
@@ -131,17 +234,9 @@ fn replace(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         .map_err(|err| Error::io("create a temporary file in", &dir, err))?;
     temp.write_all(contents)
         .map_err(|err| Error::io("write", temp.path(), err))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|err| Error::io("flush", temp.path(), err))?;
-    // Through the open handle (fchmod): the umask does not apply, and no
-    // other name can be swapped in between.
     set_file_mode(temp.as_file(), mode)
         .map_err(|err| Error::io("set permissions on", temp.path(), err))?;
-    debug_point("before-rename");
-    temp.persist(path)
-        .map_err(|err| Error::io("replace", path, err.error))?;
-    Ok(())
+    Ok(temp)
 }
 
 /// Removes the temp files a killed writer left for `path` (its own and its

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::hash::digest;
 
 use super::{
-    WriteOptions, debug_point, file_name, parent_dir, read_optional, resolve_target, write_atomic,
+    Staged, WriteOptions, debug_point, file_name, flush, parent_dir, read_optional, resolve_target,
+    stage, sweep_temps, write_atomic,
 };
 
 const MAGIC: &str = "mcpm-pending 1\n";
@@ -40,32 +41,55 @@ pub fn write_pair(
         mode: None,
     };
     let record = record_path(second)?;
-    if let (Some(first_new), Some(second_new)) = (first_new, second_new) {
-        let text = format!(
+    let record_text = match (first_new, second_new) {
+        (Some(first_new), Some(second_new)) => Some(format!(
             "{MAGIC}{}\n{}\n{second_new}",
             digest(first_new.as_bytes()),
             old_digest(second_old)
-        );
-        let options = WriteOptions {
-            backup: false,
-            mode: Some(0o600),
-        };
-        write_atomic(&record, text.as_bytes(), options)?;
+        )),
+        _ => None,
+    };
+    let record_options = WriteOptions {
+        backup: false,
+        mode: Some(0o600),
+    };
+    // All three texts are staged and flushed together (one wait for the disk
+    // instead of three), then renamed into place in the order that keeps a
+    // kill repairable: the record, the first file, the second.
+    let stage_text = |path: &Path, text: Option<&str>, options| match text {
+        Some(text) => stage(path, text.as_bytes(), options),
+        None => Ok(None),
+    };
+    let record_staged = stage_text(&record, record_text.as_deref(), record_options)?;
+    let first_staged = stage_text(first, first_new, backup)?;
+    let second_staged = stage_text(second, second_new, backup)?;
+    let all: Vec<&Staged> = [&record_staged, &first_staged, &second_staged]
+        .into_iter()
+        .flatten()
+        .collect();
+    flush(&all)?;
+    if let Some(staged) = record_staged {
+        staged.install()?;
     }
-    if let Some(text) = first_new {
-        write_atomic(first, text.as_bytes(), backup)?;
+    if let Some(staged) = first_staged {
+        staged.install()?;
     }
     debug_point("sync-after-profile");
-    if let Some(text) = second_new {
-        write_atomic(second, text.as_bytes(), backup)?;
+    if let Some(staged) = second_staged {
+        staged.install()?;
     }
     remove(&record)
 }
 
 /// Finishes (or, read-only, reports) a pair write a kill cut off, and drops
-/// a stale record.
+/// a stale record; a writing run (`read_only` false, holding the lock) also
+/// removes the temp files of a record a kill left unrenamed.
 pub fn finish_interrupted(first: &Path, second: &Path, read_only: bool) -> Result<Interrupted> {
     let record = record_path(second)?;
+    if !read_only {
+        // A kill before the record was renamed into place leaves its temp.
+        sweep_temps(&record);
+    }
     let Some(text) = read_optional(&record)? else {
         return Ok(Interrupted::None);
     };

@@ -318,3 +318,51 @@ fn a_shorter_note_replaces_a_longer_one_written_in_place() {
         "{text:?}"
     );
 }
+
+#[test]
+fn a_pair_write_leaves_both_files_and_backups_and_no_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("p.toml");
+    let second = dir.path().join("c.yml");
+    fs::write(&first, "p0").unwrap();
+    fs::write(&second, "c0").unwrap();
+    write_pair((&first, Some("p1")), (&second, Some("c0"), Some("c1"))).unwrap();
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c.yml", "c.yml.bak", "p.toml", "p.toml.bak"]);
+    assert_eq!(fs::read_to_string(&first).unwrap(), "p1");
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c1");
+    assert_eq!(fs::read_to_string(backup_path(&first)).unwrap(), "p0");
+    assert_eq!(fs::read_to_string(backup_path(&second)).unwrap(), "c0");
+    // Only one side changed: no record is needed, and the other side stays.
+    write_pair((&first, None), (&second, Some("c1"), Some("c2"))).unwrap();
+    assert_eq!(fs::read_to_string(&first).unwrap(), "p1");
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c2");
+    assert!(!dir.path().join(".c.yml.mcpm-pending").exists());
+}
+
+#[test]
+fn a_record_temp_a_kill_left_is_swept_by_the_next_writing_run_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("p.toml");
+    let second = dir.path().join("c.yml");
+    fs::write(&first, "p0").unwrap();
+    fs::write(&second, "c0").unwrap();
+    // What a kill between staging and the record's rename leaves.
+    let temp = dir.path().join("..c.yml.mcpm-pending.aB3xZ9.tmp");
+    fs::write(&temp, "mcpm-pending 1\n").unwrap();
+    assert_eq!(
+        finish_interrupted(&first, &second, true).unwrap(),
+        Interrupted::None
+    );
+    assert!(temp.exists(), "a read-only run removed a file");
+    assert_eq!(
+        finish_interrupted(&first, &second, false).unwrap(),
+        Interrupted::None
+    );
+    assert!(!temp.exists());
+    assert_eq!(fs::read_to_string(&second).unwrap(), "c0");
+}
