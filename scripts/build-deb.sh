@@ -5,6 +5,7 @@
 #   scripts/build-deb.sh                 # cargo build --release, then package it
 #   scripts/build-deb.sh --binary PATH   # package an already built binary (tests
 #                                        # use the debug one: no release build)
+#   --fast                               # faster, weaker compression (tests)
 #
 # Prints the path of the .deb on its last line. cargo-deb comes from crates.io
 # (pinned below) and is installed once into $MCPM_TOOLS_DIR, default tools/ in
@@ -15,19 +16,24 @@ cd "$(dirname "$0")/.."
 
 CARGO_DEB_VERSION=3.8.0
 binary=
+fast=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--binary)
 		binary=${2:?--binary needs a path}
 		shift 2
 		;;
+	--fast)
+		fast=(--fast)
+		shift
+		;;
 	-h | --help)
-		sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
 		echo "build-deb.sh: unknown argument: $1" >&2
-		echo "hint: scripts/build-deb.sh [--binary PATH]" >&2
+		echo "hint: scripts/build-deb.sh [--binary PATH] [--fast]" >&2
 		exit 2
 		;;
 	esac
@@ -58,5 +64,5 @@ cp "$binary" "$assets/bin/mcpm"
 # Debian policy: man pages gzip-compressed, without a timestamp (-n).
 gzip -9n "$assets"/man/*.1
 
-"$cargo_deb" --no-build --no-strip --output target/debian/ >&2
+"$cargo_deb" --no-build --no-strip "${fast[@]}" --output target/debian/ >&2
 ls -t target/debian/mcpm_*.deb | head -n 1

@@ -101,24 +101,28 @@ fn drift_fetch(compose: &Path) -> String {
     edited
 }
 
+/// `mcpm docker COMMAND PROFILE --check --format github`, which must exit 4:
+/// its workflow commands, parsed.
+fn check_github(dir: &Path, command: &str, profile: &Path) -> Vec<Parsed> {
+    let out = mcpm(dir)
+        .args(["docker", command])
+        .arg(profile)
+        .args(["--check", "--format", "github"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    // The error still says what happened, on stderr.
+    assert!(stderr.contains("error: "), "{stderr}");
+    parse_commands(&out.stdout)
+}
+
 #[test]
 fn generate_check_github_annotates_the_drifted_service_line() {
     let dir = tempfile::tempdir().unwrap();
     let (profile, compose) = project(dir.path());
     let text = drift_fetch(&compose);
-    let out = mcpm(dir.path())
-        .args(["docker", "generate"])
-        .arg(&profile)
-        .args(["--check", "--format", "github"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let commands = parse_commands(&out.stdout);
+    let commands = check_github(dir.path(), "generate", &profile);
     assert_eq!(commands.len(), 1, "{commands:?}");
     let error = &commands[0];
     assert_eq!(Path::new(&error.file), compose);
@@ -137,10 +141,6 @@ fn generate_check_github_annotates_the_drifted_service_line() {
         error
             .message
             .contains("\nregenerate it: mcpm docker generate")
-    );
-    // The error still says what happened, on stderr.
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("differs from what the profile generates")
     );
 }
 
@@ -219,24 +219,12 @@ fn sync_check_github_annotates_the_edited_service() {
     );
     fs::write(&compose, &text).unwrap();
     let before = fs::read(&compose).unwrap();
-    let out = mcpm(dir.path())
-        .args(["docker", "sync"])
-        .arg(&profile)
-        .args(["--check", "--format", "github"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let commands = check_github(dir.path(), "sync", &profile);
     assert_eq!(
         fs::read(&compose).unwrap(),
         before,
         "a check writes nothing"
     );
-    let commands = parse_commands(&out.stdout);
     assert_eq!(commands.len(), 1, "{commands:?}");
     assert_eq!(Path::new(&commands[0].file), compose);
     assert_eq!(commands[0].line, Some(service_line(&text, "time")));

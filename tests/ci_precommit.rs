@@ -75,6 +75,22 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `mcpm docker generate hooked.toml -o deploy/compose.yaml` in `repo`.
+fn generate(repo: &Path, config: &Path) {
+    let out = mcpm(config)
+        .current_dir(repo)
+        .args([
+            "docker",
+            "generate",
+            "hooked.toml",
+            "-o",
+            "deploy/compose.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn a_stale_compose_file_fails_the_hooks_until_regenerated() {
     let Some(pre_commit) = pre_commit() else {
@@ -93,18 +109,7 @@ fn a_stale_compose_file_fails_the_hooks_until_regenerated() {
     // A profile with its compose file, then the profile gains a server the
     // file lacks: the file is stale.
     let profile = write_profile(&repo, "hooked.toml", PROFILE);
-    let generated = mcpm(&config)
-        .current_dir(&repo)
-        .args([
-            "docker",
-            "generate",
-            "hooked.toml",
-            "-o",
-            "deploy/compose.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{}", text(&generated));
+    generate(&repo, &config);
     std::fs::write(
         &profile,
         format!("{PROFILE}\n[servers.fetch]\ncommand = \"uvx\"\nargs = [\"mcp-server-fetch\"]\n"),
@@ -159,18 +164,7 @@ fn a_stale_compose_file_fails_the_hooks_until_regenerated() {
     );
     assert!(said.contains("exit code: 4"), "{said}");
 
-    let regenerated = mcpm(&config)
-        .current_dir(&repo)
-        .args([
-            "docker",
-            "generate",
-            "hooked.toml",
-            "-o",
-            "deploy/compose.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert!(regenerated.status.success(), "{}", text(&regenerated));
+    generate(&repo, &config);
     git(&repo, &["add", "-A"]);
     let fresh = run();
     assert!(fresh.status.success(), "{}", text(&fresh));

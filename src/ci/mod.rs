@@ -55,6 +55,13 @@ pub struct GenerateCheck {
     pub expected: String,
 }
 
+impl GenerateCheck {
+    /// The check's report for `profile` in `format`.
+    pub fn report(&self, profile: &Path, format: Format) -> report::Report {
+        report::generate_check(profile, &self.target, &self.verdict, &self.expected, format)
+    }
+}
+
 /// `generate --check`: renders `profile` and compares it with `output` (else
 /// the profile's compose file), under shared locks (profile, compose file,
 /// `.env`): a writer is waited for, and nothing is created or written.

@@ -87,13 +87,7 @@ fn check_generate(
     format: Format,
 ) -> Result<(serde_json::Value, Option<Error>)> {
     let checked = ci::check_generate(&context.config, profile, None, false, timeout)?;
-    let report = ci::report::generate_check(
-        profile,
-        &checked.target,
-        &checked.verdict,
-        &checked.expected,
-        format,
-    );
+    let report = checked.report(profile, format);
     if format != Format::Json {
         super::generate::print_check(context, &report, format)?;
     }

@@ -163,13 +163,7 @@ fn check(
     checked: &ci::GenerateCheck,
     format: Format,
 ) -> Result<ExitStatus> {
-    let report = ci::report::generate_check(
-        profile,
-        &checked.target,
-        &checked.verdict,
-        &checked.expected,
-        format,
-    );
+    let report = checked.report(profile, format);
     print_check(context, &report, format)?;
     match report.error {
         Some(err) => Err(err),
