@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: make sure a Docker Engine
-# (and the local test images and registry) is there, then run every cargo test.
+# (and the local test images and registry) is there, then run every cargo test,
+# then the packaging checks (scripts/test-package.sh).
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh generate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,9 @@ else
 fi
 
 cargo test "$@"
+
+# The crate and the .deb (cargo package, cargo-deb, dpkg in a chroot): whole
+# runs only, not `scripts/test.sh NAME`.
+if [[ $# -eq 0 || $* == --locked ]]; then
+	scripts/test-package.sh
+fi

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Turn profiles of MCP servers into Docker Compose deployments and keep the two in sync.
 #[derive(Debug, Parser)]
-#[command(name = "mcpm", version, about, long_about = None, propagate_version = true)]
+#[command(name = "mcpm", version = crate::VERSION, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Examples:\n  mcpm profile import ~/.config/Claude/claude_desktop_config.json -o work.toml\n  mcpm docker generate profiles-example/dev.toml\n  mcpm docker generate work -o docker-compose.yml\n  mcpm docker generate prod -o compose.yaml --check\n  mcpm completions bash > /etc/bash_completion.d/mcpm"
 )]
@@ -66,6 +66,17 @@ pub enum Command {
         after_help = "Examples:\n  mcpm completions bash > ~/.local/share/bash-completion/completions/mcpm\n  mcpm completions zsh > ~/.zfunc/_mcpm        # with fpath+=(~/.zfunc) before compinit\n  mcpm completions fish > ~/.config/fish/completions/mcpm.fish\n\nThese scripts complete commands and flags. To also complete profile, server\nand service names, load the dynamic completer instead (it asks mcpm itself):\n  bash:  echo 'source <(COMPLETE=bash mcpm)' >> ~/.bashrc\n  zsh:   echo 'source <(COMPLETE=zsh mcpm)' >> ~/.zshrc\n  fish:  echo 'COMPLETE=fish mcpm | source' >> ~/.config/fish/config.fish"
     )]
     Completions(CompletionsArgs),
+    /// Write the man pages (one per command) and the shell completion scripts
+    /// into a directory, laid out as packages install them (used by scripts/release.sh).
+    #[command(hide = true)]
+    DistAssets(DistAssetsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DistAssetsArgs {
+    /// The directory to write `man/*.1` and `completions/{bash,zsh,fish}/…` into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +86,11 @@ pub enum DockerCommand {
         after_help = "Examples:\n  mcpm docker generate profiles-example/dev.toml          # print to stdout\n  mcpm docker generate dev -o docker-compose.yml          # write the file (and .env for secrets)\n  mcpm docker generate dev -o docker-compose.yml --check  # exit 4 if the file is stale\n  mcpm docker generate dev --explain                      # how each server was matched\n\nLiteral secrets in the profile never reach the compose file: they become ${VAR}\nreferences and, with -o, are written to a .env file beside it with mode 0600."
     )]
     Generate(GenerateArgs),
+    /// Check that the compose files of the profiles among FILES are current (CI, pre-commit).
+    #[command(
+        after_help = "Examples:\n  mcpm docker check profiles/*.toml                   # each profile's compose file is current\n  mcpm docker check --sync profiles/dev.toml          # profile and compose file in step\n  mcpm docker check --format github $(git ls-files)   # annotations for GitHub Actions\n\nFILES may be any files (a commit's, as pre-commit passes them): a .toml file with a\n[servers] table is a profile; a YAML file with an x-mcpm block is a compose file and\nstands for its profile (looked for beside it, in the folders above it up to the current\ndirectory, and in their profiles/ folders); other files are passed over.\nWithout --sync, each compose file must be what `mcpm docker generate PROFILE` writes;\nwith --sync, `mcpm docker sync PROFILE` must have nothing to do.\nExit codes: 0 all current; 4 some file is stale; 2 invalid input (a broken profile, a\ncompose file whose profile is not found); 3 compose edits no sync can bring over.\nWith several failures, the exit code is the first one's."
+    )]
+    Check(CheckArgs),
     /// Bring a profile and its compose file into step, in both directions.
     #[command(
         after_help = "Examples:\n  mcpm docker sync work                                 # on a terminal, asks about each conflict\n  mcpm docker sync work --dry-run                       # show the diffs of both files, write nothing\n  mcpm docker sync prod --strategy profile_wins --yes --json   # in CI\n  mcpm docker sync prod --check                         # exit 4 if a sync would change anything\n\nChanges are detected against the base recorded in the compose file's `x-mcpm`\nblock at the last sync, so a fresh checkout syncs like the machine that wrote it.\nExit codes: 0 in step, 2 invalid input, 3 conflicts left unresolved, 4 --check found work."
@@ -249,6 +265,28 @@ pub struct ConnectArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files to look at: profiles, compose files, and anything else (passed over).
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+
+    /// Check that sync has nothing to do (`sync --check`), instead of that
+    /// each compose file is what generate writes (`generate --check`).
+    #[arg(long)]
+    pub sync: bool,
+
+    /// How to report: text (a diff per stale file), json, or github (a GitHub
+    /// Actions `::error` annotation on each drifted service's line).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: crate::ci::Format,
+
+    /// Wait at most this long for another mcpm run on the same files; then
+    /// exit 1 naming the lock file and the pid holding it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct SyncArgs {
     /// The profile: a path to a .toml file, or a name in <config dir>/profiles/.
     #[arg(add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
@@ -281,9 +319,15 @@ pub struct SyncArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Print a JSON report of what changed per server.
-    #[arg(long)]
+    /// Print a JSON report of what changed per server (`--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How to report: text, json (as --json), or github (with --check: a
+    /// GitHub Actions `::error` annotation on each server's line of the
+    /// compose file).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::ci::Format>,
 
     /// Import services mcpm does not own (hand-added to the compose file) as
     /// new servers [default: the profile's `[docker] import_services`, else no].
@@ -344,9 +388,15 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub explain: bool,
 
-    /// Print a JSON report (servers, secrets, warnings) instead of the YAML.
-    #[arg(long)]
+    /// Print a JSON report (servers, secrets, warnings) instead of the YAML;
+    /// with --check, a JSON report of what drifted (`--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+
+    /// How to report: text, json (as --json), or github (with --check: a
+    /// GitHub Actions `::error` annotation on each drifted service's line).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::ci::Format>,
 
     /// Overwrite FILE even when it holds services mcpm does not own.
     #[arg(long)]

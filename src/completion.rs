@@ -155,6 +155,14 @@ fn candidates(names: Vec<String>) -> Vec<CompletionCandidate> {
     names.into_iter().map(CompletionCandidate::new).collect()
 }
 
+/// The static completion script of `shell` (commands and flags) for
+/// `command`: what `mcpm completions SHELL` prints and packages install.
+pub fn script(shell: clap_complete::Shell, mut command: clap::Command) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "mcpm", &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

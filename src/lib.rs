@@ -2,13 +2,24 @@
 //!
 //! The data flows one way: profile (TOML) → catalog (match each server to a way
 //! of running it) → compose model (services, YAML) → files.
+/// `mcpm --version`: the crate version and the git commit it was built from
+/// (build.rs; a build outside a git checkout says so).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MCPM_BUILD_COMMIT"),
+    ")"
+);
+
 pub mod catalog;
+pub mod ci;
 pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod completion;
 pub mod compose;
 pub mod config;
+pub mod dist;
 pub mod doctor;
 pub mod engine;
 pub mod error;

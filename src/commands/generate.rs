@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::catalog::Catalog;
+use crate::ci::{self, Format};
 use crate::cli::GenerateArgs;
 use crate::compose::{self, RenderOptions, Rendered, ServerStatus};
 use crate::doctor;
@@ -19,31 +20,43 @@ use super::Context;
 use crate::compose::env_file;
 
 pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
+    let format = Format::choose(args.format, args.json);
+    if format == Format::Github && !args.check {
+        return Err(Error::invalid(
+            "--format github reports what --check finds; without --check there is nothing to annotate",
+        )
+        .hint("add --check, or use --format json for a report of the generated servers"));
+    }
     let path = resolve_profile_path(&args.profile, &context.config)?;
-    // Writing takes the same locks as sync (profile, compose file, .env), and
-    // reads the profile under them; `--check` shares them and creates nothing.
     let timeout = std::time::Duration::from_secs(args.lock_timeout);
-    let target = match (&args.output, args.check) {
-        (Some(target), _) => Some(target.clone()),
-        (None, true) => Some(load_profile(&path)?.compose_file(&context.config)),
-        (None, false) => None,
-    };
+    if args.check {
+        let checked = ci::check_generate(
+            &context.config,
+            &path,
+            args.output.as_deref(),
+            args.strict,
+            timeout,
+        )?;
+        return check(context, &path, &checked, format);
+    }
+    // Writing takes the same locks as sync (profile, compose file, .env), and
+    // reads the profile under them.
+    let target = args.output.clone();
     // A file that is not a compose document is refused before a lock file is
     // put beside it: nothing is written there (SPEC §5).
-    if let Some(target) = target.as_deref().filter(|_| !args.check)
+    if let Some(target) = target.as_deref()
         && let Some(text) = read_optional(target)?
     {
         compose::ensure_compose_text(target, &text)?;
     }
-    let mode = if args.check {
-        LockMode::Shared
-    } else {
-        LockMode::Exclusive
-    };
     let _locks = match &target {
         Some(target) => {
             let env = env_file::env_path(target);
-            Some(lock_files(&[&path, target, &env], mode, timeout)?)
+            Some(lock_files(
+                &[&path, target, &env],
+                LockMode::Exclusive,
+                timeout,
+            )?)
         }
         None => None,
     };
@@ -61,9 +74,6 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         rendered.compose_arg = loaded.compose_arg(&context.config, target);
     }
 
-    if let Some(target) = target.as_deref().filter(|_| args.check) {
-        return check(context, target, &rendered);
-    }
     for warning in &rendered.warnings {
         context.warn(warning);
     }
@@ -79,7 +89,7 @@ pub fn exec(context: &Context, args: GenerateArgs) -> Result<ExitStatus> {
         Some(target) => Some(write(context, &loaded, target, &rendered, args.force)?),
         None => None,
     };
-    if args.json {
+    if format == Format::Json {
         output::stdout(&json_report(&loaded, &rendered, written.as_deref()))?;
     } else if args.explain {
         output::stdout(&explain(&rendered))?;
@@ -145,64 +155,37 @@ fn preflight(
     Ok(())
 }
 
-/// `--check`: exit 4 with a diff on stdout when `target` is stale.
-fn check(context: &Context, target: &Path, rendered: &Rendered) -> Result<ExitStatus> {
-    let current = match read_optional(target)? {
-        Some(text) => text,
-        None => {
-            return Err(Error::new(
-                ExitStatus::Drift,
-                format!("{} does not exist", target.display()),
-            )
-            .hint(format!(
-                "run the same command without --check to create it (-o {})",
-                target.display()
-            )));
-        }
-    };
-    let yaml = rendered.yaml();
-    // Comments, quoting and key order a person (or sync) kept in the file are
-    // not drift: only a different content is.
-    let same_content = current == yaml
-        || serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&current)
-            .is_ok_and(|document| document == rendered.document);
-    if same_content {
-        // A rotated literal secret changes only `.env`.
-        let stale = env_file::stale_secrets(target, rendered)?;
-        if !stale.is_empty() {
-            return Err(env_file::stale_error(
-                target,
-                &stale,
-                &format!(
-                    "write it with -o {} (or `mcpm docker sync`)",
-                    target.display()
-                ),
-            ));
-        }
-        let formatting = if current == yaml {
-            ""
-        } else {
-            " (its formatting differs from generate's)"
-        };
-        context.note(&format!("{} is up to date{formatting}", target.display()));
-        return Ok(ExitStatus::Ok);
+/// `--check`: exit 4 when the compose file is stale, with a diff (text), a
+/// report of what drifted (json) or an annotation per drifted service (github).
+fn check(
+    context: &Context,
+    profile: &Path,
+    checked: &ci::GenerateCheck,
+    format: Format,
+) -> Result<ExitStatus> {
+    let report = checked.report(profile, format);
+    print_check(context, &report, format)?;
+    match report.error {
+        Some(err) => Err(err),
+        None => Ok(ExitStatus::Ok),
     }
-    output::stdout(&output::unified_diff(
-        &target.display().to_string(),
-        &current,
-        &yaml,
-    ))?;
-    Err(Error::new(
-        ExitStatus::Drift,
-        format!(
-            "{} differs from what the profile generates",
-            target.display()
-        ),
-    )
-    .hint(format!(
-        "regenerate it with -o {}, or run `mcpm docker sync` to merge edits made in the file",
-        target.display()
-    )))
+}
+
+/// Prints one check's report as `format` wants it.
+pub(crate) fn print_check(
+    context: &Context,
+    report: &ci::report::Report,
+    format: Format,
+) -> Result<()> {
+    if format == Format::Json {
+        output::json(&report.json)?;
+    } else if !report.stdout.is_empty() {
+        output::stdout(&report.stdout)?;
+    }
+    if let Some(note) = &report.note {
+        context.note(note);
+    }
+    Ok(())
 }
 
 /// Writes the compose file (refusing to clobber what it cannot read or does not

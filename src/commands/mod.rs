@@ -1,9 +1,11 @@
 //! One module per subcommand: each turns parsed arguments into calls on the
 //! library and prints the result.
+pub mod check;
 pub mod client;
 pub mod completions;
 pub mod connect;
 pub mod deploy;
+pub mod dist;
 pub mod doctor;
 pub mod down;
 pub mod engine;
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Docker(DockerCommand::Generate(args)) => generate::exec(&context, args),
         Command::Docker(DockerCommand::Sync(args)) => sync::exec(&context, args),
+        Command::Docker(DockerCommand::Check(args)) => check::exec(&context, args),
         Command::Profile(ProfileCommand::Import(args)) => import::exec(&context, args),
         Command::Profile(ProfileCommand::Add(args)) | Command::Add(args) => {
             profile::add(&context, args)
@@ -86,5 +89,6 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Connect(args)) => connect::exec(&context, args),
         Command::Docker(DockerCommand::Doctor(args)) => doctor::exec(&context, args),
         Command::Completions(args) => completions::exec(args),
+        Command::DistAssets(args) => dist::exec(&context, args),
     }
 }

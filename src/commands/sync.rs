@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::ci::{self, Format};
 use crate::cli::SyncArgs;
 use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
+use crate::files::read_optional;
 use crate::output;
 use crate::profile::resolve_profile_path;
 use crate::sync::merge::FieldDiff;
@@ -17,6 +19,14 @@ use crate::ui;
 use super::Context;
 
 pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
+    let format = Format::choose(args.format, args.json);
+    if format == Format::Github && !args.check {
+        return Err(Error::invalid(
+            "--format github reports what --check finds; a sync that writes has nothing to annotate",
+        )
+        .hint("add --check (in CI: `mcpm docker sync PROFILE --check --format github`)"));
+    }
+    let json = format == Format::Json;
     let options = SyncOptions {
         compose_file: args.compose_file.clone(),
         direction: args.direction,
@@ -37,16 +47,37 @@ pub fn exec(context: &Context, args: SyncArgs) -> Result<ExitStatus> {
         },
         ..SyncOptions::new(resolve_profile_path(&args.profile, &context.config)?)
     };
-    let mut terminal = Terminal::new(context, args.json, args.yes);
+    let mut terminal = Terminal::new(context, json, args.yes);
+    // Annotations replace the report on stdout; a check deploys nothing, so
+    // no deploy output follows.
+    terminal.shown = format == Format::Github;
     let report = crate::sync::run(&context.config, &options, &mut terminal)?;
     terminal.show(&report)?;
+    if format == Format::Github {
+        show_annotations(context, &report)?;
+    }
     if let Some(err) = report.error() {
         return Err(err);
     }
     match report.deploy {
         None => Ok(ExitStatus::Ok),
-        Some(deployed) => super::deploy::finish(context, args.json, &deployed?),
+        Some(deployed) => super::deploy::finish(context, json, &deployed?),
     }
+}
+
+/// `--check --format github`: an annotation per server out of step, on its
+/// line of the compose file as it is (a check writes nothing), then the
+/// summary on stderr.
+pub(crate) fn show_annotations(context: &Context, report: &SyncReport) -> Result<()> {
+    let text = read_optional(&report.compose_file)?;
+    let annotations = ci::sync_annotations(report, text.as_deref());
+    if !annotations.is_empty() {
+        output::stdout(&ci::annotation::github(&annotations))?;
+    }
+    for line in report.human().notes {
+        context.note(&line);
+    }
+    Ok(())
 }
 
 /// The terminal a sync talks to: dialoguer prompts, notes on stderr, the

@@ -179,7 +179,7 @@ fn synced_profile(text: &str) -> Option<String> {
 /// Whether two paths name the same file, which need not exist yet: each
 /// step that exists is resolved (symlinks), the steps that do not are taken
 /// as written (`..` going up).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     fn resolved(path: &Path) -> PathBuf {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let mut at = PathBuf::new();

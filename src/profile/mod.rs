@@ -12,6 +12,7 @@ pub use validate::{
     check_server, cpus_value, is_project_like_name, is_server_name, suggest_server_name,
 };
 
+pub(crate) use load::same_file;
 pub use load::{LoadedProfile, load_profile, load_profile_text, resolve_profile_path};
 pub use model::{
     ConflictStrategy, Cpus, DockerSettings, EnvValue, NetworkChoice, Profile, Resources,

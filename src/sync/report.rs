@@ -258,7 +258,7 @@ impl SyncReport {
 }
 
 /// One server's line in the summary, `None` for servers with nothing to say.
-fn summary(server: &ServerPlan) -> Option<String> {
+pub fn summary(server: &ServerPlan) -> Option<String> {
     Some(match &server.action {
         Action::Nothing | Action::Pending => return None,
         Action::RecordBase => "recorded as in sync".to_string(),
