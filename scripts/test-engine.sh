@@ -27,7 +27,9 @@
 #             tests/engine-images/mcp-time.requirements.txt. The same pins are
 #             fetched as wheels for the image below (`pip download` for
 #             CPython 3.11 on manylinux x86_64, into
-#             $MCPM_TEST_STATE_DIR/mcp-wheels). Both are redone only when the
+#             $MCPM_TEST_STATE_DIR/mcp-wheels). The venv also gets the
+#             host-only test tools of tests/engine-images/host-tools.requirements.txt
+#             (prometheus_client's parser). Both are redone only when a
 #             requirements file (or the host's Python) changed.
 #   time      build mcpm-test/mcp-time:latest: the REAL `mcp-server-time` from
 #             PyPI in Debian bookworm, without any registry:
@@ -132,6 +134,9 @@ AUTH_DIR=$STATE_DIR/auth-registry
 AUTH_REPO=mcpm-test/busybox-auth
 AUTH_IMAGE=$AUTH_REGISTRY/$AUTH_REPO:latest
 MCP_REQUIREMENTS=$IMAGES_DIR/mcp-time.requirements.txt
+# Python packages only the host's test venv needs (not the image): test-side
+# parsers such as prometheus_client's OpenMetrics parser for the metrics tests.
+HOST_REQUIREMENTS=$IMAGES_DIR/host-tools.requirements.txt
 VENV_DIR=$ROOT/target/mcp-venv
 WHEELS_DIR=$STATE_DIR/mcp-wheels
 DEBIAN_MIRROR=${MCPM_TEST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -399,14 +404,14 @@ chroot_platforms() {
 
 # What the venv is made from: the pins, the host's Python, the place.
 venv_stamp() {
-	{ cat "$MCP_REQUIREMENTS"; python3 -VV 2>/dev/null || true; echo "$VENV_DIR"; } | sha256sum | cut -c1-16
+	{ cat "$MCP_REQUIREMENTS" "$HOST_REQUIREMENTS"; python3 -VV 2>/dev/null || true; echo "$VENV_DIR"; } | sha256sum | cut -c1-16
 }
 
 # True when the venv exists, answers, and was filled from these very pins.
 venv_current() {
 	[[ -x $VENV_DIR/bin/python && -f $VENV_DIR/.mcpm-stamp ]] || return 1
 	[[ $(<"$VENV_DIR/.mcpm-stamp") == "$1" ]] || return 1
-	"$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time' >/dev/null 2>&1
+	"$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time, prometheus_client' >/dev/null 2>&1
 }
 
 # Makes $VENV_DIR with the host's python3, installing python3-venv when
@@ -455,7 +460,8 @@ step_venv() {
 	if [[ $(cat "$VENV_DIR/.mcpm-stamp" 2>/dev/null) != "$stamp" ]]; then
 		# The wheels just fetched serve the host too when its Python is 3.11.
 		quiet "$VENV_DIR/bin/pip" install -q --find-links "$WHEELS_DIR" -r "$MCP_REQUIREMENTS"
-		quiet "$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time'
+		quiet "$VENV_DIR/bin/pip" install -q -r "$HOST_REQUIREMENTS"
+		quiet "$VENV_DIR/bin/python" -c 'import mcp, mcp_server_time, prometheus_client'
 		echo "$stamp" >"$VENV_DIR/.mcpm-stamp"
 		done+=("installed the pins")
 	fi
