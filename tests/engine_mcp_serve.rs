@@ -139,7 +139,7 @@ impl Ops {
     }
 }
 
-fn call<'a>(report: &'a Value, index: usize) -> &'a Value {
+fn call(report: &Value, index: usize) -> &Value {
     &report["calls"][index]
 }
 
@@ -234,6 +234,7 @@ fn over_stdio_a_read_agent_sees_everything_and_changes_nothing() {
         "{structured}"
     );
     assert!(!inspect.to_string().contains(SECRET));
+    assert!(!report.to_string().contains(SECRET));
 
     let refused = &call(&report, 7)["error"];
     assert_eq!(refused["code"], -32003, "{refused}");
@@ -265,10 +266,11 @@ fn over_stdio_a_read_agent_sees_everything_and_changes_nothing() {
     );
 }
 
-/// A running `mcpm mcp serve --http`, killed on drop.
+/// A running `mcpm mcp serve --http --metrics`, killed on drop.
 struct HttpServer {
     child: Child,
     port: u16,
+    metrics_port: u16,
 }
 
 impl Drop for HttpServer {
@@ -289,6 +291,8 @@ impl HttpServer {
                 &ops.profile(),
                 "--http",
                 "127.0.0.1:0",
+                "--metrics",
+                "127.0.0.1:0",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -296,15 +300,39 @@ impl HttpServer {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
+        let (mut port, mut metrics_port) = (0, 0);
+        while port == 0 || metrics_port == 0 {
             let line = lines.next().expect("serve says where it listens").unwrap();
             if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-                break rest.split('/').next().unwrap().parse().unwrap();
+                let found = rest.split('/').next().unwrap().parse().unwrap();
+                if rest.contains("/metrics") {
+                    metrics_port = found;
+                } else {
+                    port = found;
+                }
             }
-        };
+        }
         // Keep draining stderr so the server never blocks on it.
         std::thread::spawn(move || for _ in lines {});
-        HttpServer { child, port }
+        HttpServer {
+            child,
+            port,
+            metrics_port,
+        }
+    }
+
+    /// `GET /metrics`: the Prometheus text.
+    fn scrape(&self) -> String {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response
     }
 
     fn url(&self) -> String {
@@ -415,6 +443,18 @@ fn over_http_tokens_carry_roles_and_revocation_is_immediate() {
         && e["role"] == "operate"
         && e["outcome"] == "ok"
         && e["transport"] == "http"));
+
+    // The secret in the refused call's arguments is masked in the log.
+    let log = std::fs::read_to_string(ops.config.path().join("audit.log")).unwrap();
+    assert!(!log.contains("hunter2"), "{log}");
+
+    let metrics = server.scrape();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("mcpm_mcp_tool_calls")
+            && l.contains("restart")
+            && l.contains("denied")),
+        "{metrics}"
+    );
 
     // An unknown token, and a session used with another caller's token.
     let (status, _, _) = server.post("mcpm_not-a-token", None, &initialize());
