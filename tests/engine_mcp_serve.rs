@@ -476,3 +476,51 @@ fn over_http_tokens_carry_roles_and_revocation_is_immediate() {
     let (status, _, _) = server.post(&operate, Some(&session), &list);
     assert_eq!(status, 200, "the other token still works");
 }
+
+#[test]
+fn an_admin_agent_deploys_stops_starts_syncs_and_takes_down() {
+    let Some(ops) = Ops::new("mcp-admin") else {
+        return;
+    };
+    let name = format!("{}-time-1", ops.project.name);
+    let report = ops.agent(
+        &[
+            ("deploy", json!({"dry_run": true})),
+            ("stop", json!({"servers": ["time"]})),
+            ("list_servers", json!({})),
+            ("start", json!({})),
+            ("sync", json!({"strategy": "manual"})),
+            ("sync", json!({"strategy": "merge"})),
+            ("deploy", json!({"servers": ["nope"]})),
+        ],
+        &ops.stdio_line("admin"),
+    );
+    let plan = call(&report, 0);
+    assert_eq!(plan["is_error"], false, "{plan}");
+    assert_eq!(plan["structured"]["dry_run"], true);
+    assert!(plan["structured"]["results"].as_array().unwrap().is_empty());
+
+    let stopped = call(&report, 1);
+    assert_eq!(stopped["structured"]["results"][0]["action"], "stop", "{stopped}");
+    let state = &call(&report, 2)["structured"]["projects"][0]["servers"][0]["container_state"];
+    assert_eq!(state, "exited", "{report}");
+    let started = call(&report, 3);
+    assert_eq!(started["structured"]["ok"], true, "{started}");
+    assert_eq!(ops.project.inspect(&name, "{{.State.Running}}"), "true");
+
+    let manual = &call(&report, 4)["error"];
+    assert_eq!(manual["code"], -32602, "{manual}");
+    assert!(manual["message"].as_str().unwrap().contains("manual"));
+    let synced = call(&report, 5);
+    assert_eq!(synced["is_error"], false, "{synced}");
+    assert_eq!(synced["structured"]["status"], "in-sync");
+    let unknown = call(&report, 6);
+    assert_eq!(unknown["is_error"], true, "{unknown}");
+    assert!(unknown["text"][0].as_str().unwrap().contains("no service `nope`"));
+
+    // `down` last, over its own session: the project is gone.
+    let report = ops.agent(&[("down", json!({}))], &ops.stdio_line("admin"));
+    assert_eq!(call(&report, 0)["structured"]["ok"], true, "{report}");
+    assert!(ops.project.containers().is_empty());
+    assert!(ops.project.networks().is_empty());
+}
