@@ -174,16 +174,10 @@ fn over_stdio_a_read_agent_sees_everything_and_changes_nothing() {
         let name = tool["name"].as_str().unwrap();
         assert_eq!(tool["inputSchema"]["type"], "object", "{name}");
         assert_eq!(tool["outputSchema"]["type"], "object", "{name}");
-        let read = [
-            "list_servers",
-            "logs",
-            "stats",
-            "sync_check",
-            "generate_preview",
-            "list_networks",
-            "inspect_server",
-        ]
-        .contains(&name);
+        let read = tool["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("Needs the `read` role.");
         assert_eq!(tool["annotations"]["readOnlyHint"], read, "{name}");
         if ["stop", "down", "sync", "deploy"].contains(&name) {
             assert_eq!(tool["annotations"]["destructiveHint"], true, "{name}");
@@ -501,7 +495,10 @@ fn an_admin_agent_deploys_stops_starts_syncs_and_takes_down() {
     assert!(plan["structured"]["results"].as_array().unwrap().is_empty());
 
     let stopped = call(&report, 1);
-    assert_eq!(stopped["structured"]["results"][0]["action"], "stop", "{stopped}");
+    assert_eq!(
+        stopped["structured"]["results"][0]["action"], "stop",
+        "{stopped}"
+    );
     let state = &call(&report, 2)["structured"]["projects"][0]["servers"][0]["container_state"];
     assert_eq!(state, "exited", "{report}");
     let started = call(&report, 3);
@@ -516,7 +513,12 @@ fn an_admin_agent_deploys_stops_starts_syncs_and_takes_down() {
     assert_eq!(synced["structured"]["status"], "in-sync");
     let unknown = call(&report, 6);
     assert_eq!(unknown["is_error"], true, "{unknown}");
-    assert!(unknown["text"][0].as_str().unwrap().contains("no service `nope`"));
+    assert!(
+        unknown["text"][0]
+            .as_str()
+            .unwrap()
+            .contains("no service `nope`")
+    );
 
     // `down` last, over its own session: the project is gone.
     let report = ops.agent(&[("down", json!({}))], &ops.stdio_line("admin"));

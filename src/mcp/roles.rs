@@ -54,15 +54,38 @@ impl FromStr for Role {
     }
 }
 
+/// The tools each role adds, in the order `tools/list` gives them.
+pub const READ_TOOLS: &[&str] = &[
+    "list_servers",
+    "logs",
+    "stats",
+    "sync_check",
+    "generate_preview",
+    "list_networks",
+    "inspect_server",
+];
+pub const OPERATE_TOOLS: &[&str] = &["start", "stop", "restart", "deploy", "pull"];
+pub const ADMIN_TOOLS: &[&str] = &["sync", "down"];
+
+/// Every tool, read ones first.
+pub fn all_tools() -> impl Iterator<Item = &'static str> {
+    READ_TOOLS
+        .iter()
+        .chain(OPERATE_TOOLS)
+        .chain(ADMIN_TOOLS)
+        .copied()
+}
+
 /// The role a tool needs; `None` for a tool that does not exist.
 pub fn required_role(tool: &str) -> Option<Role> {
-    Some(match tool {
-        "list_servers" | "logs" | "stats" | "sync_check" | "generate_preview" | "list_networks"
-        | "inspect_server" => Role::Read,
-        "start" | "stop" | "restart" | "deploy" | "pull" => Role::Operate,
-        "sync" | "down" => Role::Admin,
-        _ => return None,
-    })
+    [
+        (READ_TOOLS, Role::Read),
+        (OPERATE_TOOLS, Role::Operate),
+        (ADMIN_TOOLS, Role::Admin),
+    ]
+    .into_iter()
+    .find(|(tools, _)| tools.contains(&tool))
+    .map(|(_, role)| role)
 }
 
 /// Why a call is refused: the role it needs and the caller's, as the
@@ -89,25 +112,16 @@ mod tests {
 
     #[test]
     fn every_tool_has_its_role() {
-        for tool in [
-            "list_servers",
-            "logs",
-            "stats",
-            "sync_check",
-            "generate_preview",
-            "list_networks",
-            "inspect_server",
-        ] {
-            assert_eq!(required_role(tool), Some(Role::Read), "{tool}");
-        }
-        for tool in ["start", "stop", "restart", "deploy", "pull"] {
-            assert_eq!(required_role(tool), Some(Role::Operate), "{tool}");
-        }
-        for tool in ["sync", "down"] {
-            assert_eq!(required_role(tool), Some(Role::Admin), "{tool}");
-        }
+        assert_eq!(required_role("logs"), Some(Role::Read));
+        assert_eq!(required_role("inspect_server"), Some(Role::Read));
+        assert_eq!(required_role("restart"), Some(Role::Operate));
+        assert_eq!(required_role("deploy"), Some(Role::Operate));
+        assert_eq!(required_role("sync"), Some(Role::Admin));
+        assert_eq!(required_role("down"), Some(Role::Admin));
         assert_eq!(required_role("rm_rf"), None);
         assert_eq!(required_role(""), None);
+        assert_eq!(all_tools().count(), 14);
+        assert!(all_tools().all(|tool| required_role(tool).is_some()));
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Server {
         let record =
             |outcome: &Outcome| self.record(caller, name, &arguments, outcome, started.elapsed());
         let Some(needed) = required_role(name) else {
-            let message = format!("unknown tool `{name}`; tools: {}", tools::TOOLS.join(", "));
+            let message = tools::unknown_tool(name);
             record(&Outcome {
                 outcome: "invalid",
                 detail: Some(message.clone()),

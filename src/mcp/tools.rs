@@ -3,7 +3,7 @@
 //! into a [`Call`]. Pure: nothing here touches the engine or a file.
 use serde_json::{Map, Value, json};
 
-use super::roles::{Role, required_role};
+use super::roles::{Role, all_tools, required_role};
 
 /// A tool call whose arguments were checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,24 +53,6 @@ pub const DEFAULT_TAIL: u64 = 100;
 pub const MAX_TAIL: u64 = 10_000;
 /// The strategies `sync` accepts (`manual` would need a person).
 pub const SYNC_STRATEGIES: &[&str] = &["profile_wins", "docker_wins", "merge"];
-
-/// Every tool, in the order `tools/list` gives them.
-pub const TOOLS: &[&str] = &[
-    "list_servers",
-    "logs",
-    "stats",
-    "sync_check",
-    "generate_preview",
-    "list_networks",
-    "inspect_server",
-    "start",
-    "stop",
-    "restart",
-    "deploy",
-    "pull",
-    "sync",
-    "down",
-];
 
 struct Meta {
     title: &'static str,
@@ -273,17 +255,22 @@ pub fn describe(tool: &str) -> Value {
 
 /// The `tools/list` result.
 pub fn list() -> Value {
-    json!({"tools": TOOLS.iter().map(|t| describe(t)).collect::<Vec<_>>()})
+    json!({"tools": all_tools().map(describe).collect::<Vec<_>>()})
+}
+
+/// The message for a tool that does not exist, naming the ones that do.
+pub fn unknown_tool(tool: &str) -> String {
+    format!(
+        "unknown tool `{tool}`; tools: {}",
+        all_tools().collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Checks a call's arguments against the tool's schema; `Err` is the
 /// message of a JSON-RPC "invalid params" error.
 pub fn parse(tool: &str, arguments: Option<&Value>) -> Result<Call, String> {
     if required_role(tool).is_none() {
-        return Err(format!(
-            "unknown tool `{tool}`; tools: {}",
-            TOOLS.join(", ")
-        ));
+        return Err(unknown_tool(tool));
     }
     let empty = Map::new();
     let object = match arguments {
