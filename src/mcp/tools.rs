@@ -236,7 +236,7 @@ pub fn output_schema(tool: &str) -> Value {
         "list_servers" => &["projects"],
         "logs" => &["server", "containers"],
         "stats" => &["project", "containers"],
-        "sync_check" | "sync" => &["profile", "status", "servers"],
+        "sync_check" | "sync" => &["profile", "status"],
         "generate_preview" => &["profile", "compose"],
         "list_networks" => &["project", "networks"],
         "inspect_server" => &["server", "project"],
