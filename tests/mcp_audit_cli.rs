@@ -125,3 +125,85 @@ fn no_log_yet_is_not_an_error() {
     let out = mcpm(config.path(), &["--tail", "many"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// End to end through `mcpm mcp serve` over stdio (JSON-RPC lines, no engine
+/// needed: the call fails before the engine is asked): the secrets an agent
+/// puts in a tool call's arguments never reach the log, and `mcpm mcp audit`
+/// shows the call.
+#[test]
+fn secrets_in_a_served_call_are_masked_in_the_log() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let config = tempfile::tempdir().unwrap();
+    let compose = config.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "name: audit-e2e\nservices:\n  idle:\n    image: busybox\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcpm"))
+        .env("MCPM_CONFIG_DIR", config.path())
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no.sock", config.path().display()),
+        )
+        .args(["mcp", "serve", "-f"])
+        .arg(&compose)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let arguments = json!({
+        "server": "idle",
+        "tail": 5,
+        "api_key": "sk-live-0123456789abcdef",
+        "note": "Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig and https://bob:hunter22@db.example/x",
+        "nested": {"GITHUB_TOKEN": "ghp_0123456789abcdefghijklmn", "list": ["ghp_abcdefghijklmnopqrstuvwx"]},
+    });
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "logs", "arguments": arguments}}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "serve ended early"
+        );
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        if answer["id"] == json!(2) {
+            break;
+        }
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+
+    let raw = std::fs::read_to_string(config.path().join("audit.log")).unwrap();
+    for secret in ["sk-live", "eyJhbGci", "hunter22", "ghp_0123", "ghp_abcd"] {
+        assert!(!raw.contains(secret), "{secret} reached the log: {raw}");
+    }
+    let out = mcpm(config.path(), &["--json", "--tool", "logs"]);
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["caller"], json!("stdio"));
+    assert_eq!(line["transport"], json!("stdio"));
+    assert_eq!(line["arguments"]["server"], json!("idle"));
+    assert_eq!(line["arguments"]["tail"], json!(5));
+    assert_eq!(line["arguments"]["api_key"], json!("****"));
+    assert_eq!(line["arguments"]["nested"]["GITHUB_TOKEN"], json!("****"));
+    assert_eq!(line["arguments"]["nested"]["list"], json!(["****"]));
+    assert!(
+        line["arguments"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("https://bob:****@db.example/x"),
+        "{line}"
+    );
+    assert_ne!(line["outcome"], json!("ok"), "{line}");
+}
