@@ -139,7 +139,7 @@ impl Ops {
     }
 }
 
-fn call<'a>(report: &'a Value, index: usize) -> &'a Value {
+fn call(report: &Value, index: usize) -> &Value {
     &report["calls"][index]
 }
 
