@@ -253,22 +253,28 @@ async fn sample(projects: &[String]) -> Option<Vec<ContainerSample>> {
     use crate::engine::{connect, stats};
     let read = async {
         let engine = connect::connect().await.ok()?;
-        let mut out = Vec::new();
-        for project in projects {
-            let list = stats::containers(&engine, project, &[], None).await.ok()?;
-            let rows = stats::read_all(&engine, &list).await.ok()?;
+        let engine = &engine;
+        // Projects concurrently: each read takes the engine's second.
+        let reads = projects.iter().map(|project| async move {
+            let list = stats::containers(engine, project, &[], None).await.ok()?;
+            let rows = stats::read_all(engine, &list).await.ok()?;
             // read_all keeps the order of the listing it was given.
-            out.extend(
+            Some(
                 list.iter()
                     .zip(rows)
                     .map(|(container, stats)| ContainerSample {
                         project: project.clone(),
                         server: container.server.clone(),
                         stats,
-                    }),
-            );
-        }
-        Some(out)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let per_project: Option<Vec<Vec<ContainerSample>>> = futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .collect();
+        Some(per_project?.into_iter().flatten().collect())
     };
     tokio::time::timeout(SAMPLE_TIMEOUT, read)
         .await
