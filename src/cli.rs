@@ -992,6 +992,31 @@ pub enum McpCommand {
     /// Create, list and revoke the bearer tokens of `mcpm mcp serve --http`.
     #[command(subcommand)]
     Token(McpTokenCommand),
+    /// Show the audit log: one line per tool call of `mcpm mcp serve`.
+    #[command(
+        after_help = "Examples:\n  mcpm mcp audit                       # every call still in the log, oldest first\n  mcpm mcp audit --tail 20             # the last 20 calls\n  mcpm mcp audit --tool restart --caller ci\n  mcpm mcp audit --tail 100 --json | jq 'select(.outcome == \"denied\")'\n\nThe log is <config dir>/audit.log (mode 0600), rotated at 10 MiB into audit.log.1 …\naudit.log.5; --tail reads older generations when it needs them. Secrets in the\narguments were masked before they were written. A line that is not an audit record\nis named on stderr (file:line) and skipped.\nExit codes: 0 ok (also when there is no log yet); 1 the log cannot be read."
+    )]
+    Audit(McpAuditArgs),
+}
+
+/// `mcpm mcp audit`.
+#[derive(Debug, Args)]
+pub struct McpAuditArgs {
+    /// Only the last N calls (after the filters).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub tail: Option<usize>,
+
+    /// Print the records as JSON lines, as they are in the log.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only calls of this tool (e.g. restart).
+    #[arg(long, value_name = "TOOL")]
+    pub tool: Option<String>,
+
+    /// Only calls by this caller: a token's name, or `stdio`.
+    #[arg(long, value_name = "NAME")]
+    pub caller: Option<String>,
 }
 
 /// `mcpm mcp serve`.

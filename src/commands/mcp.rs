@@ -1,7 +1,9 @@
-//! `mcpm mcp serve` and `mcpm mcp token create|ls|revoke`: turn the flags
-//! into options for `mcp::serve::run` and the token store, and print.
-use crate::cli::{McpCommand, McpServeArgs, McpTokenCommand, RoleArg};
+//! `mcpm mcp serve`, `mcpm mcp token create|ls|revoke` and `mcpm mcp audit`:
+//! turn the flags into options for `mcp::serve::run`, the token store and the
+//! audit log reader, and print.
+use crate::cli::{McpAuditArgs, McpCommand, McpServeArgs, McpTokenCommand, RoleArg};
 use crate::error::{ExitStatus, Result};
+use crate::mcp::audit::{self, read::Query};
 use crate::mcp::roles::Role;
 use crate::mcp::scope::Source;
 use crate::mcp::serve::{ServeOptions, run};
@@ -14,6 +16,7 @@ pub fn exec(context: &Context, command: McpCommand) -> Result<ExitStatus> {
     match command {
         McpCommand::Serve(args) => serve(context, args),
         McpCommand::Token(command) => token(context, command),
+        McpCommand::Audit(args) => show_audit(context, args),
     }
 }
 
@@ -90,5 +93,64 @@ fn token(context: &Context, command: McpTokenCommand) -> Result<ExitStatus> {
             ));
         }
     }
+    Ok(ExitStatus::Ok)
+}
+
+fn show_audit(context: &Context, args: McpAuditArgs) -> Result<ExitStatus> {
+    let path = context.config.path().join(audit::FILE_NAME);
+    let query = Query {
+        tail: args.tail,
+        tool: args.tool,
+        caller: args.caller,
+    };
+    let reading = audit::read::read(&path, &query)?;
+    for bad in &reading.bad {
+        eprintln!(
+            "warning: {}:{}: skipped, not an audit record ({})",
+            bad.path.display(),
+            bad.line,
+            bad.message
+        );
+    }
+    if !reading.found {
+        context.note(&format!(
+            "no audit log yet at {} (mcpm mcp serve writes a line per tool call)",
+            path.display()
+        ));
+        return Ok(ExitStatus::Ok);
+    }
+    if args.json {
+        let mut text = String::new();
+        for line in &reading.lines {
+            text.push_str(&String::from_utf8_lossy(&line.to_bytes()));
+        }
+        output::stdout(&text)?;
+        return Ok(ExitStatus::Ok);
+    }
+    let mut table = output::table(vec![
+        "TIME",
+        "CALLER",
+        "ROLE",
+        "TRANSPORT",
+        "TOOL",
+        "OUTCOME",
+        "MS",
+        "ARGUMENTS",
+        "DETAIL",
+    ]);
+    for line in &reading.lines {
+        table.add_row(vec![
+            line.time.clone(),
+            line.caller.clone(),
+            line.role.clone(),
+            line.transport.clone(),
+            line.tool.clone(),
+            line.outcome.clone(),
+            format!("{:.1}", line.duration_ms),
+            line.arguments.to_string(),
+            line.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    output::stdout(&format!("{table}\n"))?;
     Ok(ExitStatus::Ok)
 }

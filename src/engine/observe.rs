@@ -31,6 +31,9 @@ pub struct ObservedContainer {
     pub id: String,
     pub name: String,
     pub service: String,
+    /// The MCP server it runs: `io.mcpm.server`, else the service name (as
+    /// the gateway names servers).
+    pub server: String,
     /// `com.docker.compose.container-number`, 1 for mcpm's containers.
     pub number: u32,
     pub state: ContainerState,
@@ -296,8 +299,13 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let server = labels
+        .get(crate::labels::SERVER)
+        .cloned()
+        .unwrap_or_else(|| service.clone());
     Some(ObservedContainer {
         id: summary.id.unwrap_or_default(),
+        server,
         name,
         number: labels
             .get(label::CONTAINER_NUMBER)

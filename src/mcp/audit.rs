@@ -151,17 +151,18 @@ impl AuditLog {
             if !is_current(&self.path, &meta) {
                 continue;
             }
-            let file = if meta.len() > 0 && meta.len() + bytes.len() as u64 > self.max_bytes {
-                // Every rename happens under the lock of the file being
-                // rotated, before the new `audit.log` exists: two writers
-                // never rotate at once. The held file keeps its lock until
-                // this line is in the new file.
-                rotate(&self.path)?;
-                let _rotated = file;
-                open_append(&self.path)?
-            } else {
-                file
-            };
+            let (file, _rotated) =
+                if meta.len() > 0 && meta.len() + bytes.len() as u64 > self.max_bytes {
+                    // Every rename happens under the lock of the file being
+                    // rotated, before the new `audit.log` exists: two writers
+                    // never rotate at once. The rotated file stays open, and
+                    // locked, until this line is in the new one, so a writer
+                    // that waited on it cannot get in before the line.
+                    rotate(&self.path)?;
+                    (open_append(&self.path)?, Some(file))
+                } else {
+                    (file, None)
+                };
             // One write: with O_APPEND the kernel places the whole line at
             // the end, so no other writer can split it.
             return write_line(&file, &bytes)

@@ -253,3 +253,61 @@ fn the_size_limit_comes_from_the_environment_or_defaults() {
         assert!(err.hint.is_some());
     }
 }
+
+/// The writer half of [`two_processes_never_interleave_or_lose_lines`]: runs
+/// only when that test starts this test binary again with the directory set.
+#[test]
+#[ignore = "a child process of two_processes_never_interleave_or_lose_lines"]
+fn child_writer() {
+    let (Some(dir), Some(id)) = (
+        std::env::var_os("MCPM_AUDIT_TEST_DIR"),
+        std::env::var("MCPM_AUDIT_TEST_ID").ok(),
+    ) else {
+        return;
+    };
+    let log = AuditLog::with_limit(Path::new(&dir), 128 * 1024).unwrap();
+    let padding = "ü".repeat(200);
+    for n in 0..300 {
+        let args = json!({"n": n, "pad": padding});
+        log.record(&entry("logs", &id, args)).unwrap();
+    }
+}
+
+#[test]
+fn two_processes_never_interleave_or_lose_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = ["p1", "p2"]
+        .iter()
+        .map(|id| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "mcp::audit::tests::child_writer",
+                    "--ignored",
+                    "--quiet",
+                ])
+                .env("MCPM_AUDIT_TEST_DIR", dir.path())
+                .env("MCPM_AUDIT_TEST_ID", id)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let path = dir.path().join(FILE_NAME);
+    let reading = read(&path, &Query::default()).unwrap();
+    assert!(reading.bad.is_empty(), "{:?}", reading.bad);
+    assert!(generation(&path, 2).exists(), "the run rotated");
+    for id in ["p1", "p2"] {
+        let mine: Vec<i64> = reading
+            .lines
+            .iter()
+            .filter(|l| l.caller == id)
+            .map(|l| l.arguments["n"].as_i64().unwrap())
+            .collect();
+        assert_eq!(mine, (0..300).collect::<Vec<_>>(), "process {id}");
+    }
+}

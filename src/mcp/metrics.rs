@@ -69,6 +69,15 @@ struct ContainerLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
+/// One container of a scrape: its project, the MCP server it runs, and what
+/// `engine::stats` read of it.
+#[derive(Debug, Clone)]
+pub struct ContainerSample {
+    pub project: String,
+    pub server: String,
+    pub stats: ContainerStats,
+}
+
 /// The server's own metrics, updated as it works (thread-safe through
 /// `&self`) and encoded at each scrape.
 pub struct Metrics {
@@ -159,7 +168,7 @@ impl Metrics {
 
     /// The exposition: the server's metrics, then `sample` (the containers
     /// of each project; `None` when the engine could not be reached).
-    pub fn encode(&self, sample: Option<&[(String, Vec<ContainerStats>)]>) -> String {
+    pub fn encode(&self, sample: Option<&[ContainerSample]>) -> String {
         let mut text = String::new();
         let scrape = scrape_registry(sample);
         // Writing into a String cannot fail.
@@ -176,7 +185,7 @@ fn latency_histogram() -> Histogram {
 
 /// The metrics of one scrape: the engine's state and each container's
 /// numbers, as `engine::stats` computes them.
-fn scrape_registry(sample: Option<&[(String, Vec<ContainerStats>)]>) -> Registry {
+fn scrape_registry(sample: Option<&[ContainerSample]>) -> Registry {
     let mut registry = Registry::default();
     let engine_up = Gauge::<i64>::default();
     engine_up.set(i64::from(sample.is_some()));
@@ -192,26 +201,25 @@ fn scrape_registry(sample: Option<&[(String, Vec<ContainerStats>)]>) -> Registry
     let cpu = Family::<ContainerLabels, FloatGauge>::default();
     let memory = Family::<ContainerLabels, Gauge>::default();
     let limit = Family::<ContainerLabels, Gauge>::default();
-    for (project, rows) in sample {
-        for row in rows {
-            let labels = ContainerLabels {
-                project: project.clone(),
-                service: row.service.clone(),
-                server: row.service.clone(),
-                container: row.container.clone(),
-            };
-            up.get_or_create(&labels).set(i64::from(row.running));
-            if let Some(percent) = row.cpu_percent {
-                cpu.get_or_create(&labels).set(percent);
-            }
-            if let Some(used) = row.memory {
-                memory
-                    .get_or_create(&labels)
-                    .set(i64::try_from(used.used_bytes).unwrap_or(i64::MAX));
-                limit
-                    .get_or_create(&labels)
-                    .set(i64::try_from(used.limit_bytes).unwrap_or(i64::MAX));
-            }
+    for container in sample {
+        let row = &container.stats;
+        let labels = ContainerLabels {
+            project: container.project.clone(),
+            service: row.service.clone(),
+            server: container.server.clone(),
+            container: row.container.clone(),
+        };
+        up.get_or_create(&labels).set(i64::from(row.running));
+        if let Some(percent) = row.cpu_percent {
+            cpu.get_or_create(&labels).set(percent);
+        }
+        if let Some(used) = row.memory {
+            memory
+                .get_or_create(&labels)
+                .set(i64::try_from(used.used_bytes).unwrap_or(i64::MAX));
+            limit
+                .get_or_create(&labels)
+                .set(i64::try_from(used.limit_bytes).unwrap_or(i64::MAX));
         }
     }
     registry.register(
@@ -241,17 +249,32 @@ fn scrape_registry(sample: Option<&[(String, Vec<ContainerStats>)]>) -> Registry
 
 /// Samples the containers of `projects` through `engine::stats`; `None`
 /// when the engine cannot be reached or does not answer in time.
-async fn sample(projects: &[String]) -> Option<Vec<(String, Vec<ContainerStats>)>> {
+async fn sample(projects: &[String]) -> Option<Vec<ContainerSample>> {
     use crate::engine::{connect, stats};
     let read = async {
         let engine = connect::connect().await.ok()?;
-        let mut out = Vec::with_capacity(projects.len());
-        for project in projects {
-            let list = stats::containers(&engine, project, &[], None).await.ok()?;
-            let rows = stats::read_all(&engine, &list).await.ok()?;
-            out.push((project.clone(), rows));
-        }
-        Some(out)
+        let engine = &engine;
+        // Projects concurrently: each read takes the engine's second.
+        let reads = projects.iter().map(|project| async move {
+            let list = stats::containers(engine, project, &[], None).await.ok()?;
+            let rows = stats::read_all(engine, &list).await.ok()?;
+            // read_all keeps the order of the listing it was given.
+            Some(
+                list.iter()
+                    .zip(rows)
+                    .map(|(container, stats)| ContainerSample {
+                        project: project.clone(),
+                        server: container.server.clone(),
+                        stats,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let per_project: Option<Vec<Vec<ContainerSample>>> = futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .collect();
+        Some(per_project?.into_iter().flatten().collect())
     };
     tokio::time::timeout(SAMPLE_TIMEOUT, read)
         .await

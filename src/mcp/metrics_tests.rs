@@ -64,13 +64,18 @@ fn tool_calls_sessions_and_latency_are_counted() {
 #[test]
 fn containers_of_each_project_are_exposed() {
     let metrics = Metrics::new();
-    let sample = vec![(
-        "mcp-demo".to_string(),
-        vec![
-            row("time", true, Some(1.5), Some((2_000_000, 8_000_000))),
-            row("fetch", false, None, None),
-        ],
-    )];
+    let sample = vec![
+        ContainerSample {
+            project: "mcp-demo".into(),
+            server: "time".into(),
+            stats: row("time", true, Some(1.5), Some((2_000_000, 8_000_000))),
+        },
+        ContainerSample {
+            project: "mcp-demo".into(),
+            server: "web-fetch".into(),
+            stats: row("fetch", false, None, None),
+        },
+    ];
     let text = metrics.encode(Some(&sample));
     let labels = "project=\"mcp-demo\",service=\"time\",server=\"time\",container=\"p-time-1\"";
     for expected in [
@@ -79,7 +84,7 @@ fn containers_of_each_project_are_exposed() {
         format!("mcpm_container_cpu_percent{{{labels}}} 1.5\n"),
         format!("mcpm_container_memory_bytes{{{labels}}} 2000000\n"),
         format!("mcpm_container_memory_limit_bytes{{{labels}}} 8000000\n"),
-        "mcpm_container_up{project=\"mcp-demo\",service=\"fetch\",server=\"fetch\",container=\"p-fetch-1\"} 0\n".to_string(),
+        "mcpm_container_up{project=\"mcp-demo\",service=\"fetch\",server=\"web-fetch\",container=\"p-fetch-1\"} 0\n".to_string(),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in\n{text}");
     }
