@@ -61,6 +61,12 @@ pub enum Command {
     /// Point MCP clients (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf) at a profile's servers.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// mcpm as an MCP server for agents: serve its operations as tools, manage its tokens.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mcpm mcp serve --profile dev --role read            # stdio, for Claude Desktop / Claude Code\n  mcpm mcp token create --name ci --role operate      # prints the secret once\n  mcpm mcp serve --profile dev --http 127.0.0.1:8765  # streamable HTTP at /mcp, bearer tokens"
+    )]
+    Mcp(McpCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
         after_help = "Examples:\n  mcpm completions bash > ~/.local/share/bash-completion/completions/mcpm\n  mcpm completions zsh > ~/.zfunc/_mcpm        # with fpath+=(~/.zfunc) before compinit\n  mcpm completions fish > ~/.config/fish/completions/mcpm.fish\n\nThese scripts complete commands and flags. To also complete profile, server\nand service names, load the dynamic completer instead (it asks mcpm itself):\n  bash:  echo 'source <(COMPLETE=bash mcpm)' >> ~/.bashrc\n  zsh:   echo 'source <(COMPLETE=zsh mcpm)' >> ~/.zshrc\n  fish:  echo 'COMPLETE=fish mcpm | source' >> ~/.config/fish/config.fish"
@@ -1024,4 +1030,133 @@ fn parse_probe_timeout(text: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| {
             format!("`{text}` is not a number of seconds above 0 and at most 3600 (e.g. 5 or 0.5)")
         })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Serve mcpm's operations (status, logs, stats, deploy, restart, …) as MCP tools.
+    #[command(
+        after_help = "Examples:\n  mcpm mcp serve --profile dev --role read              # stdio (the default): what an MCP client launches\n  mcpm mcp serve --profile dev -f ops/compose.yaml      # two projects; tools take \"project\" to choose\n  mcpm mcp serve --profile dev --http 127.0.0.1:8765    # streamable HTTP at http://127.0.0.1:8765/mcp\n  mcpm mcp serve --profile dev --http 0.0.0.0:8765      # other hosts too (a container): tokens required\n  mcpm mcp serve --profile dev --http 8765 --metrics 127.0.0.1:9464\n\nTools act only on the compose projects of the profiles and files named here (the\ncompose file of the current directory when none is). Roles: read (list_servers,\nlogs, stats, sync_check, generate_preview, list_networks, inspect_server) <\noperate (start, stop, restart, deploy, pull) < admin (sync, down). Over stdio the\nrole is --role; over HTTP each bearer token carries its own (`mcpm mcp token create`).\nEvery tool call is appended to <config dir>/audit.log.\nExit codes: 0 when stdin closes or on Ctrl-C; 1 runtime failure (port taken);\n2 invalid input (no tokens for --http, an unknown profile)."
+    )]
+    Serve(McpServeArgs),
+    /// Create, list and revoke the bearer tokens of `mcpm mcp serve --http`.
+    #[command(subcommand)]
+    Token(McpTokenCommand),
+    /// Show the audit log: one line per tool call of `mcpm mcp serve`.
+    #[command(
+        after_help = "Examples:\n  mcpm mcp audit                       # every call still in the log, oldest first\n  mcpm mcp audit --tail 20             # the last 20 calls\n  mcpm mcp audit --tool restart --caller ci\n  mcpm mcp audit --tail 100 --json | jq 'select(.outcome == \"denied\")'\n\nThe log is <config dir>/audit.log (mode 0600), rotated at 10 MiB into audit.log.1 …\naudit.log.5; --tail reads older generations when it needs them. Secrets in the\narguments were masked before they were written. A line that is not an audit record\nis named on stderr (file:line) and skipped.\nExit codes: 0 ok (also when there is no log yet); 1 the log cannot be read."
+    )]
+    Audit(McpAuditArgs),
+}
+
+/// `mcpm mcp audit`.
+#[derive(Debug, Args)]
+pub struct McpAuditArgs {
+    /// Only the last N calls (after the filters).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub tail: Option<usize>,
+
+    /// Print the records as JSON lines, as they are in the log.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only calls of this tool (e.g. restart).
+    #[arg(long, value_name = "TOOL")]
+    pub tool: Option<String>,
+
+    /// Only calls by this caller: a token's name, or `stdio`.
+    #[arg(long, value_name = "NAME")]
+    pub caller: Option<String>,
+}
+
+/// `mcpm mcp serve`.
+#[derive(Debug, Args)]
+pub struct McpServeArgs {
+    /// A profile whose project the tools may act on (repeatable).
+    #[arg(long = "profile", value_name = "PROFILE", add = clap_complete::ArgValueCompleter::new(crate::completion::complete_profile))]
+    pub profiles: Vec<String>,
+
+    /// A compose file whose project the tools may act on (repeatable).
+    #[arg(
+        short = 'f',
+        long = "compose-file",
+        visible_alias = "file",
+        value_name = "FILE"
+    )]
+    pub compose_files: Vec<PathBuf>,
+
+    /// The role of the stdio client (HTTP clients get their token's role).
+    #[arg(long, value_enum, default_value = "read")]
+    pub role: RoleArg,
+
+    /// Serve MCP streamable HTTP at /mcp on ADDR:PORT (or PORT on 127.0.0.1) instead of stdio.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub http: Option<std::net::SocketAddr>,
+
+    /// Serve Prometheus metrics at /metrics on ADDR:PORT (or PORT on 127.0.0.1).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// A role of `mcpm mcp serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// See status, logs, stats and previews; change nothing.
+    Read,
+    /// Also start, stop, restart, deploy and pull.
+    Operate,
+    /// Also sync the files and take the project down.
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpTokenCommand {
+    /// Create a token; its secret is printed once and stored only hashed.
+    #[command(
+        after_help = "Examples:\n  mcpm mcp token create --name ci --role operate\n  mcpm mcp token create --name ci --role read --force   # replace it (the old secret stops working)\n\nExit codes: 0 ok; 2 the name exists (without --force) or is invalid."
+    )]
+    Create(McpTokenCreateArgs),
+    /// List the tokens: names, roles and creation times (never the secrets).
+    #[command(after_help = "Examples:\n  mcpm mcp token ls\n  mcpm mcp token ls --json")]
+    Ls(McpTokenLsArgs),
+    /// Revoke a token: a running server refuses it from its next request.
+    #[command(after_help = "Examples:\n  mcpm mcp token revoke ci")]
+    Revoke(McpTokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpTokenCreateArgs {
+    /// The token's name (letters, digits, `-`, `_`, `.`): what the audit log shows.
+    #[arg(long)]
+    pub name: String,
+    /// What the token may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Replace a token of the same name.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpTokenLsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpTokenRevokeArgs {
+    /// The token's name.
+    pub name: String,
+}
+
+/// `ADDR:PORT`, or a bare `PORT` on 127.0.0.1 (loopback unless an address
+/// is spelt out).
+fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!("`{text}` is not ADDR:PORT (127.0.0.1:8765, [::1]:8765, 0.0.0.0:8765) or a port")
+    })
 }

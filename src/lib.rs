@@ -28,6 +28,7 @@ pub mod gateway;
 pub mod hash;
 pub mod import;
 pub mod labels;
+pub mod mcp;
 pub mod output;
 pub mod profile;
 pub mod source;

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod import;
 pub mod lifecycle;
 pub mod logs;
+pub mod mcp;
 pub mod profile;
 pub mod pull;
 pub mod restart;
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Docker(DockerCommand::Gateway(args)) => gateway::exec(&context, args),
         Command::Docker(DockerCommand::Connect(args)) => connect::exec(&context, args),
         Command::Docker(DockerCommand::Doctor(args)) => doctor::exec(&context, args),
+        Command::Mcp(command) => mcp::exec(&context, command),
         Command::Completions(args) => completions::exec(args),
         Command::DistAssets(args) => dist::exec(&context, args),
     }

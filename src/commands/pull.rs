@@ -3,7 +3,7 @@ use crate::cli::PullArgs;
 use crate::engine::connect::{block_on, connect};
 use crate::engine::progress::Progress;
 use crate::engine::{desired, lifecycle, target};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{ExitStatus, Result};
 
 use super::Context;
 use super::lifecycle::finish;
@@ -19,20 +19,7 @@ pub fn exec(context: &Context, args: PullArgs) -> Result<ExitStatus> {
     for warning in &desired.warnings {
         context.warn(warning);
     }
-    for name in &args.services {
-        if !desired.services.contains_key(name) {
-            return Err(Error::invalid(format!(
-                "no service `{name}` in {}",
-                target.file.display()
-            )));
-        }
-    }
-    let images: Vec<String> = desired
-        .services
-        .values()
-        .filter(|s| args.services.is_empty() || args.services.contains(&s.name))
-        .filter_map(|s| s.config.image.clone())
-        .collect();
+    let images = lifecycle::images_to_pull(&desired, &args.services)?;
     let progress = if args.json {
         Progress::quiet()
     } else {

@@ -10,6 +10,7 @@ fn container(number: u32, state: ContainerState) -> ObservedContainer {
         id: format!("id{number}"),
         name: format!("p-s-{number}"),
         service: "s".into(),
+        server: "s".into(),
         number,
         state,
         health: None,

@@ -85,6 +85,34 @@ pub async fn stop(
     .await
 }
 
+/// Starts the ones among `containers` that are not running (a paused one
+/// is unpaused); running ones are left alone.
+pub async fn start(engine: &Engine, containers: &[ObservedContainer]) -> Vec<StepResult> {
+    join_all(containers.iter().map(|c| async move {
+        let outcome = match c.state {
+            ContainerState::Running | ContainerState::Restarting => {
+                let mut r = result(c, "start", Ok(()));
+                r.status = StepStatus::Unchanged;
+                return r;
+            }
+            ContainerState::Paused => engine.docker.unpause_container(&c.id).await,
+            _ => {
+                engine
+                    .docker
+                    .start_container(
+                        &c.id,
+                        None::<bollard::query_parameters::StartContainerOptions>,
+                    )
+                    .await
+            }
+        };
+        let mut r = result(c, "start", outcome.map_err(|err| describe(&err)));
+        r.started = r.status == StepStatus::Done;
+        r
+    }))
+    .await
+}
+
 /// Restarts `containers` (stopped ones are started). Containers that were
 /// only ever created (on-demand servers nobody started) are left alone unless
 /// `named`.
@@ -257,6 +285,30 @@ fn resource_result(
         id: None,
         started: false,
     }
+}
+
+/// The images `pull` pulls: those of the named services (all when none
+/// are named); a name the file does not have is an error.
+pub fn images_to_pull(
+    desired: &super::desired::Desired,
+    services: &[String],
+) -> Result<Vec<String>> {
+    for name in services {
+        if !desired.services.contains_key(name) {
+            let there: Vec<&str> = desired.services.keys().map(String::as_str).collect();
+            return Err(Error::invalid(format!(
+                "no service `{name}` in {}",
+                desired.file.display()
+            ))
+            .hint(format!("services there: {}", there.join(", "))));
+        }
+    }
+    Ok(desired
+        .services
+        .values()
+        .filter(|s| services.is_empty() || services.contains(&s.name))
+        .filter_map(|s| s.config.image.clone())
+        .collect())
 }
 
 /// Pulls `images` concurrently.

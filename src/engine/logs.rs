@@ -66,14 +66,35 @@ pub async fn stream(engine: &Engine, container: &str, request: &LogsRequest) -> 
 /// as the engine stored them), for reports such as a crash loop's. The engine
 /// is asked for that many lines, so a chatty container costs nothing more.
 pub async fn tail_lines(engine: &Engine, container: &str, lines: usize) -> Result<Vec<String>> {
+    let request = LogsRequest {
+        tail: Some(lines as u64),
+        ..LogsRequest::default()
+    };
+    collect(engine, container, &request).await
+}
+
+/// The lines `container` wrote that `request` selects (`follow` is
+/// ignored: this returns what is there now), stdout and stderr interleaved
+/// as the engine stored them: `tail_lines`, and the MCP server's `logs`.
+pub async fn collect(
+    engine: &Engine,
+    container: &str,
+    request: &LogsRequest,
+) -> Result<Vec<String>> {
     let options = LogsOptions {
         follow: false,
         stdout: true,
         stderr: true,
-        since: 0,
+        since: request
+            .since
+            .map(|s| s.clamp(0, i64::from(i32::MAX)) as i32)
+            .unwrap_or(0),
         until: 0,
-        timestamps: false,
-        tail: lines.to_string(),
+        timestamps: request.timestamps,
+        tail: request
+            .tail
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "all".into()),
     };
     let mut logs = engine.docker.logs(container, Some(options));
     let mut bytes = Vec::new();
@@ -93,7 +114,11 @@ pub async fn tail_lines(engine: &Engine, container: &str, lines: usize) -> Resul
             }
         }
     }
-    Ok(last_lines(&String::from_utf8_lossy(&bytes), lines))
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(match request.tail {
+        Some(n) => last_lines(&text, usize::try_from(n).unwrap_or(usize::MAX)),
+        None => last_lines(&text, usize::MAX),
+    })
 }
 
 /// The last `n` lines of `text`, without line ends (a TTY's `\r\n` too).

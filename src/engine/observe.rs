@@ -31,6 +31,9 @@ pub struct ObservedContainer {
     pub id: String,
     pub name: String,
     pub service: String,
+    /// The MCP server it runs: `io.mcpm.server`, else the service name (as
+    /// the gateway names servers).
+    pub server: String,
     /// `com.docker.compose.container-number`, 1 for mcpm's containers.
     pub number: u32,
     pub state: ContainerState,
@@ -166,22 +169,7 @@ pub async fn containers(
 
 /// Containers, networks, volumes and the ids of `images`, concurrently.
 pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Result<ObservedState> {
-    let networks = async {
-        let options = ListNetworksOptions {
-            filters: Some(project_filter(project)),
-        };
-        engine
-            .docker
-            .list_networks(Some(options))
-            .await
-            .map(|list| {
-                list.into_iter()
-                    .filter_map(ObservedNetwork::from_engine)
-                    .map(|n| (n.name.clone(), n))
-                    .collect()
-            })
-            .map_err(|err| engine_error("list the networks of", project, &err))
-    };
+    let networks = networks(engine, project);
     let volumes = async {
         let options = ListVolumesOptions {
             filters: Some(project_filter(project)),
@@ -211,6 +199,24 @@ pub async fn observe(engine: &Engine, project: &str, images: &[String]) -> Resul
         volumes,
         images,
     })
+}
+
+/// The project's networks (by the compose project label), by name.
+pub async fn networks(engine: &Engine, project: &str) -> Result<BTreeMap<String, ObservedNetwork>> {
+    let options = ListNetworksOptions {
+        filters: Some(project_filter(project)),
+    };
+    engine
+        .docker
+        .list_networks(Some(options))
+        .await
+        .map(|list| {
+            list.into_iter()
+                .filter_map(ObservedNetwork::from_engine)
+                .map(|n| (n.name.clone(), n))
+                .collect()
+        })
+        .map_err(|err| engine_error("list the networks of", project, &err))
 }
 
 /// The local id of each image reference (`None`: not present or not readable).
@@ -293,8 +299,13 @@ fn from_summary(summary: ContainerSummary) -> Option<ObservedContainer> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let server = labels
+        .get(crate::labels::SERVER)
+        .cloned()
+        .unwrap_or_else(|| service.clone());
     Some(ObservedContainer {
         id: summary.id.unwrap_or_default(),
+        server,
         name,
         number: labels
             .get(label::CONTAINER_NUMBER)

@@ -55,6 +55,7 @@ fn container(desired: &Desired, service: &str, state: ContainerState) -> Observe
         id: format!("id-{service}"),
         name: s.container_name.clone(),
         service: service.to_string(),
+        server: service.to_string(),
         number: 1,
         state,
         health: None,

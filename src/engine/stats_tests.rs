@@ -193,6 +193,7 @@ fn container(service: &str, state: ContainerState) -> ObservedContainer {
         id: format!("id-{service}"),
         name: format!("p-{service}-1"),
         service: service.into(),
+        server: service.into(),
         number: 1,
         state,
         health: None,

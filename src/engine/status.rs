@@ -282,6 +282,7 @@ mod tests {
             id: "0123456789abcdef".into(),
             name: format!("p-{service}-1"),
             service: service.into(),
+            server: service.into(),
             number: 1,
             state,
             health: None,

@@ -32,7 +32,7 @@ use self::guard::Refusal;
 use self::route::{Answer, Kind};
 use self::session::{HttpSession, Table, lock};
 use crate::error::ExitStatus;
-use crate::gateway::{Message, Sessions, Target};
+use crate::gateway::{Caller, Message, Sessions, SingleToken, Target, Verifier};
 
 /// The header that names an MCP session.
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -49,8 +49,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How the front end is set up.
 pub struct HttpOptions {
-    /// The bearer token every request (but `/healthz`) must present.
-    pub token: String,
+    /// Judges the bearer token every request (but `/healthz`) must present.
+    pub verifier: Arc<dyn Verifier>,
+    /// Where the 401 answer tells the client to find a token.
+    pub token_help: String,
     /// `Host` values accepted (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`).
     pub allowed_hosts: Vec<String>,
     /// `Origin` values accepted when a request has one.
@@ -69,7 +71,8 @@ impl HttpOptions {
     pub fn loopback(token: String, port: u16, shutdown: BoxFuture<'static, ()>) -> Self {
         let (allowed_hosts, allowed_origins) = guard::loopback_names(port);
         Self {
-            token,
+            verifier: Arc::new(SingleToken(token)),
+            token_help: "the token is in mcpm's config dir: gateway/token".into(),
             allowed_hosts,
             allowed_origins,
             shutdown,
@@ -81,7 +84,8 @@ impl HttpOptions {
 
 struct Server {
     sessions: Arc<dyn Sessions>,
-    token: String,
+    verifier: Arc<dyn Verifier>,
+    token_help: String,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
     max_body: usize,
@@ -97,7 +101,8 @@ pub async fn serve(
 ) {
     let server = Arc::new(Server {
         sessions,
-        token: options.token,
+        verifier: options.verifier,
+        token_help: options.token_help,
         allowed_hosts: options.allowed_hosts,
         allowed_origins: options.allowed_origins,
         max_body: options.max_body,
@@ -192,10 +197,10 @@ async fn handle(server: &Server, request: Request<Incoming>) -> Response<Body> {
         header(header::AUTHORIZATION),
         &server.allowed_hosts,
         &server.allowed_origins,
-        &server.token,
+        server.verifier.as_ref(),
     );
-    match checked {
-        Ok(()) => {}
+    let caller = match checked {
+        Ok(caller) => caller,
         Err(Refusal::BadHost(host)) => {
             return plain(
                 StatusCode::FORBIDDEN,
@@ -211,14 +216,17 @@ async fn handle(server: &Server, request: Request<Incoming>) -> Response<Body> {
         Err(Refusal::Unauthorized) => {
             let mut response = plain(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized: send Authorization: Bearer <token> (the token is in mcpm's config dir: gateway/token)\n",
+                &format!(
+                    "unauthorized: send Authorization: Bearer <token> ({})\n",
+                    server.token_help
+                ),
             );
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
-    }
+    };
     let Some(target) = target_of(&path) else {
         return plain(
             StatusCode::NOT_FOUND,
@@ -226,9 +234,9 @@ async fn handle(server: &Server, request: Request<Incoming>) -> Response<Body> {
         );
     };
     match *request.method() {
-        Method::POST => post(server, target, request).await,
-        Method::GET => get(server, target, &request),
-        Method::DELETE => delete(server, target, &request),
+        Method::POST => post(server, target, caller, request).await,
+        Method::GET => get(server, target, &caller, &request),
+        Method::DELETE => delete(server, target, &caller, &request),
         _ => {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
             response
@@ -252,15 +260,18 @@ fn header_str<'a>(request: &'a Request<Incoming>, name: &str) -> Option<&'a str>
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The session a request names, or the response that refuses it.
+/// The session a request names, or the response that refuses it. A session
+/// is only found on the endpoint and by the caller that opened it: another
+/// token's holder who learnt the id gets the same answer as for no session.
 fn find_session(
     server: &Server,
     target: &Target,
+    caller: &Caller,
     id: &str,
 ) -> Result<Arc<HttpSession>, Box<Response<Body>>> {
     let found = lock(&server.table).get(id).cloned();
     match found {
-        Some(session) if &session.target == target => Ok(session),
+        Some(session) if &session.target == target && &session.caller == caller => Ok(session),
         _ => Err(Box::new(rpc_error(
             StatusCode::NOT_FOUND,
             Value::Null,
@@ -270,7 +281,12 @@ fn find_session(
     }
 }
 
-async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Response<Body> {
+async fn post(
+    server: &Server,
+    target: Target,
+    caller: Caller,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let accept = header_str(&request, "accept").map(str::to_string);
     let session_id = header_str(&request, SESSION_HEADER).map(str::to_string);
     let version = header_str(&request, VERSION_HEADER).map(str::to_string);
@@ -346,7 +362,7 @@ async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Re
     };
 
     if let Some(session_id) = session_id {
-        let session = match find_session(server, &target, &session_id) {
+        let session = match find_session(server, &target, &caller, &session_id) {
             Ok(session) => session,
             Err(response) => return *response,
         };
@@ -355,7 +371,11 @@ async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Re
     }
     let is_initialize = matches!(&kind, Kind::Request { method, .. } if method == "initialize");
     if is_initialize {
-        let opened = match server.sessions.open(target.clone()).await {
+        let opened = match server
+            .sessions
+            .open_as(target.clone(), caller.clone())
+            .await
+        {
             Ok(opened) => opened,
             Err(err) => return open_failed(id, &err),
         };
@@ -370,6 +390,7 @@ async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Re
         let session = HttpSession::start(
             session_id.clone(),
             target,
+            caller,
             opened,
             Some(Arc::downgrade(&server.table)),
         );
@@ -387,11 +408,15 @@ async fn post(server: &Server, target: Target, request: Request<Incoming>) -> Re
             return accepted();
         }
         route::stamp_version(&mut message);
-        let opened = match server.sessions.open(target.clone()).await {
+        let opened = match server
+            .sessions
+            .open_as(target.clone(), caller.clone())
+            .await
+        {
             Ok(opened) => opened,
             Err(err) => return open_failed(id, &err),
         };
-        let session = HttpSession::start(String::new(), target, opened, None);
+        let session = HttpSession::start(String::new(), target, caller, opened, None);
         return dispatch(session, message, kind, answer, true).await;
     }
     rpc_error(
@@ -484,7 +509,12 @@ async fn dispatch(
     json_response(StatusCode::OK, &reply)
 }
 
-fn get(server: &Server, target: Target, request: &Request<Incoming>) -> Response<Body> {
+fn get(
+    server: &Server,
+    target: Target,
+    caller: &Caller,
+    request: &Request<Incoming>,
+) -> Response<Body> {
     if !route::accepts_sse(header_str(request, "accept")) {
         return plain(
             StatusCode::NOT_ACCEPTABLE,
@@ -497,7 +527,7 @@ fn get(server: &Server, target: Target, request: &Request<Incoming>) -> Response
             "bad request: Mcp-Session-Id header is required\n",
         );
     };
-    let session = match find_session(server, &target, session_id) {
+    let session = match find_session(server, &target, caller, session_id) {
         Ok(session) => session,
         Err(response) => return *response,
     };
@@ -515,14 +545,19 @@ fn get(server: &Server, target: Target, request: &Request<Incoming>) -> Response
     response
 }
 
-fn delete(server: &Server, target: Target, request: &Request<Incoming>) -> Response<Body> {
+fn delete(
+    server: &Server,
+    target: Target,
+    caller: &Caller,
+    request: &Request<Incoming>,
+) -> Response<Body> {
     let Some(session_id) = header_str(request, SESSION_HEADER) else {
         return plain(
             StatusCode::BAD_REQUEST,
             "bad request: Mcp-Session-Id header is required\n",
         );
     };
-    if let Err(response) = find_session(server, &target, session_id) {
+    if let Err(response) = find_session(server, &target, caller, session_id) {
         return *response;
     }
     if let Some(session) = lock(&server.table).remove(session_id) {

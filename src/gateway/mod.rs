@@ -136,8 +136,48 @@ pub trait Sessions: Send + Sync + 'static {
     /// Opens a session. An unknown server is [`crate::error::ExitStatus::Invalid`]
     /// and names the servers there.
     fn open(&self, target: Target) -> BoxFuture<'_, Result<ClientSession>>;
+    /// Opens a session for a caller the front end authenticated. The
+    /// gateway serves every holder of its one token alike, so by default
+    /// the caller is not looked at; `mcpm mcp serve` acts with its role.
+    fn open_as(&self, target: Target, caller: Caller) -> BoxFuture<'_, Result<ClientSession>> {
+        let _ = caller;
+        self.open(target)
+    }
     /// The gateway's view, for `gateway status` and `docker status`.
     fn view(&self) -> GatewayView;
+}
+
+/// Who sent an HTTP request, as a [`Verifier`] found from its bearer token.
+/// An HTTP session belongs to the caller that opened it: the same session id
+/// with another caller's token is "session not found".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name (`gateway` for the gateway's own token).
+    pub name: String,
+    /// What the token may do (`read`, `operate`, `admin`; `admin` for the
+    /// gateway's token, which reaches the servers themselves).
+    pub role: String,
+}
+
+/// Turns a presented bearer token into its caller; `None` refuses it (401).
+/// Called on every request, so a revoked token stops working at once.
+pub trait Verifier: Send + Sync + 'static {
+    fn verify(&self, token: &str) -> Option<Caller>;
+}
+
+/// The gateway's verifier: one secret, one caller.
+pub struct SingleToken(pub String);
+
+impl Verifier for SingleToken {
+    fn verify(&self, token: &str) -> Option<Caller> {
+        // An empty configured token never lets anyone in.
+        (!self.0.is_empty() && http::guard::same_secret(token.as_bytes(), self.0.as_bytes())).then(
+            || Caller {
+                name: "gateway".into(),
+                role: "admin".into(),
+            },
+        )
+    }
 }
 
 /// The gateway's view of its servers (`gateway status --json`, `status`).

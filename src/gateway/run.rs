@@ -286,7 +286,7 @@ fn already_running(state: &GatewayState) -> Error {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
+pub async fn shutdown_signal() -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| {
         signal(kind).map_err(|err| Error::runtime(format!("cannot listen for signals: {err}")))

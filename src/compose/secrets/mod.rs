@@ -5,9 +5,11 @@
 //! (`redact`).
 use std::collections::BTreeMap;
 
+mod json;
 mod mask;
 mod redact;
 
+pub use json::{credential_ranges, mask_json};
 pub use mask::{MASK, mask, mask_value, secret_ranges, serialize_masked};
 pub use redact::{Redaction, profile_hash};
 

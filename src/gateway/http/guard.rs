@@ -1,6 +1,8 @@
 //! Who may talk to the gateway: the bearer token, and the `Host`/`Origin`
 //! checks that stop a web page from reaching a loopback server through DNS
-//! rebinding. Pure functions over header values.
+//! rebinding. Pure functions over header values (the token itself is
+//! judged by a [`Verifier`]).
+use crate::gateway::{Caller, Verifier};
 
 /// Why a request was turned away before it reached a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,17 +28,19 @@ pub fn loopback_names(port: u16) -> (Vec<String>, Vec<String>) {
 
 /// Checks one request's headers, in the order that tells the least to a
 /// stranger: names first (a rebinding page learns nothing about the
-/// token), then the token.
+/// token), then the token. No `allowed_hosts` at all: any `Host` (a server
+/// bound for other hosts cannot know the name it is reached by; its tokens
+/// guard it).
 pub fn check(
     host: Option<&str>,
     origin: Option<&str>,
     authorization: Option<&str>,
     allowed_hosts: &[String],
     allowed_origins: &[String],
-    token: &str,
-) -> Result<(), Refusal> {
+    verifier: &dyn Verifier,
+) -> Result<Caller, Refusal> {
     let host = host.unwrap_or("");
-    if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if !allowed_hosts.is_empty() && !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         return Err(Refusal::BadHost(host.to_string()));
     }
     if let Some(origin) = origin
@@ -47,10 +51,10 @@ pub fn check(
         return Err(Refusal::BadOrigin(origin.to_string()));
     }
     let presented = authorization.and_then(bearer).unwrap_or("");
-    if token.is_empty() || !same_secret(presented.as_bytes(), token.as_bytes()) {
+    if presented.is_empty() {
         return Err(Refusal::Unauthorized);
     }
-    Ok(())
+    verifier.verify(presented).ok_or(Refusal::Unauthorized)
 }
 
 /// The token of an `Authorization: Bearer TOKEN` value (scheme case-insensitive).
@@ -74,6 +78,7 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::SingleToken;
 
     fn names() -> (Vec<String>, Vec<String>) {
         loopback_names(8123)
@@ -92,10 +97,13 @@ mod tests {
     #[test]
     fn host_origin_then_token() {
         let (hosts, origins) = names();
-        let ok = |host, origin, auth| check(host, origin, auth, &hosts, &origins, "s3cret");
+        let verifier = SingleToken("s3cret".into());
+        let ok = |host, origin, auth| {
+            check(host, origin, auth, &hosts, &origins, &verifier).map(|c| c.name)
+        };
         assert_eq!(
             ok(Some("127.0.0.1:8123"), None, Some("Bearer s3cret")),
-            Ok(())
+            Ok("gateway".to_string())
         );
         assert_eq!(
             ok(
@@ -103,7 +111,7 @@ mod tests {
                 Some("http://localhost:8123"),
                 Some("bearer s3cret")
             ),
-            Ok(())
+            Ok("gateway".to_string())
         );
         assert_eq!(
             ok(Some("evil.example:8123"), None, Some("Bearer s3cret")),
@@ -150,7 +158,7 @@ mod tests {
                 Some("Bearer "),
                 &hosts,
                 &origins,
-                ""
+                &SingleToken(String::new())
             ),
             Err(Refusal::Unauthorized)
         );

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::route::{self, Dest, InFlight};
-use crate::gateway::{ClientSession, Message, Target};
+use crate::gateway::{Caller, ClientSession, Message, Target};
 
 /// Messages kept for the standalone stream while no client listens on it;
 /// past this the oldest are dropped (a client that never opens the stream
@@ -27,6 +27,8 @@ pub struct HttpSession {
     pub id: String,
     /// The endpoint it was opened on; the id is not valid on another.
     pub target: Target,
+    /// Who opened it; only the same caller may use it.
+    pub caller: Caller,
     pub to_gateway: mpsc::Sender<Message>,
     pub core: Arc<Core>,
 }
@@ -54,6 +56,7 @@ impl HttpSession {
     pub fn start(
         id: String,
         target: Target,
+        caller: Caller,
         session: ClientSession,
         table: Option<Weak<Table>>,
     ) -> Arc<Self> {
@@ -93,6 +96,7 @@ impl HttpSession {
         Arc::new(Self {
             id,
             target,
+            caller,
             to_gateway,
             core,
         })

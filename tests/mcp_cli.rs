@@ -1,0 +1,141 @@
+//! `mcpm mcp token create|ls|revoke` and the refusals of `mcpm mcp serve`
+//! that need no engine: the token file (0600, hashed, never overwritten when
+//! invalid), duplicate names, `--http` without tokens, an unknown project
+//! file, a bad listen address.
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn mcpm(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::cargo_bin("mcpm")
+        .unwrap()
+        .env("MCPM_CONFIG_DIR", config)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_by_name() {
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path();
+    let out = mcpm(
+        dir,
+        &[
+            "mcp", "token", "create", "--name", "ci", "--role", "operate",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secret = text(&out.stdout).trim().to_string();
+    assert!(
+        secret.starts_with("mcpm_") && secret.len() == 69,
+        "{secret}"
+    );
+    assert!(text(&out.stderr).contains("shown once"));
+
+    let file = dir.join("mcp-tokens.toml");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(&secret[5..]), "only the hash is stored");
+
+    let again = mcpm(
+        dir,
+        &["mcp", "token", "create", "--name", "ci", "--role", "read"],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("--force"));
+    let forced = mcpm(
+        dir,
+        &[
+            "mcp", "token", "create", "--name", "ci", "--role", "read", "--force",
+        ],
+    );
+    assert!(forced.status.success());
+    assert_ne!(text(&forced.stdout).trim(), secret);
+
+    let ls = mcpm(dir, &["mcp", "token", "ls", "--json"]);
+    assert!(ls.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "ci");
+    assert_eq!(listed[0]["role"], "read");
+    assert!(!text(&ls.stdout).contains("mcpm_"));
+    let table = mcpm(dir, &["mcp", "token", "ls"]);
+    assert!(text(&table.stdout).contains("NAME"));
+
+    let revoke = mcpm(dir, &["mcp", "token", "revoke", "ci"]);
+    assert!(revoke.status.success());
+    let missing = mcpm(dir, &["mcp", "token", "revoke", "ci"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("no token named `ci`"));
+
+    let bad_role = mcpm(
+        dir,
+        &["mcp", "token", "create", "--name", "x", "--role", "root"],
+    );
+    assert_eq!(bad_role.status.code(), Some(2));
+}
+
+#[test]
+fn an_invalid_token_file_is_reported_and_left_alone() {
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("mcp-tokens.toml");
+    let broken = "[tokens.ci]\nrole = \"operate\"\ncreated = 1\nsha256 = \n";
+    std::fs::write(&file, broken).unwrap();
+    let out = mcpm(
+        config.path(),
+        &["mcp", "token", "create", "--name", "bot", "--role", "read"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("mcp-tokens.toml:4:"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
+}
+
+#[test]
+fn serve_refuses_what_it_cannot_serve_safely() {
+    let config = tempfile::tempdir().unwrap();
+    let compose = config.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "name: demo\nservices:\n  time:\n    image: busybox\n",
+    )
+    .unwrap();
+    let compose = compose.display().to_string();
+
+    for addr in ["127.0.0.1:0", "0.0.0.0:0"] {
+        let out = mcpm(
+            config.path(),
+            &["mcp", "serve", "-f", &compose, "--http", addr],
+        );
+        assert_eq!(out.status.code(), Some(2), "{addr}");
+        let err = text(&out.stderr);
+        assert!(err.contains("mcpm mcp token create"), "{err}");
+        if addr.starts_with("0.0.0.0") {
+            assert!(err.contains("other hosts"), "{err}");
+        }
+    }
+
+    let out = mcpm(
+        config.path(),
+        &["mcp", "serve", "-f", "/nonexistent/compose.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("/nonexistent/compose.yaml"));
+
+    let out = mcpm(
+        config.path(),
+        &["mcp", "serve", "-f", &compose, "--http", "nowhere"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("ADDR:PORT"));
+
+    let out = mcpm(config.path(), &["mcp", "serve", "--profile", "absent"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
