@@ -4,10 +4,10 @@
 //! the Python `prometheus_client` package's OpenMetrics parser (a parser no
 //! one here wrote), and an unreachable engine giving `mcpm_engine_up 0`.
 //!
-//! The parser lives in a small venv, `target/prom-venv`
-//! (`python3 -m venv target/prom-venv && target/prom-venv/bin/pip install
-//! prometheus_client==0.21.1`); without it the text checks still run and the
-//! parse is skipped (failing under `CI`).
+//! The parser comes with the test venv `scripts/test-engine.sh` makes
+//! (`MCPM_TEST_PYTHON`; pinned in tests/engine-images/host-tools.requirements.txt);
+//! without it the text checks still run and the parse is skipped (failing
+//! under `CI`).
 #[path = "engine/support.rs"]
 #[allow(dead_code)] // the helpers other engine tests use
 mod support;
@@ -39,13 +39,18 @@ fn scrape(url: &str, method: &str) -> (String, String) {
     (head.to_string(), body.to_string())
 }
 
-/// The venv's python with `prometheus_client`, if made.
+/// The test venv's python, which has `prometheus_client`, if made.
 fn parser_python() -> Option<PathBuf> {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/prom-venv/bin/python");
-    if python.exists() {
+    let python = std::env::var_os("MCPM_TEST_PYTHON").map(PathBuf::from);
+    if let Some(python) = python.filter(|python| {
+        Command::new(python)
+            .args(["-c", "import prometheus_client"])
+            .status()
+            .is_ok_and(|status| status.success())
+    }) {
         return Some(python);
     }
-    let why = "target/prom-venv (prometheus_client) is not made; the parse is skipped";
+    let why = "MCPM_TEST_PYTHON with prometheus_client is not there (run scripts/test-engine.sh); the parse is skipped";
     if std::env::var_os("CI").is_some() {
         panic!("engine test cannot run in CI: {why}");
     }
