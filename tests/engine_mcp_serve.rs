@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Project, stderr, test_var};
+use support::{Project, stderr};
 
 /// A literal secret in the profile: it must never reach an agent or a log.
 const SECRET: &str = "sk-live-0123456789abcdef";
@@ -31,13 +31,7 @@ impl Ops {
     fn new(what: &str) -> Option<Self> {
         support::engine()?;
         let image = support::time_image()?;
-        let python = test_var("MCPM_TEST_PYTHON").or_else(|| {
-            if std::env::var_os("CI").is_some() {
-                panic!("MCPM_TEST_PYTHON is not set (run scripts/test-engine.sh)");
-            }
-            eprintln!("skipped: MCPM_TEST_PYTHON is not set");
-            None
-        })?;
+        let python = support::sdk_python()?;
         let project = Project::new(what);
         let profile = format!(
             "name = \"ops\"\n\n[docker]\ncompose_file = \"compose.yaml\"\nproject = \"{}\"\n\n\
@@ -49,12 +43,9 @@ impl Ops {
         let ops = Self {
             project,
             config: tempfile::tempdir().unwrap(),
-            python: PathBuf::from(python),
+            python,
         };
-        let out = ops.mcpm(&["docker", "sync", "ops.toml", "--yes"]);
-        assert!(out.status.success(), "sync failed: {}", stderr(&out));
-        let out = ops.mcpm(&["docker", "deploy", "--profile", "ops.toml", "--wait"]);
-        assert!(out.status.success(), "deploy failed: {}", stderr(&out));
+        support::sync_and_deploy(ops.project.dir.path(), ops.config.path(), "ops.toml");
         Some(ops)
     }
 
@@ -68,12 +59,7 @@ impl Ops {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpm"));
-        cmd.current_dir(self.project.dir.path())
-            .env("MCPM_CONFIG_DIR", self.config.path())
-            .env_remove("DOCKER_HOST")
-            .env("NO_COLOR", "1");
-        cmd
+        support::mcpm_in(self.project.dir.path(), self.config.path())
     }
 
     fn mcpm(&self, args: &[&str]) -> Output {

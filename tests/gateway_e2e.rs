@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Project, docker, docker_ok, stderr, stdout, test_var};
+use support::{Project, docker, stderr, stdout};
 
 /// One deployed profile, its config dir, and the Python that has the SDK.
 struct E2e {
@@ -26,18 +26,8 @@ impl E2e {
     /// Writes and deploys the profile, or says why it cannot (a failure in CI).
     fn new(what: &str) -> Option<Self> {
         support::engine()?;
-        let (Some(python), Some(image)) = (
-            test_var("MCPM_TEST_PYTHON"),
-            test_var("MCPM_TEST_TIME_IMAGE"),
-        ) else {
-            let why =
-                "MCPM_TEST_PYTHON / MCPM_TEST_TIME_IMAGE are not set (run scripts/test-engine.sh)";
-            if std::env::var_os("CI").is_some() {
-                panic!("gateway end-to-end test cannot run in CI: {why}");
-            }
-            eprintln!("skipped: {why}");
-            return None;
-        };
+        let python = support::sdk_python()?;
+        let image = support::time_image()?;
         let project = Project::new(what);
         let server = |name: &str, extra: &str| {
             format!(
@@ -57,12 +47,9 @@ impl E2e {
         let e2e = Self {
             project,
             config: tempfile::tempdir().unwrap(),
-            python: PathBuf::from(python),
+            python,
         };
-        let out = e2e.mcpm(&["docker", "sync", "e2e.toml", "--yes"]);
-        assert!(out.status.success(), "sync failed: {}", stderr(&out));
-        let out = e2e.mcpm(&["docker", "deploy", "--profile", "e2e.toml", "--wait"]);
-        assert!(out.status.success(), "deploy failed: {}", stderr(&out));
+        support::sync_and_deploy(e2e.project.dir.path(), e2e.config.path(), "e2e.toml");
         Some(e2e)
     }
 
@@ -71,12 +58,7 @@ impl E2e {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpm"));
-        cmd.current_dir(self.project.dir.path())
-            .env("MCPM_CONFIG_DIR", self.config.path())
-            .env_remove("DOCKER_HOST")
-            .env("NO_COLOR", "1");
-        cmd
+        support::mcpm_in(self.project.dir.path(), self.config.path())
     }
 
     fn mcpm(&self, args: &[&str]) -> Output {
@@ -172,24 +154,6 @@ impl E2e {
         docker(&["inspect", "--format", "{{.State.Running}}", &name])
             .stdout
             .starts_with(b"true")
-    }
-
-    /// The project's one-off containers (session servers).
-    fn oneoffs(&self) -> Vec<String> {
-        let filter = format!("label=com.docker.compose.project={}", self.project.name);
-        docker_ok(&[
-            "ps",
-            "-a",
-            "--filter",
-            &filter,
-            "--filter",
-            "label=com.docker.compose.oneoff=True",
-            "--format",
-            "{{.Names}}",
-        ])
-        .lines()
-        .map(str::to_string)
-        .collect()
     }
 
     fn token(&self) -> String {
@@ -372,13 +336,13 @@ fn deployed_servers_serve_real_clients() {
     e2e.wait_for(
         "a one-off container for the session",
         Duration::from_secs(30),
-        || !e2e.oneoffs().is_empty(),
+        || !support::one_offs(&e2e.project).is_empty(),
     );
     assert!(child.wait().unwrap().success());
     e2e.wait_for(
         "the session's container to go",
         Duration::from_secs(20),
-        || e2e.oneoffs().is_empty(),
+        || support::one_offs(&e2e.project).is_empty(),
     );
 
     // 6. A client killed mid-session leaves no stuck session behind.

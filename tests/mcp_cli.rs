@@ -139,3 +139,82 @@ fn serve_refuses_what_it_cannot_serve_safely() {
     let out = mcpm(config.path(), &["mcp", "serve", "--profile", "absent"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// A compose file that does not parse stops `serve` before it answers
+/// anything (exit 2, at the file's line and column).
+#[test]
+fn a_compose_file_that_does_not_parse_is_named_at_its_place() {
+    let config = tempfile::tempdir().unwrap();
+    let compose = config.path().join("compose.yaml");
+    std::fs::write(&compose, "services:\n  time: [\n").unwrap();
+    let compose = compose.display().to_string();
+    let out = mcpm(config.path(), &["mcp", "serve", "-f", &compose]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{compose}:3:1")), "{err}");
+}
+
+/// Without an engine (`DOCKER_HOST` at a socket that is not there) the
+/// server keeps answering: `list_servers` says the engine is unreachable and
+/// why, and a tool that needs the engine is an `isError` result naming it.
+#[test]
+fn without_an_engine_tools_say_so_and_the_server_goes_on() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let config = tempfile::tempdir().unwrap();
+    let compose = config.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "name: no-engine\nservices:\n  idle:\n    image: busybox\n",
+    )
+    .unwrap();
+    let dead = format!("unix://{}/no.sock", config.path().display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcpm"))
+        .env("MCPM_CONFIG_DIR", config.path())
+        .env("DOCKER_HOST", &dead)
+        .args(["mcp", "serve", "--role", "operate", "-f"])
+        .arg(&compose)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_servers","arguments":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"restart","arguments":{"servers":["idle"]}}}"#,
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answers: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let answer = |id: u64| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer to {id}: {answers:?}"))
+    };
+    let listed = &answer(2)["result"];
+    assert_ne!(listed["isError"], true, "{listed}");
+    let engine = &listed["structuredContent"]["projects"][0]["engine"];
+    assert_eq!(engine["reachable"], false, "{listed}");
+    assert!(
+        engine["error"].as_str().unwrap_or("").contains(&dead),
+        "{listed}"
+    );
+    let restarted = &answer(3)["result"];
+    assert_eq!(restarted["isError"], true, "{restarted}");
+    let message = restarted["content"][0]["text"].as_str().unwrap();
+    assert!(
+        message.contains("cannot reach the Docker Engine"),
+        "{message}"
+    );
+    assert!(message.contains(&dead), "{message}");
+}

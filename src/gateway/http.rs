@@ -8,6 +8,7 @@
 //! (bearer token, `Host`/`Origin` against DNS rebinding, body size). The
 //! messages themselves go through untouched, as JSON values, so fields the
 //! gateway does not know survive. Decisions live in [`route`] and [`guard`].
+pub mod accept;
 pub mod body;
 pub mod guard;
 pub mod route;
@@ -24,7 +25,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use self::body::{Body, EventStream};
@@ -42,10 +42,6 @@ const VERSION_HEADER: &str = "mcp-protocol-version";
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 /// A session with no open stream and no request for this long is closed.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(3600);
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for open connections to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How the front end is set up.
 pub struct HttpOptions {
@@ -109,44 +105,12 @@ pub async fn serve(
         table: Arc::new(Mutex::new(HashMap::new())),
     });
     let reaper = tokio::spawn(reap_idle(server.table.clone(), options.session_idle));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = options.shutdown;
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => {
-                // An answer goes out as several small writes (head, SSE
-                // event, end of stream): with Nagle's algorithm each waits
-                // for the client's delayed ACK, 40 ms a round trip.
-                let _ = stream.set_nodelay(true);
-                stream
-            }
-            Err(err) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                eprintln!("gateway: accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let server = server.clone();
-        let service = hyper::service::service_fn(move |request| {
-            let server = server.clone();
-            async move { Ok::<_, Infallible>(handle(&server, request).await) }
-        });
-        // A client that opens a connection and never finishes its headers
-        // must not hold it for ever.
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
+    let server_for_requests = server.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let server = server_for_requests.clone();
+        async move { Ok::<_, Infallible>(handle(&server, request).await) }
+    });
+    let graceful = accept::accept_until(listener, options.shutdown, "gateway", service).await;
     reaper.abort();
     // Ending the sessions ends their streams, so connections can finish.
     let open: Vec<Arc<HttpSession>> = lock(&server.table).drain().map(|(_, s)| s).collect();
@@ -154,7 +118,7 @@ pub async fn serve(
         session.core.end();
     }
     drop(open);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    accept::finish(graceful).await;
 }
 
 /// Closes sessions that have been idle (no open stream, no request) for

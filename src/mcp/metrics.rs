@@ -19,7 +19,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +28,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::engine::stats::ContainerStats;
+use crate::gateway::http::accept;
 
 /// The content type `prometheus-client`'s text encoder produces.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -40,8 +40,6 @@ const LATENCY_BUCKETS: [f64; 14] = [
 /// How long a scrape waits for the engine's container sample (a stats read
 /// takes about a second: the engine samples twice for CPU %).
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(8);
-/// How long shutdown waits for an open scrape to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -292,39 +290,13 @@ pub async fn serve(
     shutdown: BoxFuture<'static, ()>,
 ) {
     let projects = Arc::new(projects);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = shutdown;
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                eprintln!("metrics: accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let metrics = metrics.clone();
         let projects = projects.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let metrics = metrics.clone();
-            let projects = projects.clone();
-            async move { Ok::<_, Infallible>(answer(&metrics, &projects, &request).await) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30))
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+        async move { Ok::<_, Infallible>(answer(&metrics, &projects, &request).await) }
+    });
+    let graceful = accept::accept_until(listener, shutdown, "metrics", service).await;
+    accept::finish(graceful).await;
 }
 
 /// What a request gets: the decision is [`route`]'s, the sample is taken

@@ -289,3 +289,46 @@ pub fn one_offs(project: &Project) -> Vec<String> {
     .map(str::to_string)
     .collect()
 }
+
+/// The Python that has the official MCP SDK (`MCPM_TEST_PYTHON`, made by
+/// `scripts/test-engine.sh`), or `None` after saying why; under `CI` that fails.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn sdk_python() -> Option<PathBuf> {
+    let python = test_var("MCPM_TEST_PYTHON");
+    if python.is_none() {
+        let why = "MCPM_TEST_PYTHON is not set (run scripts/test-engine.sh)";
+        if std::env::var_os("CI").is_some() {
+            panic!("engine test cannot run in CI: {why}");
+        }
+        eprintln!("skipped: {why}");
+    }
+    python.map(PathBuf::from)
+}
+
+/// `mcpm` run in `dir` with the config dir `config`, on the machine's engine
+/// (`DOCKER_HOST` unset), without colour.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn mcpm_in(dir: &std::path::Path, config: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpm"));
+    cmd.current_dir(dir)
+        .env("MCPM_CONFIG_DIR", config)
+        .env_remove("DOCKER_HOST")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Syncs the profile `file` (in `dir`) into its compose file and deploys it,
+/// waiting until it runs; a failure of either fails the test.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn sync_and_deploy(dir: &std::path::Path, config: &std::path::Path, file: &str) {
+    let out = mcpm_in(dir, config)
+        .args(["docker", "sync", file, "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sync failed: {}", stderr(&out));
+    let out = mcpm_in(dir, config)
+        .args(["docker", "deploy", "--profile", file, "--wait"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "deploy failed: {}", stderr(&out));
+}
