@@ -218,3 +218,54 @@ fn without_an_engine_tools_say_so_and_the_server_goes_on() {
     );
     assert!(message.contains(&dead), "{message}");
 }
+
+/// Token commands run at once (two terminals, a script creating several)
+/// each keep their change: none is lost to another's read-modify-write, and
+/// a revoked token never comes back.
+#[test]
+fn concurrent_token_commands_lose_nothing() {
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path();
+    let out = mcpm(
+        dir,
+        &["mcp", "token", "create", "--name", "old", "--role", "read"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut children = Vec::new();
+    for n in 0..12 {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mcpm"));
+        cmd.env("MCPM_CONFIG_DIR", dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if n == 0 {
+            cmd.args(["mcp", "token", "revoke", "old"]);
+        } else {
+            cmd.args([
+                "mcp",
+                "token",
+                "create",
+                "--role",
+                "read",
+                "--name",
+                &format!("t{n}"),
+            ]);
+        }
+        children.push(cmd.spawn().unwrap());
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = mcpm(dir, &["mcp", "token", "ls", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (1..12).map(|n| format!("t{n}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}

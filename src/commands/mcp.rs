@@ -57,9 +57,9 @@ fn token(context: &Context, command: McpTokenCommand) -> Result<ExitStatus> {
     let file = tokens::path(context.config.path());
     match command {
         McpTokenCommand::Create(args) => {
-            let mut store = TokenStore::load(&file)?;
-            let secret = store.create(&args.name, role(args.role), args.force)?;
-            store.save(&file)?;
+            let secret = TokenStore::edit(&file, |store| {
+                store.create(&args.name, role(args.role), args.force)
+            })?;
             context.note(&format!(
                 "token `{}` ({}) created; its secret is shown once, here (send it as Authorization: Bearer <secret>):",
                 args.name,
@@ -84,9 +84,7 @@ fn token(context: &Context, command: McpTokenCommand) -> Result<ExitStatus> {
             }
         }
         McpTokenCommand::Revoke(args) => {
-            let mut store = TokenStore::load(&file)?;
-            store.revoke(&args.name)?;
-            store.save(&file)?;
+            TokenStore::edit(&file, |store| store.revoke(&args.name))?;
             context.note(&format!(
                 "token `{}` revoked: a running server refuses it from its next request",
                 args.name

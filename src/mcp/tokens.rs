@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::roles::Role;
 use crate::error::{Error, ExitStatus, Result};
-use crate::files::{WriteOptions, write_atomic};
+use crate::files::{LockMode, WriteOptions, write_atomic};
+
+/// How long a token command waits for another one to finish with the file.
+const EDIT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::gateway::http::guard::same_secret;
 use crate::gateway::{Caller, Verifier};
 
@@ -96,8 +99,23 @@ impl TokenStore {
         Ok(store)
     }
 
+    /// Changes the store at `file` with `change` and writes it back, holding
+    /// the file's lock throughout: token commands run at once each keep
+    /// their change (without it, one's write could drop another's new token
+    /// or bring back a revoked one). Nothing is written when `change` fails.
+    pub fn edit<T>(file: &Path, change: impl FnOnce(&mut TokenStore) -> Result<T>) -> Result<T> {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))?;
+        }
+        let _lock = crate::files::lock_files(&[file], LockMode::Exclusive, EDIT_LOCK_TIMEOUT)?;
+        let mut store = TokenStore::load(file)?;
+        let value = change(&mut store)?;
+        store.save(file)?;
+        Ok(value)
+    }
+
     /// Writes the store, mode 0600.
-    pub fn save(&self, file: &Path) -> Result<()> {
+    fn save(&self, file: &Path) -> Result<()> {
         let text = toml::to_string(self)
             .map_err(|err| Error::runtime(format!("cannot write the token file: {err}")))?;
         let header = "# mcpm mcp tokens: names, roles and SHA-256 of the secrets (never the secrets).\n# Edit with `mcpm mcp token create|ls|revoke`.\n";
