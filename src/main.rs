@@ -6,11 +6,22 @@ use clap::{CommandFactory, Parser};
 // A sync of a large profile builds and drops hundreds of thousands of small
 // values (YAML nodes, map entries, strings): mimalloc's per-thread free lists
 // make that markedly cheaper than the system allocator (`scripts/bench.sh`).
-// Its heaps keep transparent huge pages: without them a 1000-server sync
-// takes ten thousand 4 KB page faults, which cost more than twice its own
-// work on a virtual machine (`scripts/bench.sh`), though RSS is 16 MB lower.
+// Its heaps use transparent huge pages in large runs only (`mcpm::memory`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Turns huge pages off before anything allocates: mimalloc sets itself up
+/// in a constructor of priority 101 and touches its first pages there, so
+/// this one runs at 100 (the linker orders `.init_array.NNNNN` by number).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array.00100")]
+static START_SMALL: extern "C" fn() = start_small;
+
+#[cfg(target_os = "linux")]
+extern "C" fn start_small() {
+    mcpm::memory::start_small();
+}
 
 fn main() -> ExitCode {
     // A bug must still read as one line a user can report, never a backtrace.

@@ -1,6 +1,7 @@
 //! The compose side: building services from servers, assembling the document,
 //! writing it as YAML, and the `.env` file that holds literal secrets.
 pub mod base;
+pub mod block;
 mod depth;
 mod document;
 pub mod dotenv;
@@ -31,6 +32,12 @@ use crate::source::SourceFile;
 /// nested deeper than [`MAX_DEPTH`] is refused before the parser sees it.
 pub fn parse_yaml(path: &Path, text: &str) -> Result<serde_yaml_ng::Value> {
     check_depth(path, text)?;
+    // Most compose files (and all of mcpm's) are plain block YAML, which the
+    // fast reader reads to the same value; the rest, and every error, goes
+    // through the general parser.
+    if let Some(value) = block::parse(text) {
+        return Ok(value);
+    }
     serde_yaml_ng::from_str(text).map_err(|err| {
         let location = err
             .location()

@@ -25,27 +25,37 @@ pub struct Parsed {
     empty: Mapping,
 }
 
-/// Parses the compose text and renders the profile (side by side: both cost
-/// and neither needs the other), then reads the base and refuses a file
-/// synced with another profile.
+/// From this size on, the compose file is parsed on a thread of its own.
+const PARALLEL_FROM: usize = 64 * 1024;
+
+/// Parses the compose text and renders the profile (side by side for a large
+/// file: both cost and neither needs the other), then reads the base and
+/// refuses a file synced with another profile.
 pub fn parse(
     loaded: &LoadedProfile,
     catalog: &Catalog,
     compose_path: &Path,
     compose_text: Option<&str>,
 ) -> Result<Parsed> {
-    let (document, rendered) = std::thread::scope(|scope| {
-        let parse = scope.spawn(|| {
-            compose_text
-                .map(|text| parse_compose(compose_path, text))
-                .transpose()
-        });
-        let rendered = compose::render(loaded, catalog, RenderOptions::default());
-        let parsed = parse
-            .join()
-            .unwrap_or_else(|_| Err(Error::runtime("the compose parser stopped unexpectedly")));
-        (parsed, rendered)
-    });
+    let parse = || {
+        compose_text
+            .map(|text| parse_compose(compose_path, text))
+            .transpose()
+    };
+    let render = || compose::render(loaded, catalog, RenderOptions::default());
+    // A small file parses in less time than a thread takes to start.
+    let (document, rendered) = if compose_text.is_none_or(|text| text.len() < PARALLEL_FROM) {
+        (parse(), render())
+    } else {
+        std::thread::scope(|scope| {
+            let parse = scope.spawn(parse);
+            let rendered = render();
+            let parsed = parse
+                .join()
+                .unwrap_or_else(|_| Err(Error::runtime("the compose parser stopped unexpectedly")));
+            (parsed, rendered)
+        })
+    };
     let (document, rendered) = (document?, rendered?);
     let base = match &document {
         Some(document) => SyncBase::from_document(document).map_err(|why| {
