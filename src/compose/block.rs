@@ -42,7 +42,10 @@ struct Line<'t> {
 /// or other control character, nothing YAML treats as a line break or byte
 /// order mark, nothing it refuses to read.
 fn plain_characters(text: &str) -> bool {
-    if text.bytes().all(|b| (b' '..=b'~').contains(&b) || b == b'\n') {
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) || b == b'\n')
+    {
         return true;
     }
     text.chars().all(|c| match c {
@@ -365,7 +368,9 @@ fn plain(text: &str) -> Option<Value> {
     }
     // No integer (decimal, `0x`, `0o`, `0b`) or float (`1.5e-3`) holds any
     // other character: `8080:80`, `512m`, `10.0.0.1/8` are strings.
-    let numeric = |b: u8| b.is_ascii_hexdigit() || matches!(b, b'.' | b'+' | b'-' | b'_' | b'x' | b'X' | b'o' | b'O');
+    let numeric = |b: u8| {
+        b.is_ascii_hexdigit() || matches!(b, b'.' | b'+' | b'-' | b'_' | b'x' | b'X' | b'o' | b'O')
+    };
     if !text.bytes().all(numeric) {
         return Some(Value::String(text.to_string()));
     }
@@ -373,9 +378,10 @@ fn plain(text: &str) -> Option<Value> {
         return None;
     }
     match text.split_once('.') {
-        None if text.bytes().all(|b| b.is_ascii_digit()) => {
-            text.parse::<u64>().ok().map(|n| Value::Number(Number::from(n)))
-        }
+        None if text.bytes().all(|b| b.is_ascii_digit()) => text
+            .parse::<u64>()
+            .ok()
+            .map(|n| Value::Number(Number::from(n))),
         Some((whole, fraction))
             if !fraction.is_empty()
                 && whole.bytes().all(|b| b.is_ascii_digit())

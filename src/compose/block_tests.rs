@@ -88,8 +88,14 @@ fn keys_and_structure() {
     for (text, read) in [
         ("", true),
         ("# only a comment\n\n", true),
-        ("a:\n  b:\n    c: 1\n  d:\n    - x\n    - y: 1\n      z: 2\n    -\n      - nested\n    - {}\n", true),
-        ("\"quoted key\": 1\n'single': 2\n8080: port\ntrue: yes\n", true),
+        (
+            "a:\n  b:\n    c: 1\n  d:\n    - x\n    - y: 1\n      z: 2\n    -\n      - nested\n    - {}\n",
+            true,
+        ),
+        (
+            "\"quoted key\": 1\n'single': 2\n8080: port\ntrue: yes\n",
+            true,
+        ),
         ("a:\n  - x\n  # a comment between items\n  - y\n", true),
         ("a: 1\n   # a comment indented oddly\nb: 2\n", true),
         ("a:\n- x\n", false),
@@ -229,7 +235,8 @@ fn edited_documents_agree_or_are_refused() {
 /// the same as the general parser everywhere.
 #[test]
 fn the_corpus_agrees() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/awesome-compose");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/awesome-compose");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("skipped: {} is not here (it is in CI)", dir.display());
         return;
