@@ -143,6 +143,9 @@ impl Interaction for Terminal<'_> {
     fn warn(&self, message: &str) {
         self.context.warn(message);
     }
+    fn shows_warnings(&self) -> bool {
+        !self.context.quiet
+    }
     fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice> {
         let merge = server.change == Change::BothChanged;
         ui::prompt::server_conflict(&server.name, what, &server.fields, merge)

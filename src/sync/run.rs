@@ -93,6 +93,11 @@ pub trait Interaction {
     /// A progress or summary line (stderr for the CLI).
     fn note(&self, message: &str);
     fn warn(&self, message: &str);
+    /// Whether warnings reach anyone (`-q` drops them): the doctor's checks
+    /// after a sync only produce warnings, and are skipped when not.
+    fn shows_warnings(&self) -> bool {
+        true
+    }
     /// How to settle a whole server's conflict.
     fn server_conflict(&mut self, server: &ServerPlan, what: &str) -> Result<Choice>;
     /// How to settle one field both sides changed.
@@ -364,7 +369,7 @@ pub fn run(
         }
         // The doctor's checks need the profile the rendering came from:
         // when sync changed it, they wait for the next run (or `doctor`).
-        if !profile_changes {
+        if !profile_changes && ui.shows_warnings() {
             let env = Some((env_path.as_path(), texts.env));
             let findings = crate::doctor::quick_check(&loaded, &outputs.rendered, &catalog, env);
             for line in crate::doctor::warning_lines(&loaded, &findings) {
