@@ -116,6 +116,16 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
                 (None, None) => {}
             }
         }
+        let removed = edits
+            .services
+            .iter()
+            .filter(|(name, new)| new.is_none() && children.iter().any(|e| e.key == *name))
+            .count();
+        if removed == children.len() && appended.is_empty() {
+            // Every service removed: the tree editor writes `services: {}`,
+            // where dropping their lines would leave `services:` (null).
+            return None;
+        }
         if !appended.is_empty() {
             // New services go after the last one's last content line, as the
             // tree editor puts them. Comments or blank lines after it could
@@ -211,21 +221,151 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
 }
 
 /// The new text of a top-level block whose entries are one line each (the
-/// `x-mcpm` base: a thousand servers, one line per server): checked against
-/// the emitter's text of the old value, written whole (cheap), and verified
-/// by parsing only the lines that changed.
+/// `x-mcpm` base: a thousand servers, one line per server). Edited line by
+/// line where the layout allows ([`block_lines`]), else checked against the
+/// emitter's text of the old value and written whole; either way verified by
+/// parsing only the lines that changed.
 fn top_block(text: &str, entry: &Entry<'_>, key: &str, old: &Value, new: &Value) -> Option<String> {
+    if let Some(written) = block_lines(text, entry, key, old, new) {
+        prove_changed_lines(old, new)?;
+        return Some(written);
+    }
     let key_value = Value::from(key);
     if !emitted_as(text, entry.span.clone(), &key_value, old, 0) {
         return None;
     }
     let merged = merged(old, new)?;
     let written = emit(&key_value, &merged, 0);
-    // Lines of the old and new text: those only in the new text are parsed,
-    // together with the keys above them, and must read back as intended.
-    let (Value::Mapping(old_map), Value::Mapping(new_map)) = (old, &merged) else {
+    if !matches!((old, &merged), (Value::Mapping(_), Value::Mapping(_))) {
         check(&written, key, new)?;
         return Some(written);
+    }
+    prove_changed_lines(old, &merged)?;
+    // And the whole new value is what was intended (a cheap tree compare).
+    (merged == *new).then_some(written)
+}
+
+/// The block `key:` with its children (`profile`, `base`) two columns in and
+/// the base's entries one line each four columns in, edited by its lines:
+/// unchanged lines are kept, each changed or removed one must be the
+/// emitter's text of its old value, added entries go after the last one (where
+/// the tree editor puts them). This writes what emitting the whole merged
+/// value writes, without emitting a thousand unchanged lines twice. `None`
+/// for any other layout, a comment or blank line inside, or a child added or
+/// removed.
+fn block_lines(
+    text: &str,
+    entry: &Entry<'_>,
+    key: &str,
+    old: &Value,
+    new: &Value,
+) -> Option<String> {
+    let (Value::Mapping(old_map), Value::Mapping(new_map)) = (old, new) else {
+        return None;
+    };
+    let start = entry.span.start;
+    let end = line_end(text, entry.span.end - 1);
+    // A last line without its newline is left to the whole-block path.
+    if !text[..end].ends_with('\n')
+        || text[start..].split('\n').next()? != format!("{key}:")
+        || string(key) != key
+    {
+        return None;
+    }
+    let body = line_end(text, start)..entry.span.end;
+    if lines(text, body.clone()).any(|(s, e)| is_filler(&text[s..e])) {
+        return None;
+    }
+    let children = entries(text, body, 2)?;
+    if !same_keys(&children, old_map)
+        || old_map.len() != new_map.len()
+        || !old_map.keys().zip(new_map.keys()).all(|(a, b)| a == b)
+    {
+        return None;
+    }
+    let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
+    for child in &children {
+        let name = Value::from(child.key);
+        let (old_value, new_value) = (old_map.get(&name)?, new_map.get(&name)?);
+        if old_value == new_value {
+            continue;
+        }
+        let child_end = line_end(text, child.span.end - 1);
+        match (old_value, new_value) {
+            (Value::Mapping(o), Value::Mapping(n)) if !o.is_empty() && !n.is_empty() => {
+                if text[child.span.start..].split('\n').next()? != format!("  {}:", child.key) {
+                    return None;
+                }
+                let inner = line_end(text, child.span.start)..child.span.end;
+                let lines_found = entries(text, inner, 4)?;
+                if !same_keys(&lines_found, o) {
+                    return None;
+                }
+                for line in &lines_found {
+                    let line_key = Value::from(line.key);
+                    let was = o.get(&line_key)?;
+                    let now = n.get(&line_key);
+                    if now == Some(was) {
+                        continue;
+                    }
+                    let span = line.span.start..line_end(text, line.span.end - 1);
+                    if line_end(text, line.span.start) != span.end
+                        || !emitted_as(text, line.span.clone(), &line_key, was, 4)
+                    {
+                        return None;
+                    }
+                    let written = match now {
+                        Some(now) => {
+                            flat(now)?;
+                            emit(&line_key, now, 4)
+                        }
+                        None => String::new(),
+                    };
+                    replacements.push((span, written));
+                }
+                let mut added = String::new();
+                for (line_key, value) in n.iter().filter(|(k, _)| !o.contains_key(*k)) {
+                    let plain = line_key.as_str()?;
+                    if string(plain) != plain {
+                        return None;
+                    }
+                    flat(value)?;
+                    push_entry(line_key, value, 4, &mut added);
+                }
+                if !added.is_empty() {
+                    replacements.push((child_end..child_end, added));
+                }
+            }
+            _ => {
+                if !emitted_as(text, child.span.clone(), &name, old_value, 2) {
+                    return None;
+                }
+                replacements.push((child.span.start..child_end, emit(&name, new_value, 2)));
+            }
+        }
+    }
+    replacements.sort_by_key(|(range, _)| (range.start, range.end));
+    let mut out = String::with_capacity(end - start + 1024);
+    let mut at = start;
+    for (range, written) in replacements {
+        if range.start < at {
+            return None;
+        }
+        out.push_str(&text[at..range.start]);
+        out.push_str(&written);
+        at = range.end;
+    }
+    out.push_str(&text[at..end]);
+    Some(out)
+}
+
+/// Parses the lines that change between two values of a block written one
+/// line per entry (the base's entries one level down): under their keys they
+/// must read back as the new values. The rest of the block is bytes already
+/// in the file, or proven the emitter's text of the same values.
+fn prove_changed_lines(old: &Value, new: &Value) -> Option<()> {
+    let (Value::Mapping(old_map), Value::Mapping(new_map)) = (old, new) else {
+        return Some(());
     };
     let mut proof = String::new();
     let mut expected = Mapping::new();
@@ -261,8 +401,7 @@ fn top_block(text: &str, entry: &Entry<'_>, key: &str, old: &Value, new: &Value)
             return None;
         }
     }
-    // And the whole new value is what was intended (a cheap tree compare).
-    (merged == *new).then_some(written)
+    Some(())
 }
 
 /// A value written on the key's own line: a scalar or an empty collection.

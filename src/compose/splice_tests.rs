@@ -117,8 +117,9 @@ fn mutate(rng: &mut Rng, odd: &[String], old: &Value) -> Value {
             }
             2 => {
                 let keys: Vec<Value> = s.keys().cloned().collect();
-                let key = &keys[rng.below(keys.len())];
-                if key.as_str() != Some("image") {
+                if let Some(key) = keys.get(rng.below(keys.len()))
+                    && key.as_str() != Some("image")
+                {
                     s.remove(key);
                 }
             }
@@ -249,6 +250,17 @@ fn compare(label: &str, text: &str, edits: &OwnedEdits) -> Option<bool> {
         Err(_) => return None,
     };
     if let Some(fast) = &fast {
+        if fast != &full {
+            // The first differing lines, which the whole texts bury.
+            for (a, b) in fast
+                .lines()
+                .zip(full.lines())
+                .filter(|(a, b)| a != b)
+                .take(3)
+            {
+                eprintln!("splice: {a:?}\nfull:   {b:?}");
+            }
+        }
         assert_eq!(fast, &full, "{label}: the splice and the full path differ");
     }
     assert_eq!(apply(text, &document, &edits).unwrap(), full, "{label}");
@@ -602,4 +614,26 @@ fn comments_between_services_stay_in_both_paths() {
         let fast = splice(text, &document, &edits);
         assert_eq!(fast.as_deref(), Some(full.as_str()), "{edit:?}");
     }
+}
+
+/// Every service removed: the splice leaves that to the tree editor, which
+/// writes `services: {}` (dropping the lines would leave `services:`, null).
+#[test]
+fn removing_every_service_falls_back() {
+    let text = "name: p\nservices:\n  a:\n    image: x\n  b:\n    image: y\nx-mcpm:\n  profile: p\n  base: {}\n";
+    let document: Value = serde_yaml_ng::from_str(text).unwrap();
+    let base = document["x-mcpm"].clone();
+    let edits = Edits {
+        services: vec![("a", None), ("b", None)],
+        additions: Vec::new(),
+        top: ("x-mcpm", &base),
+    };
+    assert_eq!(splice(text, &document, &edits), None);
+    let written = apply(text, &document, &edits).unwrap();
+    let reread: Value = serde_yaml_ng::from_str(&written).unwrap();
+    assert_eq!(
+        reread["services"],
+        Value::Mapping(Mapping::new()),
+        "{written}"
+    );
 }
