@@ -121,14 +121,13 @@ fn detect_without_image<'c>(
     catalog: &'c Catalog,
     invocation: &Invocation,
 ) -> Outcome<'c> {
-    let invocation = invocation.clone();
     if let Some(template) = catalog.by_name(name)
-        && names_nothing_else(&invocation, template, catalog)
+        && names_nothing_else(invocation, template, catalog)
     {
         return Outcome::Service(Box::new(from_template(
             MatchRule::Name,
             template,
-            &invocation,
+            invocation,
             format!("server name `{name}` is a catalog entry"),
         )));
     }
@@ -137,7 +136,7 @@ fn detect_without_image<'c>(
             Some(template) => service(
                 MatchRule::Package,
                 template,
-                &invocation,
+                invocation,
                 format!("npm package `{}`", run.package),
             ),
             None => generic_npm(run, catalog),
@@ -146,7 +145,7 @@ fn detect_without_image<'c>(
             Some(template) => service(
                 MatchRule::Package,
                 template,
-                &invocation,
+                invocation,
                 format!("PyPI package `{}`", run.package),
             ),
             None => generic_pypi(run, catalog),
@@ -181,7 +180,7 @@ fn detect_without_image<'c>(
                 Some(template) => service(
                     MatchRule::Command,
                     template,
-                    &invocation,
+                    invocation,
                     format!("executable `{binary}`"),
                 ),
                 None => not_containerizable(
@@ -201,7 +200,7 @@ fn detect_without_image<'c>(
             Some(template) => service(
                 MatchRule::Command,
                 template,
-                &invocation,
+                invocation,
                 format!("Python module `{module}`"),
             ),
             None => not_containerizable(
@@ -232,7 +231,7 @@ fn detect_without_image<'c>(
             }
         }
         Invocation::Script { .. } | Invocation::Deno { .. } | Invocation::UvRun(_) => {
-            host_script_service(name, server, catalog, &invocation)
+            host_script_service(name, server, catalog, invocation)
         }
         Invocation::LocalExecutable { path, .. } => not_containerizable(
             format!(
