@@ -298,7 +298,7 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
 
 /// Reads a text file that may not exist yet: `None` when it does not.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read(path) {
+    match crate::memory::read_input(path) {
         Ok(bytes) => crate::source::decode(path, bytes).map(Some),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(Error::io("read", path, err)),

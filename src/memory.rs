@@ -6,8 +6,8 @@
 //! 4 KB page faults with them (both measured with `scripts/bench.sh`). So the
 //! binary starts with huge pages off ([`start_small`], run before mimalloc
 //! sets itself up) and turns them back on
-//! once it has read enough input to be a large run ([`note_input`], called
-//! for every text file mcpm reads, through `source::decode`).
+//! once it is about to read enough input to be a large run ([`read_input`],
+//! which profiles and compose files are read with).
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Input read from here on makes a run large: a 1000-server compose file is
@@ -32,6 +32,16 @@ pub fn start_small() {
             TURNED_OFF.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// Reads a whole input file (a profile, a compose file), counting its size
+/// first: a large file turns huge pages on before its buffer is touched, so
+/// the regions it and the trees parsed from it land in are backed by them.
+pub fn read_input(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        note_input(usize::try_from(meta.len()).unwrap_or(usize::MAX));
+    }
+    std::fs::read(path)
 }
 
 /// Counts `bytes` of input; the read that makes the run large turns huge

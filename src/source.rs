@@ -157,7 +157,6 @@ enum Node<'a> {
 /// Turns a file's bytes into text; bytes that are not UTF-8 are a user error
 /// (exit 2) naming the file, line, column and byte offset of the first one.
 pub fn decode(path: &Path, bytes: Vec<u8>) -> crate::error::Result<String> {
-    crate::memory::note_input(bytes.len());
     String::from_utf8(bytes).map_err(|err| {
         let offset = err.utf8_error().valid_up_to();
         let bytes = err.into_bytes();

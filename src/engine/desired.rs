@@ -109,7 +109,7 @@ pub struct LoadOptions {
 
 /// Reads and resolves the compose file at `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Desired> {
-    let bytes = std::fs::read(path).map_err(|err| {
+    let bytes = crate::memory::read_input(path).map_err(|err| {
         Error::io("read", path, err).hint(
             "pass the compose file with -f FILE, or a profile with --profile (run `mcpm docker generate PROFILE -o FILE` to write one)",
         )

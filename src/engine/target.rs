@@ -80,7 +80,7 @@ pub struct ProjectRef {
 
 /// Reads the project of `target`; a missing file is fine when `-p` names the project.
 pub fn project_ref(target: &Target) -> Result<ProjectRef> {
-    let text = match std::fs::read(&target.file) {
+    let text = match crate::memory::read_input(&target.file) {
         Ok(bytes) => crate::source::decode(&target.file, bytes)?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             if let Some(project) = &target.options.project {

@@ -254,7 +254,8 @@ pub(crate) fn known_profiles(config: &ConfigDir) -> Vec<String> {
 
 /// Reads and validates the profile at `path`.
 pub fn load_profile(path: &Path) -> Result<LoadedProfile> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io("read profile", path, err))?;
+    let bytes =
+        crate::memory::read_input(path).map_err(|err| Error::io("read profile", path, err))?;
     let text = crate::source::decode(path, bytes)?;
     load_profile_text(path, text)
 }
