@@ -10,20 +10,8 @@ use clap::{CommandFactory, Parser};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Turns huge pages off before anything allocates: mimalloc sets itself up
-/// in a constructor of priority 101 and touches its first pages there, so
-/// this one runs at 100 (the linker orders `.init_array.NNNNN` by number).
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array.00100")]
-static START_SMALL: extern "C" fn() = start_small;
-
-#[cfg(target_os = "linux")]
-extern "C" fn start_small() {
-    mcpm::memory::start_small();
-}
-
 fn main() -> ExitCode {
+    mcpm::memory::start_small();
     // A bug must still read as one line a user can report, never a backtrace.
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
