@@ -4,10 +4,9 @@
 //! first touch of each one: for a sync of a few servers that zeroing is a
 //! quarter of the run, while a sync of a thousand servers saves ten thousand
 //! 4 KB page faults with them (both measured with `scripts/bench.sh`). So the
-//! binary starts with huge pages off ([`start_small`], first thing in
-//! `main`) and turns them back on
-//! once it is about to read enough input to be a large run ([`read_input`],
-//! which profiles and compose files are read with).
+//! binary starts with huge pages off ([`start_small`], first thing in `main`)
+//! and turns them back on once it is about to read enough input to be a large
+//! run ([`read_input`], which profiles and compose files are read with).
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Input read from here on makes a run large: a 1000-server compose file is
@@ -23,9 +22,8 @@ static TURNED_OFF: AtomicBool = AtomicBool::new(false);
 /// earlier than `main`: mimalloc advises its arena for huge pages when it
 /// sets itself up, and an arena mapped while they are off is never advised,
 /// so a large run would get none (a thousand more page faults at 1000
-/// servers). Left
-/// alone when something else turned them off already (a parent process, or
-/// `MIMALLOC_ALLOW_THP=0`): that choice is not undone later.
+/// servers). Left alone when something else turned them off already (a
+/// parent process, or `MIMALLOC_ALLOW_THP=0`): that choice is not undone.
 pub fn start_small() {
     #[cfg(target_os = "linux")]
     {
