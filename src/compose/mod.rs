@@ -150,6 +150,30 @@ mod tests {
         }
     }
 
+    /// Plain block files the fast reader declines because they are wrong
+    /// still get the general parser's located error, on the right line.
+    #[test]
+    fn broken_block_files_are_located_errors() {
+        let path = Path::new("c.yml");
+        for (text, line) in [
+            ("services:\n  a:\n    image: x\n    image: y\n", 4),
+            ("services:\n  a:\n      image: x\n    command: y\n", 4),
+            // libyaml finds an unclosed quote at the end of the file.
+            ("services:\n  a:\n    image: \"x\n", 4),
+            ("services:\n  a:\n    image: x: y\n", 3),
+        ] {
+            assert!(block::parse(text).is_none(), "{text:?}");
+            let err = parse_yaml(path, text).unwrap_err();
+            assert_eq!(err.status, crate::error::ExitStatus::Invalid, "{text:?}");
+            let at = err.location.as_ref().expect("located");
+            assert!(
+                at.line >= line - 1 && at.line <= line,
+                "{text:?}: line {}",
+                at.line
+            );
+        }
+    }
+
     /// A mistake at any position of a compose file full of multibyte text,
     /// tabs and CRLF is a located error or a document, never a panic.
     #[test]

@@ -205,9 +205,19 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
         replacements.push((span, top_block(text, entry, top_key, old_top, new_top)?));
     }
 
+    replaced(text, 0..text.len(), replacements)
+}
+
+/// `text[within]` with each range replaced by its text; `None` when two
+/// ranges overlap.
+fn replaced(
+    text: &str,
+    within: Range<usize>,
+    mut replacements: Vec<(Range<usize>, String)>,
+) -> Option<String> {
     replacements.sort_by_key(|(range, _)| (range.start, range.end));
-    let mut out = String::with_capacity(text.len() + 4096);
-    let mut at = 0;
+    let mut out = String::with_capacity(within.len() + 4096);
+    let mut at = within.start;
     for (range, written) in replacements {
         if range.start < at {
             return None;
@@ -216,7 +226,7 @@ pub fn splice(text: &str, document: &Value, edits: &Edits<'_>) -> Option<String>
         out.push_str(&written);
         at = range.end;
     }
-    out.push_str(&text[at..]);
+    out.push_str(&text[at..within.end]);
     Some(out)
 }
 
@@ -344,19 +354,7 @@ fn block_lines(
             }
         }
     }
-    replacements.sort_by_key(|(range, _)| (range.start, range.end));
-    let mut out = String::with_capacity(end - start + 1024);
-    let mut at = start;
-    for (range, written) in replacements {
-        if range.start < at {
-            return None;
-        }
-        out.push_str(&text[at..range.start]);
-        out.push_str(&written);
-        at = range.end;
-    }
-    out.push_str(&text[at..end]);
-    Some(out)
+    replaced(text, start..end, replacements)
 }
 
 /// Parses the lines that change between two values of a block written one
